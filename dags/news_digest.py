@@ -1,0 +1,74 @@
+"""
+### news_digest
+
+Build and publish the daily digest (`digests/YYYY-MM-DD/digest.{html,md,json}`, `digests/latest.html`,
+`digests/feed.atom`). Runs every day for the previous day, and whenever `news_ingest` stores articles
+(the `news_articles` asset), rebuilding each date those articles belong to. Emits `news_digests`.
+
+Trigger form: `date` rebuilds one chosen day. Rebuilding is idempotent, so backfills are safe.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pendulum
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
+from news_airflow import NEWS_ARTICLES, NEWS_DIGESTS, object_store
+
+from pipeline import stages
+from pipeline.settings import get_settings
+
+DEFAULT_ARGS: dict[str, Any] = {
+    "retries": 3,
+    "retry_delay": timedelta(seconds=20),
+    "retry_exponential_backoff": 2.0,
+    "max_retry_delay": timedelta(minutes=10),
+}
+
+
+@dag(
+    dag_id="news_digest",
+    schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("0 6 * * *", timezone="UTC"), assets=NEWS_ARTICLES),
+    start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
+    catchup=False,
+    default_args=DEFAULT_ARGS,
+    tags=["news", "digest"],
+    doc_md=__doc__,
+    params={
+        "date": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            description="Day to rebuild (empty: from the trigger).",
+        ),
+    },
+)
+def news_digest() -> None:
+    @task
+    def dates_to_build(params: dict[str, Any], triggering_asset_events: Any, logical_date: Any = None) -> list[str]:
+        """Choose the days to rebuild: the form's date, the dates of stored articles, or yesterday."""
+        if params.get("date"):
+            return [date.fromisoformat(params["date"]).isoformat()]
+        touched = {
+            day
+            for events in (triggering_asset_events or {}).values()
+            for event in events
+            for day in (event.extra or {}).get("dates", [])
+        }
+        if touched:
+            return sorted(touched)
+        # Asset-triggered runs have no logical date; a scheduled one builds the day before it.
+        when = logical_date or pendulum.now("UTC")
+        return [(when.date() - timedelta(days=1)).isoformat()]
+
+    @task(outlets=[NEWS_DIGESTS], map_index_template="{{ task.op_kwargs['day'] }}")
+    def publish_digest(day: str) -> dict[str, str]:
+        """Build and publish the digest of one day."""
+        return stages.publish_daily_digest(object_store(), get_settings(), date.fromisoformat(day))
+
+    publish_digest.expand(day=dates_to_build())
+
+
+news_digest()

@@ -1,0 +1,1 @@
+"""news-pipeline: fetch, normalise, enrich, store and digest news."""

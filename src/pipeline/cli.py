@@ -1,0 +1,246 @@
+"""The `news` command: the pipeline's stages without Airflow, plus the embedded object store."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.table import Table
+
+from pipeline import stages
+from pipeline.digest.publish import list_digest_dates
+from pipeline.errors import PipelineError
+from pipeline.models import Article, RunReport
+from pipeline.seaweed import EmbeddedS3
+from pipeline.settings import Settings, get_settings
+from pipeline.sources import load_registry
+from pipeline.storage import ObjectStore, S3Config, digest_key
+
+__all__ = ["app"]
+
+app = typer.Typer(help="news-pipeline: fetch, enrich, store and digest news.", no_args_is_help=True)
+s3_app = typer.Typer(help="Embedded SeaweedFS object store (127.0.0.1 only).", no_args_is_help=True)
+sources_app = typer.Typer(help="The source registry.", no_args_is_help=True)
+digest_app = typer.Typer(help="Daily digests.", no_args_is_help=True)
+runs_app = typer.Typer(help="Run reports.", no_args_is_help=True)
+app.add_typer(s3_app, name="s3")
+app.add_typer(sources_app, name="sources")
+app.add_typer(digest_app, name="digest")
+app.add_typer(runs_app, name="runs")
+
+console = Console()
+err = Console(stderr=True)
+
+SourcesOption = Annotated[Path | None, typer.Option("--sources", help="Sources file (default: seeds/sources.toml).")]
+
+
+class Format(StrEnum):
+    md = "md"
+    json = "json"
+    html = "html"
+
+
+def _settings(sources: Path | None = None) -> Settings:
+    settings = get_settings()
+    return settings.model_copy(update={"sources_file": sources}) if sources else settings
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(1)
+
+
+@s3_app.command("up")
+def s3_up() -> None:
+    """Start the embedded object store (reuses a running one)."""
+    server = EmbeddedS3(get_settings())
+    was_running = server.status().running
+    try:
+        status = server.up()
+    except PipelineError as exc:
+        raise _fail(str(exc)) from None
+    verb = "already running" if was_running else "started"
+    console.print(f"SeaweedFS {verb}: {status.endpoint} (pid {status.pid}, data {status.data_dir})")
+
+
+@s3_app.command("down")
+def s3_down() -> None:
+    """Stop the embedded object store."""
+    stopped = EmbeddedS3(get_settings()).down()
+    console.print("SeaweedFS stopped" if stopped else "SeaweedFS was not running")
+
+
+@s3_app.command("status")
+def s3_status() -> None:
+    """Say whether the embedded object store runs; exit 1 when it does not."""
+    status = EmbeddedS3(get_settings()).status()
+    if not status.running:
+        console.print(f"SeaweedFS not running (endpoint {status.endpoint})")
+        raise typer.Exit(1)
+    console.print(f"SeaweedFS running: {status.endpoint} (pid {status.pid}, data {status.data_dir})")
+
+
+@s3_app.command("env")
+def s3_env() -> None:
+    """Print `export` lines for boto3, the AWS CLI, DuckDB and Airflow's aws_default connection."""
+    settings = get_settings()
+    server = EmbeddedS3(settings)
+    config = S3Config.from_settings(settings) if settings.aws_access_key_id else None
+    if config is None:
+        creds = server.credentials()
+        config = S3Config(server.endpoint, creds.access_key_id, creds.secret_access_key, settings.aws_region)
+    secret = config.secret_access_key.get_secret_value()
+    connection = {
+        "conn_type": "aws",
+        "login": config.access_key_id,
+        "password": secret,
+        "extra": {"endpoint_url": config.endpoint_url, "region_name": config.region},
+    }
+    values = {
+        "AWS_ACCESS_KEY_ID": config.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": secret,
+        "AWS_ENDPOINT_URL_S3": config.endpoint_url or "",
+        "AWS_REGION": config.region,
+        "NEWS_BUCKET": settings.bucket,
+        "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(connection),
+    }
+    for name, value in values.items():
+        sys.stdout.write(f"export {name}={shlex.quote(value)}\n")
+
+
+@sources_app.command("check")
+def sources_check(sources: SourcesOption = None) -> None:
+    """Validate the sources file and show each source."""
+    settings = _settings(sources)
+    try:
+        registry = load_registry(settings.sources_file)
+    except PipelineError as exc:
+        raise _fail(str(exc)) from None
+    table = Table("id", "kind", "enabled", "location", title=str(registry.path))
+    for s in registry.sources:
+        location = str(s.url) if s.url else str(registry.base_dir / s.path if s.path else "")
+        table.add_row(s.id, s.kind.value, "yes" if s.enabled else "no", location)
+    console.print(table)
+
+
+def _store(settings: Settings) -> ObjectStore:
+    try:
+        return ObjectStore.from_settings(settings)
+    except PipelineError as exc:
+        raise _fail(str(exc)) from None
+
+
+def print_report(report: RunReport, key: str) -> None:
+    table = Table("source", "read", "stored", "duplicates", "quarantined", "error", title=f"run {report.run_id}")
+    for r in report.sources:
+        table.add_row(r.source, str(r.read), str(r.stored), str(r.duplicates), str(r.quarantined), r.error or "")
+    table.add_row("[b]total", str(report.read), str(report.stored), str(report.duplicates), str(report.quarantined))
+    console.print(table)
+    for r in report.sources:
+        for article in r.article_keys:
+            console.print(f"article: {article}")
+    console.print(f"run report: {key}")
+
+
+@app.command()
+def ingest(
+    sources: SourcesOption = None,
+    source: Annotated[list[str] | None, typer.Option("--source", help="Only this source id (repeatable).")] = None,
+    force: Annotated[bool, typer.Option(help="Reprocess documents even when unchanged.")] = False,
+) -> None:
+    """Fetch, normalise, enrich and store every source, then print the run report."""
+    settings = _settings(sources)
+    run_id = "manual__" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    try:
+        key, report = stages.ingest(_store(settings), settings, run_id, source, force)
+    except PipelineError as exc:
+        raise _fail(str(exc)) from None
+    print_report(report, key)
+    if report.failed_sources and len(report.failed_sources) == len(report.sources):
+        raise typer.Exit(1)
+
+
+def _parse_date(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"expected YYYY-MM-DD, got {value!r}") from None
+
+
+@digest_app.command("build")
+def digest_build(date_: Annotated[str, typer.Option("--date", help="Day to build, YYYY-MM-DD.")]) -> None:
+    """Build and publish the digest of one day."""
+    day = _parse_date(date_)
+    assert day is not None
+    settings = get_settings()
+    try:
+        keys = stages.publish_daily_digest(_store(settings), settings, day)
+    except PipelineError as exc:
+        raise _fail(str(exc)) from None
+    for fmt, key in keys.items():
+        console.print(f"{fmt}: {key}")
+
+
+@digest_app.command("show")
+def digest_show(
+    date_: Annotated[str | None, typer.Option("--date", help="Day to show (default: the latest).")] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="md is rendered for the terminal.")] = Format.md,
+) -> None:
+    """Print a published digest, with a presigned link to share it."""
+    settings = get_settings()
+    store = _store(settings)
+    day = _parse_date(date_)
+    try:
+        if day is None:
+            dates = list_digest_dates(store)
+            if not dates:
+                raise _fail("no digest published yet: run `news digest build --date YYYY-MM-DD`")
+            day = dates[-1]
+        key = digest_key(day, fmt.value)
+        body = store.get_bytes_or_none(key)
+        if body is None:
+            raise _fail(f"no digest for {day}: run `news digest build --date {day}`")
+        url = store.presigned_url(digest_key(day, "html"))
+    except PipelineError as exc:
+        raise _fail(str(exc)) from None
+    err.print(f"[dim]{key}[/]", highlight=False)
+    if fmt is Format.md and console.is_terminal:
+        console.print(Markdown(body.decode()))
+    else:
+        sys.stdout.write(body.decode())
+    err.print(f"[dim]share (valid 7 days): {url}[/]", highlight=False, soft_wrap=True)
+
+
+@runs_app.command("show")
+def runs_show(
+    dag_id: Annotated[str, typer.Option("--dag", help="news_ingest, or cli for `news ingest`.")] = "news_ingest",
+) -> None:
+    """Print the newest run report of a DAG."""
+    store = _store(get_settings())
+    keys = list(store.list_keys(f"runs/{dag_id}/"))
+    if not keys:
+        raise _fail(f"no run report under runs/{dag_id}/")
+    # Reports are few per DAG and small; read them all to find the newest by content, not key order.
+    reports = [(RunReport.model_validate_json(store.get_bytes(k)), k) for k in keys]
+    report, key = max(reports, key=lambda rk: rk[0].finished_at)
+    print_report(report, key)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the stored Article."""
+    sys.stdout.write(json.dumps(Article.model_json_schema(), indent=2) + "\n")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,80 @@
+"""Render a `Digest` as HTML, Markdown, JSON and Atom. Deterministic: same digest, same bytes."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from pipeline.models import Digest
+
+__all__ = ["render_atom", "render_html", "render_json", "render_markdown", "safe_url"]
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+
+
+def safe_url(url: str | None) -> str | None:
+    """Keep only absolute http(s) links; anything else (javascript:, data:, relative) is dropped."""
+    if not url:
+        return None
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() not in {"http", "https"} or not parts.netloc:
+        return None
+    return url.strip()
+
+
+def md_escape(text: str) -> str:
+    """Escape Markdown syntax and raw HTML so feed text renders as text."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+
+def md_url(url: str | None) -> str | None:
+    safe = safe_url(url)
+    return safe.replace("(", "%28").replace(")", "%29").replace(" ", "%20") if safe else None
+
+
+@lru_cache(maxsize=1)
+def _env() -> Environment:
+    env = Environment(
+        loader=PackageLoader("pipeline.digest", "templates"),
+        autoescape=select_autoescape(["html.j2", "xml.j2"], default_for_string=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["safe_url"] = safe_url
+    env.filters["md"] = md_escape
+    env.filters["md_url"] = md_url
+    return env
+
+
+def render_html(digest: Digest) -> str:
+    return _env().get_template("digest.html.j2").render(digest=digest)
+
+
+def render_markdown(digest: Digest) -> str:
+    return _env().get_template("digest.md.j2").render(digest=digest)
+
+
+def render_json(digest: Digest) -> str:
+    return digest.model_dump_json(indent=2) + "\n"
+
+
+def render_atom(digests: list[Digest], feed_id: str, base_url: str | None = None) -> str:
+    """An Atom feed of digests, newest first; entry links are relative to the feed unless `base_url`."""
+    ordered = sorted(digests, key=lambda d: d.date, reverse=True)
+
+    def link(day: date) -> str:
+        path = f"{day.isoformat()}/digest.html"
+        return f"{base_url.rstrip('/')}/{path}" if base_url else path
+
+    updated = max((d.updated_at for d in ordered), default=datetime(1970, 1, 1, tzinfo=UTC))
+    return (
+        _env()
+        .get_template("feed.xml.j2")
+        .render(digests=ordered, feed_id=feed_id, link=link, updated=updated.isoformat())
+    )

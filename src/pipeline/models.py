@@ -1,0 +1,223 @@
+"""Pydantic models at every boundary between stages."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, model_validator
+
+__all__ = [
+    "ARTICLE_SCHEMA_VERSION",
+    "Article",
+    "DateSource",
+    "Digest",
+    "DigestCounts",
+    "DigestStory",
+    "QuarantineRecord",
+    "RawItem",
+    "RunReport",
+    "Section",
+    "Source",
+    "SourceKind",
+    "SourceState",
+    "StageResult",
+    "StoryMention",
+]
+
+ARTICLE_SCHEMA_VERSION: Literal[1] = 1
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceKind(StrEnum):
+    FEED = "feed"
+    JSONFEED = "jsonfeed"
+    DOCUMENTS = "documents"
+
+
+class Source(_Model):
+    """One entry of `sources.toml`."""
+
+    id: str = Field(pattern=SLUG.pattern, description="Unique slug, used in object keys.")
+    kind: SourceKind
+    name: str | None = None
+    url: HttpUrl | None = None
+    path: str | None = Field(None, description="Local folder (relative to the sources file) or s3://bucket/prefix/")
+    enabled: bool = True
+    language: str | None = Field(None, pattern=r"^[a-z]{2}$", description="ISO 639-1 hint")
+    fetch_fulltext: bool = False
+    max_items: int | None = Field(None, ge=1)
+    tags: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _location_matches_kind(self) -> Source:
+        if self.kind is SourceKind.DOCUMENTS:
+            if not self.path or self.url:
+                raise ValueError("a documents source needs `path` (and no `url`)")
+        elif not self.url or self.path:
+            raise ValueError(f"a {self.kind} source needs `url` (and no `path`)")
+        return self
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.id
+
+
+class DateSource(StrEnum):
+    """Where an article's published date came from."""
+
+    FEED = "feed"
+    HEADER = "header"
+    PAGE = "page"
+    FETCHED = "fetched"
+
+
+class Section(_Model):
+    heading: str | None = None
+    paragraphs: list[str]
+
+
+class RawItem(_Model):
+    """One item read from a payload, before normalisation."""
+
+    source_id: str
+    raw_key: str
+    index: int = Field(description="Position of the item within its payload.")
+    fetched_at: AwareDatetime
+    url: str | None = None
+    title: str | None = None
+    sections: list[Section]
+    published_at: AwareDatetime | None = None
+    date_source: DateSource | None = None
+    authors: list[str] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list)
+    image_url: str | None = None
+    language_hint: str | None = None
+    source_name: str | None = None
+
+
+class Article(_Model):
+    """One normalised, enriched article: the unit that is stored, deduplicated and digested."""
+
+    schema_version: Literal[1] = ARTICLE_SCHEMA_VERSION
+    id: str = Field(description="Stable hash of the canonical URL, or of source + title + date without a URL.")
+    source: str
+    source_name: str
+    url: str | None = None
+    title: str
+    title_derived: bool = Field(description="True when the input had no title and one was made from the lead.")
+    lead: str
+    sections: list[Section]
+    text: str = Field(description="Plain text: paragraphs separated by blank lines, headings on their own line.")
+    published_at: AwareDatetime
+    published_date: date
+    date_source: DateSource
+    date_flagged: bool = Field(False, description="The date is missing or implausible and was not trusted.")
+    fetched_at: AwareDatetime
+    authors: list[str] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list)
+    image_url: str | None = None
+    language: str | None = None
+    language_confidence: float | None = None
+    summary: str | None = None
+    content_hash: str = Field(description="sha256 of the normalised title and text.")
+    raw_key: str
+    revision: int = 1
+    story_id: str | None = None
+    duplicate_of: str | None = None
+
+
+class SourceState(_Model):
+    """What the next fetch of a source needs to know: state/sources/{id}.json."""
+
+    source: str
+    etag: str | None = None
+    last_modified: str | None = None
+    documents: dict[str, str] = Field(
+        default_factory=dict, description="Document name -> sha256 of the content last stored."
+    )
+    last_success_at: AwareDatetime | None = None
+
+
+class QuarantineRecord(_Model):
+    source: str
+    raw_key: str
+    item_index: int | None = None
+    reason: str
+    quarantined_at: AwareDatetime
+
+
+class StageResult(_Model):
+    """What one stage hands the next for one source: keys and counts, never article bodies."""
+
+    source: str
+    run_id: str
+    fetched_at: AwareDatetime | None = None
+    raw_keys: list[str] = Field(default_factory=list)
+    staging_key: str | None = None
+    read: int = 0
+    stored: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    dates: list[date] = Field(default_factory=list)
+    article_keys: list[str] = Field(default_factory=list)
+    state: SourceState | None = Field(None, description="Committed by the store stage once articles are safe.")
+    error: str | None = None
+
+    @property
+    def duplicates(self) -> int:
+        return self.unchanged
+
+
+class RunReport(_Model):
+    dag_id: str
+    run_id: str
+    finished_at: AwareDatetime
+    sources: list[StageResult]
+    read: int
+    stored: int
+    duplicates: int
+    quarantined: int
+    failed_sources: list[str]
+    dates: list[date]
+
+
+class StoryMention(_Model):
+    source: str
+    title: str
+    url: str | None = None
+
+
+class DigestStory(_Model):
+    story_id: str
+    headline: str
+    summary: str
+    url: str | None = None
+    source: str
+    published_at: AwareDatetime
+    language: str | None = None
+    also_reported_by: list[StoryMention] = Field(default_factory=list)
+
+
+class DigestCounts(_Model):
+    articles: int
+    sources: int
+    stories: int
+    languages: int
+
+
+class Digest(_Model):
+    """The daily digest, independent of its rendering; its JSON form is `digest.json`."""
+
+    date: date
+    timezone: str
+    title: str
+    counts: DigestCounts
+    stories: list[DigestStory]
+    updated_at: datetime = Field(description="Newest article time: stable for the same articles.")

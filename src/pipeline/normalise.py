@@ -1,0 +1,128 @@
+"""`RawItem` -> `Article`: clean text, a stable id, a readable title, trustworthy dates. Pure."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import unicodedata
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from pipeline.errors import PermanentError
+from pipeline.models import Article, DateSource, RawItem, Section
+
+__all__ = ["article_id", "canonical_url", "clean_text", "derive_title", "normalise_item"]
+
+MAX_TITLE_CHARS = 120
+EARLIEST_TRUSTED = datetime(1990, 1, 1, tzinfo=UTC)
+FUTURE_TOLERANCE = timedelta(days=1)
+_TRACKING = re.compile(r"^(utm_.*|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|yclid|_hsenc|_hsmi|igshid)$", re.I)
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”»)]*\s+(?=[\"'“«(]?[A-ZÀ-ÖØ-ÞА-ЯЁЇІЄҐ0-9])")  # noqa: RUF001
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def clean_text(value: str) -> str:
+    """Decode entities, NFC-normalise and collapse whitespace."""
+    value = unicodedata.normalize("NFC", html.unescape(value))
+    return " ".join(value.replace("\u00a0", " ").split())
+
+
+def canonical_url(url: str) -> str:
+    """Lower-case scheme and host, drop the fragment, default port and tracking parameters."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if parts.port and parts.port != _DEFAULT_PORTS.get(scheme):
+        host = f"{host}:{parts.port}"
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)])
+    return urlunsplit((scheme, host, parts.path or "/", query, ""))
+
+
+def _normalised_title(title: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", title.casefold()).split())
+
+
+def article_id(source: str, url: str | None, title: str, day: str) -> str:
+    """Hash of the canonical URL; without a URL, of source + normalised title + date."""
+    basis = canonical_url(url) if url else f"{source}\n{_normalised_title(title)}\n{day}"
+    return hashlib.sha256(basis.encode()).hexdigest()[:32]
+
+
+def first_sentences(text: str, count: int) -> str:
+    return " ".join(_SENTENCE_END.split(text, maxsplit=count)[:count]).strip()
+
+
+def derive_title(lead: str, limit: int = MAX_TITLE_CHARS) -> str:
+    """A readable title from the lead: its first sentence, shortened at a word boundary if needed."""
+    sentence = first_sentences(lead, 1).rstrip(" .")
+    if len(sentence) <= limit:
+        return sentence
+    cut = sentence[: limit - 1]
+    if " " in cut:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:-\u2013\u2014") + "…"
+
+
+def _trusted_date(raw: RawItem) -> tuple[datetime, DateSource, bool]:
+    if raw.published_at is None or raw.date_source is None:
+        return raw.fetched_at, DateSource.FETCHED, True
+    published = raw.published_at.astimezone(UTC)
+    if published < EARLIEST_TRUSTED or published > raw.fetched_at + FUTURE_TOLERANCE:
+        return raw.fetched_at, DateSource.FETCHED, True
+    return published, raw.date_source, False
+
+
+def _render_text(sections: list[Section]) -> str:
+    blocks: list[str] = []
+    for section in sections:
+        if section.heading:
+            blocks.append(section.heading)
+        blocks.extend(section.paragraphs)
+    return "\n\n".join(blocks)
+
+
+def normalise_item(raw: RawItem) -> Article:
+    """Turn one raw item into a validated article, or raise `PermanentError` with the reason."""
+    sections = [
+        Section(
+            heading=clean_text(s.heading) if s.heading else None,
+            paragraphs=[p for p in (clean_text(p) for p in s.paragraphs) if p],
+        )
+        for s in raw.sections
+    ]
+    sections = [s for s in sections if s.paragraphs]
+    if not sections:
+        raise PermanentError("item has no text")
+    lead = sections[0].paragraphs[0]
+    title = clean_text(raw.title or "")
+    title_derived = not title
+    if title_derived:
+        title = derive_title(lead)
+    if not title:
+        raise PermanentError("item has neither a title nor a lead to derive one from")
+    published, date_source, flagged = _trusted_date(raw)
+    text = _render_text(sections)
+    url = canonical_url(raw.url) if raw.url else None
+    return Article(
+        id=article_id(raw.source_id, url, title, published.date().isoformat()),
+        source=raw.source_id,
+        source_name=raw.source_name or raw.source_id,
+        url=url,
+        title=title,
+        title_derived=title_derived,
+        lead=lead,
+        sections=sections,
+        text=text,
+        published_at=published,
+        published_date=published.date(),
+        date_source=date_source,
+        date_flagged=flagged,
+        fetched_at=raw.fetched_at,
+        authors=[clean_text(a) for a in raw.authors if a.strip()],
+        categories=[clean_text(c) for c in raw.categories if c.strip()],
+        image_url=raw.image_url,
+        language=raw.language_hint,
+        content_hash=hashlib.sha256(f"{title}\n\n{text}".encode()).hexdigest(),
+        raw_key=raw.raw_key,
+    )

@@ -1,0 +1,243 @@
+"""Embedded object storage: SeaweedFS `weed mini` from the pinned wheel, on 127.0.0.1 with auth on."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from pipeline.errors import PipelineError
+from pipeline.settings import Settings
+
+__all__ = [
+    "Credentials",
+    "EmbeddedS3",
+    "ServerStatus",
+    "read_credentials",
+]
+
+HOST = "127.0.0.1"
+CREDENTIALS_FILE = "s3-credentials.json"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    access_key_id: str
+    secret_access_key: SecretStr
+
+
+def read_credentials(local_dir: Path) -> Credentials | None:
+    """Return the embedded server's credentials, or None before the first `news s3 up`."""
+    path = local_dir / CREDENTIALS_FILE
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text())
+    return Credentials(data["access_key_id"], SecretStr(data["secret_access_key"]))
+
+
+def _ensure_credentials(local_dir: Path) -> Credentials:
+    existing = read_credentials(local_dir)
+    if existing:
+        return existing
+    local_dir.mkdir(parents=True, exist_ok=True)
+    creds = {"access_key_id": "news-" + secrets.token_hex(8), "secret_access_key": secrets.token_urlsafe(30)}
+    path = local_dir / CREDENTIALS_FILE
+    # Create with 0600 from the start so the secret is never readable by others, even briefly.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(creds, f)
+    return Credentials(creds["access_key_id"], SecretStr(creds["secret_access_key"]))
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    running: bool
+    pid: int | None
+    endpoint: str
+    data_dir: Path
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def _port_answers(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.5)
+        return s.connect_ex((HOST, port)) == 0
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class EmbeddedS3:
+    """Start, stop and inspect one `weed mini` whose files all live under `local_dir`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.local_dir = settings.local_dir.resolve()
+        self.data_dir = self.local_dir / "s3"
+        self.pid_file = self.local_dir / "s3.pid"
+        self.log_file = self.local_dir / "s3.log"
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{HOST}:{self.settings.s3_port}"
+
+    @property
+    def ports(self) -> dict[str, int]:
+        s = self.settings
+        # weed also opens each HTTP port + 10000 for gRPC.
+        base = {
+            "s3": s.s3_port,
+            "master": s.s3_master_port,
+            "volume": s.s3_volume_port,
+            "filer": s.s3_filer_port,
+            "admin": s.s3_admin_port,
+        }
+        return base | {f"{name}.grpc": port + 10000 for name, port in base.items()}
+
+    def _pid(self) -> int | None:
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+        return pid if _pid_alive(pid) else None
+
+    def status(self) -> ServerStatus:
+        pid = self._pid()
+        running = pid is not None and _port_answers(self.settings.s3_port)
+        return ServerStatus(running, pid, self.endpoint, self.data_dir)
+
+    def credentials(self) -> Credentials:
+        return _ensure_credentials(self.local_dir)
+
+    def command(self, weed: str) -> list[str]:
+        p = self.ports
+        return [
+            weed,
+            "mini",
+            f"-dir={self.data_dir}",
+            f"-ip={HOST}",
+            f"-ip.bind={HOST}",
+            f"-bucket={self.settings.bucket}",
+            f"-s3.port={p['s3']}",
+            f"-s3.port.grpc={p['s3.grpc']}",
+            f"-master.port={p['master']}",
+            f"-master.port.grpc={p['master.grpc']}",
+            f"-volume.port={p['volume']}",
+            f"-volume.port.grpc={p['volume.grpc']}",
+            f"-filer.port={p['filer']}",
+            f"-filer.port.grpc={p['filer.grpc']}",
+            f"-admin.port={p['admin']}",
+            f"-admin.port.grpc={p['admin.grpc']}",
+            f"-filer.localSocket={self.local_dir / 'filer.sock'}",
+            "-admin.ui=false",
+            "-webdav=false",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            "-master.telemetry=false",
+            "-master.volumeSizeLimitMB=256",
+        ]
+
+    def up(self, timeout: float = 30.0) -> ServerStatus:
+        """Start the server unless it already runs; return once S3 answers, or raise with the reason."""
+        current = self.status()
+        if current.running:
+            return current
+        weed = shutil.which("weed", path=str(Path(sys.executable).parent)) or shutil.which("weed")
+        if weed is None:
+            raise PipelineError("SeaweedFS binary `weed` not found: install the project (`make install`)")
+        taken = [f"{name} {port}" for name, port in self.ports.items() if not _port_free(port)]
+        if taken:
+            raise PipelineError(
+                f"cannot start SeaweedFS: port(s) already in use on {HOST}: {', '.join(taken)} "
+                "(another server is running; stop it or set NEWS_S3_*PORT)"
+            )
+        creds = self.credentials()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        env = os.environ | {
+            "AWS_ACCESS_KEY_ID": creds.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": creds.secret_access_key.get_secret_value(),
+        }
+        with self.log_file.open("ab") as log:
+            proc = subprocess.Popen(
+                self.command(weed),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=self.data_dir,
+                start_new_session=True,  # outlives the `news s3 up` that started it
+            )
+        self.pid_file.write_text(str(proc.pid))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                self.pid_file.unlink(missing_ok=True)
+                raise PipelineError(
+                    f"SeaweedFS exited with code {proc.returncode} while starting; last log lines:\n{self._log_tail()}"
+                )
+            if self._s3_ready(creds):
+                return self.status()
+            time.sleep(0.2)
+        self.down()
+        raise PipelineError(f"SeaweedFS did not answer on {self.endpoint} within {timeout:.0f}s:\n{self._log_tail()}")
+
+    def _s3_ready(self, creds: Credentials) -> bool:
+        if not _port_answers(self.settings.s3_port):
+            return False
+        from pipeline.storage import ObjectStore, S3Config  # storage imports this module
+
+        config = S3Config(self.endpoint, creds.access_key_id, creds.secret_access_key, "us-east-1")
+        try:
+            return ObjectStore.from_config(config, self.settings.bucket).bucket_exists()
+        except PipelineError:
+            return False
+
+    def down(self, timeout: float = 15.0) -> bool:
+        """Stop the server; return False when none was running."""
+        pid = self._pid()
+        if pid is None:
+            self.pid_file.unlink(missing_ok=True)
+            return False
+        os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+            with contextlib.suppress(ChildProcessError):  # reap it when this process is its parent
+                os.waitpid(pid, os.WNOHANG)
+        if _pid_alive(pid):
+            os.killpg(pid, signal.SIGKILL)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+    def _log_tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log)"

@@ -1,0 +1,49 @@
+"""Runtime settings from `NEWS_*` and the standard AWS environment variables (and `.env`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+
+class Settings(BaseSettings):
+    """Everything configurable; read once per process through `get_settings()`."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWS_", env_file=".env", extra="ignore")
+
+    bucket: str = "news"
+    sources_file: Path = Path("seeds/sources.toml")
+    local_dir: Path = Field(Path(".local"), description="Embedded services keep data and credentials here.")
+
+    # Standard AWS names, so boto3, the AWS CLI and DuckDB read the same configuration.
+    s3_endpoint: str | None = Field(
+        None, validation_alias=AliasChoices("NEWS_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
+    )
+    aws_access_key_id: SecretStr | None = Field(None, validation_alias="AWS_ACCESS_KEY_ID")
+    aws_secret_access_key: SecretStr | None = Field(None, validation_alias="AWS_SECRET_ACCESS_KEY")
+    aws_region: str = Field("us-east-1", validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION"))
+
+    # Embedded SeaweedFS ports (all bound to 127.0.0.1). Kept off 8080, Airflow's api-server default.
+    s3_port: int = 8333
+    s3_master_port: int = 9333
+    s3_volume_port: int = 8380
+    s3_filer_port: int = 8888
+    s3_admin_port: int = 23646
+
+    languages: list[str] = Field(
+        default=["en", "uk", "ru", "de", "fr", "es", "ja"],
+        description="ISO 639-1 codes the language detector chooses between.",
+    )
+    digest_timezone: str = "UTC"
+    digest_feed_entries: int = 30
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings, read on first use (never at import time)."""
+    return Settings()

@@ -1,0 +1,242 @@
+"""The object store seam (boto3) and every object key of the bucket layout, in one place."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+from pydantic import SecretStr
+
+from pipeline.errors import PipelineError, TransientError
+from pipeline.seaweed import read_credentials
+from pipeline.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+__all__ = [
+    "ObjectStore",
+    "S3Config",
+    "article_key",
+    "digest_key",
+    "quarantine_key",
+    "raw_key",
+    "run_key",
+    "safe_segment",
+    "staging_key",
+    "state_key",
+]
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_segment(value: str) -> str:
+    """Make a run id or name safe as one key segment (Airflow run ids contain ':' and '+')."""
+    return _UNSAFE.sub("_", value).strip("_") or "_"
+
+
+def raw_key(source: str, fetched_at: datetime, sha256: str, ext: str) -> str:
+    stamp = fetched_at.strftime("%Y%m%dT%H%M%SZ")
+    return f"raw/{source}/{fetched_at:%Y/%m/%d}/{stamp}-{sha256}.{ext}"
+
+
+def article_key(day: date, article_id: str) -> str:
+    return f"articles/date={day.isoformat()}/{article_id}.json"
+
+
+def articles_prefix(day: date) -> str:
+    return f"articles/date={day.isoformat()}/"
+
+
+def state_key(source: str) -> str:
+    return f"state/sources/{source}.json"
+
+
+def quarantine_key(day: date, source: str, sha256: str) -> str:
+    return f"quarantine/{day.isoformat()}/{source}/{sha256}.json"
+
+
+def run_key(dag_id: str, run_id: str) -> str:
+    return f"runs/{dag_id}/{safe_segment(run_id)}.json"
+
+
+def staging_key(run_id: str, stage: str, source: str) -> str:
+    """Hand-over between stages of one run; deleted once the articles are stored."""
+    return f"staging/{safe_segment(run_id)}/{stage}/{source}.jsonl"
+
+
+def digest_key(day: date | None, fmt: str) -> str:
+    """Key of a digest rendering; `day=None` gives the `latest.{fmt}` copy."""
+    if day is None:
+        return f"digests/latest.{fmt}"
+    return f"digests/{day.isoformat()}/digest.{fmt}"
+
+
+DIGEST_FEED_KEY = "digests/feed.atom"
+
+
+@dataclass(frozen=True)
+class S3Config:
+    endpoint_url: str | None
+    access_key_id: str
+    secret_access_key: SecretStr
+    region: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> S3Config:
+        """Use the AWS_* settings when given, else the embedded server's credentials."""
+        if settings.aws_access_key_id and settings.aws_secret_access_key:
+            return cls(
+                settings.s3_endpoint,
+                settings.aws_access_key_id.get_secret_value(),
+                settings.aws_secret_access_key,
+                settings.aws_region,
+            )
+        creds = read_credentials(settings.local_dir)
+        if creds is None:
+            raise PipelineError(
+                "no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+                "(and AWS_ENDPOINT_URL_S3), or start the embedded store with `news s3 up`"
+            )
+        endpoint = settings.s3_endpoint or f"http://127.0.0.1:{settings.s3_port}"
+        return cls(endpoint, creds.access_key_id, creds.secret_access_key, settings.aws_region)
+
+
+def _md5(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+class ObjectStore:
+    """One bucket behind a boto3 client; the only code that talks to S3."""
+
+    def __init__(self, client: S3Client, bucket: str) -> None:
+        self.client = client
+        self.bucket = bucket
+        self.endpoint = client.meta.endpoint_url
+
+    @classmethod
+    def from_config(cls, config: S3Config, bucket: str) -> ObjectStore:
+        client = boto3.client(
+            "s3",
+            endpoint_url=config.endpoint_url,
+            aws_access_key_id=config.access_key_id,
+            aws_secret_access_key=config.secret_access_key.get_secret_value(),
+            region_name=config.region,
+            config=Config(
+                connect_timeout=5,
+                read_timeout=30,
+                retries={"mode": "standard", "max_attempts": 4},
+                s3={"addressing_style": "path"},
+            ),
+        )
+        return cls(client, bucket)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ObjectStore:
+        return cls.from_config(S3Config.from_settings(settings), settings.bucket)
+
+    def with_bucket(self, bucket: str) -> ObjectStore:
+        """The same client and endpoint, another bucket."""
+        other = copy.copy(self)
+        other.bucket = bucket
+        return other
+
+    @contextlib.contextmanager
+    def _errors(self, action: str, key: str = "") -> Iterator[None]:
+        where = f"s3://{self.bucket}/{key}" if key else f"bucket {self.bucket!r}"
+        try:
+            yield
+        except EndpointConnectionError as exc:
+            raise TransientError(f"S3 endpoint {self.endpoint} unreachable ({action} {where}): {exc}") from exc
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "?")
+            raise TransientError(f"S3 {action} {where} at {self.endpoint} failed: {code}") from exc
+        except BotoCoreError as exc:
+            raise TransientError(f"S3 {action} {where} at {self.endpoint} failed: {exc}") from exc
+
+    def bucket_exists(self) -> bool:
+        try:
+            with self._errors("head bucket"):
+                self.client.head_bucket(Bucket=self.bucket)
+        except TransientError as exc:
+            if _is_not_found(exc):
+                return False
+            raise
+        return True
+
+    def ensure_bucket(self) -> None:
+        if not self.bucket_exists():
+            with self._errors("create bucket"):
+                self.client.create_bucket(Bucket=self.bucket)
+
+    def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        with self._errors("put", key):
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+
+    def put_if_changed(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> bool:
+        """Write unless the object already holds exactly these bytes; return whether it wrote."""
+        if self.etag(key) == _md5(data):
+            return False
+        self.put_bytes(key, data, content_type)
+        return True
+
+    def put_json(self, key: str, value: Any) -> bool:
+        data = json.dumps(value, ensure_ascii=False, sort_keys=True, indent=2).encode() + b"\n"
+        return self.put_if_changed(key, data, "application/json")
+
+    def etag(self, key: str) -> str | None:
+        try:
+            with self._errors("head", key):
+                head = self.client.head_object(Bucket=self.bucket, Key=key)
+        except TransientError as exc:
+            if _is_not_found(exc):
+                return None
+            raise
+        return head["ETag"].strip('"')
+
+    def get_bytes(self, key: str) -> bytes:
+        with self._errors("get", key):
+            return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+
+    def get_bytes_or_none(self, key: str) -> bytes | None:
+        try:
+            return self.get_bytes(key)
+        except TransientError as exc:
+            if _is_not_found(exc):
+                return None
+            raise
+
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        """Yield every key under `prefix` in key order, page by page."""
+        paginator = self.client.get_paginator("list_objects_v2")
+        with self._errors("list", prefix):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                for obj in page.get("Contents", []):
+                    yield obj["Key"]
+
+    def delete(self, key: str) -> None:
+        with self._errors("delete", key):
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def presigned_url(self, key: str, expires_in: int = 7 * 24 * 3600) -> str:
+        with self._errors("presign", key):
+            return self.client.generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in
+            )
+
+
+def _is_not_found(exc: TransientError) -> bool:
+    cause = exc.__cause__
+    if not isinstance(cause, ClientError):
+        return False
+    return cause.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
