@@ -22,7 +22,7 @@ from pipeline.models import Article, RunReport
 from pipeline.seaweed import EmbeddedS3
 from pipeline.settings import Settings, get_settings
 from pipeline.sources import load_registry
-from pipeline.storage import ObjectStore, S3Config, digest_key
+from pipeline.storage import ObjectStore, S3Config, articles_prefix, digest_key
 
 __all__ = ["app"]
 
@@ -31,10 +31,12 @@ s3_app = typer.Typer(help="Embedded SeaweedFS object store (127.0.0.1 only).", n
 sources_app = typer.Typer(help="The source registry.", no_args_is_help=True)
 digest_app = typer.Typer(help="Daily digests.", no_args_is_help=True)
 runs_app = typer.Typer(help="Run reports.", no_args_is_help=True)
+articles_app = typer.Typer(help="Stored articles.", no_args_is_help=True)
 app.add_typer(s3_app, name="s3")
 app.add_typer(sources_app, name="sources")
 app.add_typer(digest_app, name="digest")
 app.add_typer(runs_app, name="runs")
+app.add_typer(articles_app, name="articles")
 
 console = Console()
 err = Console(stderr=True)
@@ -139,10 +141,13 @@ def _store(settings: Settings) -> ObjectStore:
 
 
 def print_report(report: RunReport, key: str) -> None:
-    table = Table("source", "read", "stored", "duplicates", "quarantined", "error", title=f"run {report.run_id}")
+    columns = ("not modified", "read", "stored", "duplicates", "quarantined")
+    table = Table("source", *columns, "error", title=f"run {report.run_id}")
     for r in report.sources:
-        table.add_row(r.source, str(r.read), str(r.stored), str(r.duplicates), str(r.quarantined), r.error or "")
-    table.add_row("[b]total", str(report.read), str(report.stored), str(report.duplicates), str(report.quarantined))
+        counts = (r.not_modified, r.read, r.stored, r.duplicates, r.quarantined)
+        table.add_row(r.source, *map(str, counts), r.error or "")
+    totals = (report.not_modified, report.read, report.stored, report.duplicates, report.quarantined)
+    table.add_row("[b]total", *map(str, totals), ", ".join(report.failed_sources))
     console.print(table)
     for r in report.sources:
         for article in r.article_keys:
@@ -234,6 +239,20 @@ def runs_show(
     reports = [(RunReport.model_validate_json(store.get_bytes(k)), k) for k in keys]
     report, key = max(reports, key=lambda rk: rk[0].finished_at)
     print_report(report, key)
+
+
+@articles_app.command("list")
+def articles_list(date_: Annotated[str, typer.Option("--date", help="Day, YYYY-MM-DD.")]) -> None:
+    """List the stored articles of one day: key and title."""
+    day = _parse_date(date_)
+    assert day is not None
+    store = _store(get_settings())
+    try:
+        for key in store.list_keys(articles_prefix(day)):
+            article = Article.model_validate_json(store.get_bytes(key))
+            console.print(f"{key}  [b]{article.title}[/]", highlight=False)
+    except PipelineError as exc:
+        raise _fail(str(exc)) from None
 
 
 @app.command()

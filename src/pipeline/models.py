@@ -161,6 +161,7 @@ class StageResult(_Model):
     fetched_at: AwareDatetime | None = None
     raw_keys: list[str] = Field(default_factory=list)
     staging_key: str | None = None
+    not_modified: int = Field(0, description="Inputs unchanged since they were last stored; not read again.")
     read: int = 0
     stored: int = 0
     unchanged: int = 0
@@ -180,6 +181,7 @@ class RunReport(_Model):
     run_id: str
     finished_at: AwareDatetime
     sources: list[StageResult]
+    not_modified: int
     read: int
     stored: int
     duplicates: int

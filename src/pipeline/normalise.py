@@ -19,13 +19,15 @@ EARLIEST_TRUSTED = datetime(1990, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE = timedelta(days=1)
 _TRACKING = re.compile(r"^(utm_.*|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|yclid|_hsenc|_hsmi|igshid)$", re.I)
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”»)]*\s+(?=[\"'“«(]?[A-ZÀ-ÖØ-ÞА-ЯЁЇІЄҐ0-9])")  # noqa: RUF001
+_SPACE_BEFORE_PUNCTUATION = re.compile(r" +([.,;:!?])(?= |$)")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def clean_text(value: str) -> str:
     """Decode entities, NFC-normalise and collapse whitespace."""
     value = unicodedata.normalize("NFC", html.unescape(value))
-    return " ".join(value.replace("\u00a0", " ").split())
+    value = " ".join(value.replace("\u00a0", " ").split())
+    return _SPACE_BEFORE_PUNCTUATION.sub(r"\1", value)
 
 
 def canonical_url(url: str) -> str:
@@ -59,7 +61,7 @@ def derive_title(lead: str, limit: int = MAX_TITLE_CHARS) -> str:
     if len(sentence) <= limit:
         return sentence
     cut = sentence[: limit - 1]
-    if " " in cut:
+    if sentence[limit - 1] != " " and " " in cut:  # drop the word the limit cut through
         cut = cut[: cut.rindex(" ")]
     return cut.rstrip(" ,;:-\u2013\u2014") + "…"
 

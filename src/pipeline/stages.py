@@ -89,11 +89,12 @@ def fetch_source(
     fetched_at = _now()
     raw_keys: list[str] = []
     seen = dict(state.documents)
-    read = quarantined = 0
+    read = quarantined = not_modified = 0
     for doc in read_documents(source, registry.base_dir, store):
         digest = _sha256(doc.data)
         if not force and state.documents.get(doc.name) == digest:
-            continue  # unchanged since it was last stored: like a 304, nothing to redo
+            not_modified += 1  # unchanged since it was last stored: like a 304, nothing to redo
+            continue
         key = raw_key(source.id, fetched_at, digest, "txt")
         if len(doc.data) > MAX_DOCUMENT_BYTES:
             quarantine(store, source.id, key, f"document {doc.name!r} is larger than {MAX_DOCUMENT_BYTES} bytes")
@@ -109,6 +110,7 @@ def fetch_source(
         run_id=run_id,
         fetched_at=fetched_at,
         raw_keys=raw_keys,
+        not_modified=not_modified,
         read=read,
         quarantined=quarantined,
         state=new_state,
@@ -205,6 +207,7 @@ def write_run_report(
         run_id=run_id,
         finished_at=_now(),
         sources=sorted(results, key=lambda r: r.source),
+        not_modified=sum(r.not_modified for r in results),
         read=sum(r.read for r in results),
         stored=sum(r.stored for r in results),
         duplicates=sum(r.duplicates for r in results),

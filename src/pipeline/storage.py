@@ -28,6 +28,7 @@ __all__ = [
     "ObjectStore",
     "S3Config",
     "article_key",
+    "articles_prefix",
     "digest_key",
     "quarantine_key",
     "raw_key",

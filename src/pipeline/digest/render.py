@@ -13,7 +13,9 @@ from pipeline.models import Digest
 
 __all__ = ["render_atom", "render_html", "render_json", "render_markdown", "safe_url"]
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+_MD_INLINE = re.compile(r"([\\`*_\[\]<>|~])")
+# Only at the start of a paragraph do these begin a heading, quote, list or rule.
+_MD_BLOCK_START = re.compile(r"^([#>+=-])|^(\d+)([.)])")
 
 
 def safe_url(url: str | None) -> str | None:
@@ -28,7 +30,13 @@ def safe_url(url: str | None) -> str | None:
 
 def md_escape(text: str) -> str:
     """Escape Markdown syntax and raw HTML so feed text renders as text."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+    escaped = _MD_INLINE.sub(r"\\\1", " ".join(text.split()))
+    return _MD_BLOCK_START.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", escaped)
+
+
+def clock(when: datetime) -> str:
+    """Time of day for display; empty for date-only values (stored as midnight)."""
+    return "" if (when.hour, when.minute, when.second) == (0, 0, 0) else when.strftime("%H:%M UTC")
 
 
 def md_url(url: str | None) -> str | None:
@@ -49,6 +57,7 @@ def _env() -> Environment:
     env.filters["safe_url"] = safe_url
     env.filters["md"] = md_escape
     env.filters["md_url"] = md_url
+    env.filters["clock"] = clock
     return env
 
 

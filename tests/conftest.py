@@ -1,0 +1,94 @@
+"""Test session: a real SeaweedFS on free loopback ports and an isolated Airflow home."""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipeline.seaweed import EmbeddedS3
+from pipeline.settings import Settings
+from pipeline.storage import ObjectStore
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+# Airflow reads its configuration on first import, so the isolated home must exist before any test imports it.
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="news-airflow-"))
+os.environ.update(
+    {
+        "AIRFLOW_HOME": str(_AIRFLOW_HOME),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_AIRFLOW_HOME}/airflow.db",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": "2",
+    }
+)
+for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"):
+    os.environ.pop(name, None)  # never let a developer's real credentials reach a test
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port_pair() -> int:
+    """A free port whose gRPC companion (port + 10000, as weed opens) is free too."""
+    for _ in range(200):
+        port = random.randint(20000, 39999)
+        if _free(port) and _free(port + 10000):
+            return port
+    raise RuntimeError("no free loopback port pair")
+
+
+def embedded_settings(local_dir: Path, bucket: str = "news") -> Settings:
+    ports: set[int] = set()
+    while len(ports) < 5:
+        ports.add(free_port_pair())
+    s3, master, volume, filer, admin = sorted(ports)
+    return Settings(
+        local_dir=local_dir,
+        bucket=bucket,
+        s3_port=s3,
+        s3_master_port=master,
+        s3_volume_port=volume,
+        s3_filer_port=filer,
+        s3_admin_port=admin,
+    )
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """One real `weed mini` for the whole session."""
+    settings = embedded_settings(tmp_path_factory.mktemp("s3"))
+    server = EmbeddedS3(settings)
+    server.up()
+    yield settings
+    server.down()
+
+
+@pytest.fixture
+def settings(s3_server: Settings, tmp_path: Path) -> Settings:
+    """Settings for one test: its own bucket on the session server and its own sources file."""
+    bucket = "t-" + uuid.uuid4().hex[:12]
+    ObjectStore.from_settings(s3_server.model_copy(update={"bucket": bucket})).ensure_bucket()
+    return s3_server.model_copy(update={"bucket": bucket, "sources_file": tmp_path / "sources.toml"})
+
+
+@pytest.fixture
+def store(settings: Settings) -> ObjectStore:
+    return ObjectStore.from_settings(settings)
