@@ -49,19 +49,9 @@ def news_digest() -> None:
     @task
     def dates_to_build(params: dict[str, Any], triggering_asset_events: Any, logical_date: Any = None) -> list[str]:
         """Choose the days to rebuild: the form's date, the dates of stored articles, or yesterday."""
-        if params.get("date"):
-            return [date.fromisoformat(params["date"]).isoformat()]
-        touched = {
-            day
-            for events in (triggering_asset_events or {}).values()
-            for event in events
-            for day in (event.extra or {}).get("dates", [])
-        }
-        if touched:
-            return sorted(touched)
-        # Asset-triggered runs have no logical date; a scheduled one builds the day before it.
-        when = logical_date or pendulum.now("UTC")
-        return [(when.date() - timedelta(days=1)).isoformat()]
+        extras = [event.extra for events in (triggering_asset_events or {}).values() for event in events]
+        days = stages.digest_dates(params.get("date"), extras, logical_date)
+        return [d.isoformat() for d in days]
 
     @task(outlets=[NEWS_DIGESTS], map_index_template="{{ task.op_kwargs['day'] }}")
     def publish_digest(day: str) -> dict[str, str]:

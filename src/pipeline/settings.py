@@ -14,7 +14,7 @@ __all__ = ["Settings", "get_settings"]
 class Settings(BaseSettings):
     """Everything configurable; read once per process through `get_settings()`."""
 
-    model_config = SettingsConfigDict(env_prefix="NEWS_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="NEWS_", env_file=".env", extra="ignore", populate_by_name=True)
 
     bucket: str = "news"
     sources_file: Path = Path("seeds/sources.toml")
@@ -24,7 +24,7 @@ class Settings(BaseSettings):
     s3_endpoint: str | None = Field(
         None, validation_alias=AliasChoices("NEWS_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
     )
-    aws_access_key_id: SecretStr | None = Field(None, validation_alias="AWS_ACCESS_KEY_ID")
+    aws_access_key_id: str | None = Field(None, validation_alias="AWS_ACCESS_KEY_ID")
     aws_secret_access_key: SecretStr | None = Field(None, validation_alias="AWS_SECRET_ACCESS_KEY")
     aws_region: str = Field("us-east-1", validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION"))
 

@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pipeline.digest import build_digest, publish_digest
@@ -29,6 +30,7 @@ from pipeline.storage import (
 )
 
 __all__ = [
+    "digest_dates",
     "enrich_source",
     "fetch_source",
     "ingest",
@@ -235,6 +237,19 @@ def ingest(
         except PipelineError as exc:
             results.append(StageResult(source=source_id, run_id=run_id, error=str(exc)))
     return write_run_report(store, "cli", run_id, planned, results)
+
+
+def digest_dates(
+    requested: str | None, event_extras: Iterable[dict[str, Any] | None], scheduled_for: datetime | None
+) -> list[date]:
+    """Days a digest run rebuilds: the one asked for, else those the articles events touched, else yesterday."""
+    if requested:
+        return [date.fromisoformat(requested)]
+    touched = {date.fromisoformat(day) for extra in event_extras for day in (extra or {}).get("dates", [])}
+    if touched:
+        return sorted(touched)
+    # Asset-triggered runs have no logical date; a scheduled one builds the complete day before it.
+    return [(scheduled_for or datetime.now(UTC)).date() - timedelta(days=1)]
 
 
 def load_articles(store: ObjectStore, day: date) -> Iterator[Article]:

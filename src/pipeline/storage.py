@@ -99,7 +99,7 @@ class S3Config:
         if settings.aws_access_key_id and settings.aws_secret_access_key:
             return cls(
                 settings.s3_endpoint,
-                settings.aws_access_key_id.get_secret_value(),
+                settings.aws_access_key_id,
                 settings.aws_secret_access_key,
                 settings.aws_region,
             )

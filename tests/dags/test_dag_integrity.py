@@ -1,0 +1,58 @@
+"""Every DAG file imports cleanly, without side effects, and follows the project's conventions."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.dags.conftest import DAGS
+
+EXPECTED = {"news_ingest", "news_digest"}
+
+
+def load_dagbag() -> Any:
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(DAGS))
+
+
+def test_dags_import_without_errors() -> None:
+    bag = load_dagbag()
+    assert bag.import_errors == {}
+    assert set(bag.dag_ids) == EXPECTED
+
+
+def test_parsing_touches_neither_the_db_nor_a_connection_nor_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlalchemy.engine
+
+    from pipeline import settings
+
+    calls: list[str] = []
+
+    def refuse(what: str) -> Any:
+        def _refuse(*args: object, **kwargs: object) -> None:
+            calls.append(what)
+            raise AssertionError(f"DAG parsing must not {what}")
+
+        return _refuse
+
+    monkeypatch.setattr(socket.socket, "connect", refuse("open a network connection"))
+    monkeypatch.setattr(sqlalchemy.engine.Engine, "connect", refuse("connect to the metadata DB"))
+    monkeypatch.setattr(settings.Settings, "__init__", refuse("read settings"))
+    bag = load_dagbag()
+    assert bag.import_errors == {}
+    assert calls == []
+
+
+@pytest.mark.parametrize("dag_id", sorted(EXPECTED))
+def test_conventions(dag_id: str) -> None:
+    dag = load_dagbag().dags[dag_id]
+    assert Path(dag.fileloc).stem == dag_id, "dag_id is the file stem"
+    assert dag.tags and "news" in dag.tags
+    assert dag.doc_md
+    for task in dag.tasks:
+        assert task.retries >= 2, task.task_id
+        assert task.retry_exponential_backoff, task.task_id

@@ -1,0 +1,74 @@
+"""`dag.test()` of both DAGs against the real SeaweedFS: seed article in, digest out."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipeline.settings import Settings
+from pipeline.storage import ObjectStore
+from tests.dags.conftest import DAGS
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "documents"
+
+
+@pytest.fixture
+def seeded(airflow_env: Settings) -> Settings:
+    folder = airflow_env.sources_file.parent / "articles"
+    folder.mkdir()
+    shutil.copy(FIXTURES / "seed-kamikawa.txt", folder)
+    shutil.copy(FIXTURES / "no-date-header.txt", folder)
+    airflow_env.sources_file.write_text(
+        '[[sources]]\nid = "seed-articles"\nkind = "documents"\npath = "articles"\nname = "Seed articles"\n'
+    )
+    return airflow_env
+
+
+def test_ingest_then_digest_through_airflow(airflow_db: None, seeded: Settings, store: ObjectStore) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.models.asset import AssetEvent
+    from airflow.utils.session import create_session
+
+    bag = DagBag(dag_folder=str(DAGS))
+
+    ingest = bag.dags["news_ingest"].test()
+    assert ingest.state == "success"
+
+    [article_key] = list(store.list_keys("articles/date=2024-01-07/"))
+    article = json.loads(store.get_bytes(article_key))
+    assert article_key == f"articles/date=2024-01-07/{article['id']}.json"
+    assert article["title"] == (
+        "Foreign Minister Yoko Kamikawa promised to continue Japan's support for Ukraine during her visit to Kyiv"
+    )
+    assert (article["source"], article["language"], article["schema_version"]) == ("seed-articles", "en", 1)
+    assert article["published_at"].startswith("2024-01-07")
+    assert article["text"].count("\n\n") >= 10 and "\n\nDetails\n\n" in article["text"]
+    [quarantined] = list(store.list_keys("quarantine/"))
+    assert "no `date YYYY-MM-DD` header" in json.loads(store.get_bytes(quarantined))["reason"]
+
+    [report_key] = list(store.list_keys("runs/news_ingest/"))
+    report = json.loads(store.get_bytes(report_key))
+    assert (report["read"], report["stored"], report["quarantined"], report["failed_sources"]) == (2, 1, 1, [])
+
+    with create_session() as session:
+        event = (
+            session.query(AssetEvent)
+            .filter(AssetEvent.source_run_id == ingest.run_id)
+            .order_by(AssetEvent.id.desc())
+            .first()
+        )
+        assert event is not None and event.extra == {"dates": ["2024-01-07"]}
+
+    digest = bag.dags["news_digest"].test(run_conf={"date": "2024-01-07"})
+    assert digest.state == "success"
+    html = store.get_bytes("digests/2024-01-07/digest.html").decode()
+    assert "Foreign Minister Yoko Kamikawa promised to continue" in html
+    assert "Seed articles" in html
+    assert store.get_bytes("digests/latest.html").decode() == html
+    data = json.loads(store.get_bytes("digests/2024-01-07/digest.json"))
+    assert data["counts"] == {"articles": 1, "sources": 1, "stories": 1, "languages": 1}
+    assert data["stories"][0]["summary"].startswith("Foreign Minister Yoko Kamikawa promised")
+    assert "# News digest for Sunday 7 January 2024" in store.get_bytes("digests/2024-01-07/digest.md").decode()

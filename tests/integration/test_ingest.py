@@ -1,0 +1,121 @@
+"""The stages end to end against the real SeaweedFS, without Airflow."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from pipeline import stages
+from pipeline.settings import Settings
+from pipeline.storage import ObjectStore
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "documents"
+SEED_DAY = date(2024, 1, 7)
+
+
+@pytest.fixture
+def sources(settings: Settings) -> Path:
+    """A documents source holding the seed article and one document without a date header."""
+    folder = settings.sources_file.parent / "docs"
+    folder.mkdir()
+    shutil.copy(FIXTURES / "seed-kamikawa.txt", folder)
+    shutil.copy(FIXTURES / "no-date-header.txt", folder)
+    settings.sources_file.write_text('[[sources]]\nid = "seeds"\nkind = "documents"\npath = "docs"\nname = "Seeds"\n')
+    return folder
+
+
+def snapshot(store: ObjectStore, *prefixes: str) -> dict[str, str | None]:
+    return {key: store.etag(key) for prefix in prefixes for key in store.list_keys(prefix)}
+
+
+def test_ingest_stores_the_seed_and_quarantines_the_undated(
+    settings: Settings, store: ObjectStore, sources: Path
+) -> None:
+    key, report = stages.ingest(store, settings, "run-1")
+    assert (report.read, report.stored, report.duplicates, report.quarantined) == (2, 1, 0, 1)
+    assert report.read == report.stored + report.duplicates + report.quarantined
+    assert report.dates == [SEED_DAY]
+    assert json.loads(store.get_bytes(key))["stored"] == 1
+
+    [article_key] = list(store.list_keys(f"articles/date={SEED_DAY}/"))
+    article = json.loads(store.get_bytes(article_key))
+    assert article_key == f"articles/date=2024-01-07/{article['id']}.json"
+    assert article["schema_version"] == 1
+    assert article["source"] == "seeds"
+    assert article["title"].startswith("Foreign Minister Yoko Kamikawa promised to continue Japan's support")
+    assert article["title_derived"] is True
+    assert article["published_at"] == "2024-01-07T00:00:00Z"
+    assert article["date_source"] == "header"
+    assert article["language"] == "en"
+    assert len(article["content_hash"]) == 64
+    assert [s["heading"] for s in article["sections"]] == [None, "Details", "Optional", "Recall"]
+    assert store.get_bytes(article["raw_key"]).startswith(b" date 2024-01-07")
+
+    [quarantined] = list(store.list_keys("quarantine/"))
+    record = json.loads(store.get_bytes(quarantined))
+    assert "no `date YYYY-MM-DD` header" in record["reason"]
+    assert store.get_bytes(record["raw_key"]).startswith(b"Foreign Minister arrived")
+    assert list(store.list_keys("staging/")) == []
+
+
+def test_rerun_is_idempotent_and_skips_unchanged_input(settings: Settings, store: ObjectStore, sources: Path) -> None:
+    stages.ingest(store, settings, "run-1")
+    before = snapshot(store, "articles/", "raw/", "quarantine/", "state/")
+
+    _, again = stages.ingest(store, settings, "run-2")
+    assert (again.not_modified, again.read, again.stored) == (2, 0, 0)
+
+    _, forced = stages.ingest(store, settings, "run-3", force=True)
+    assert (forced.read, forced.stored, forced.duplicates, forced.quarantined) == (2, 0, 1, 1)
+    after = snapshot(store, "articles/", "quarantine/", "state/")
+    assert after == {k: v for k, v in before.items() if not k.startswith("raw/")}
+
+
+def test_changed_document_becomes_a_new_revision(settings: Settings, store: ObjectStore, sources: Path) -> None:
+    stages.ingest(store, settings, "run-1")
+    seed = sources / "seed-kamikawa.txt"
+    seed.write_text(seed.read_text() + "\nAn update was added later in the day.\n")
+    _, report = stages.ingest(store, settings, "run-2")
+    assert (report.read, report.stored) == (1, 1)
+    [key] = list(store.list_keys("articles/"))
+    article = json.loads(store.get_bytes(key))
+    assert article["revision"] == 2
+    assert article["text"].endswith("An update was added later in the day.")
+
+
+def test_a_run_that_fails_before_storing_refetches_next_time(
+    settings: Settings, store: ObjectStore, sources: Path
+) -> None:
+    fetched = stages.fetch_source(store, settings, "seeds", "crashed-run")
+    stages.normalise_source(store, settings, fetched)  # ...and the run dies before enrich/store
+    _, report = stages.ingest(store, settings, "run-2")
+    assert (report.read, report.stored, report.quarantined) == (2, 1, 1)
+
+
+def test_digest_is_published_in_every_format(settings: Settings, store: ObjectStore, sources: Path) -> None:
+    stages.ingest(store, settings, "run-1")
+    keys = stages.publish_daily_digest(store, settings, SEED_DAY)
+    assert keys["html"] == "digests/2024-01-07/digest.html"
+    html = store.get_bytes("digests/2024-01-07/digest.html").decode()
+    assert "Foreign Minister Yoko Kamikawa promised" in html
+    assert store.get_bytes("digests/latest.html").decode() == html
+    digest = json.loads(store.get_bytes("digests/2024-01-07/digest.json"))
+    assert digest["counts"] == {"articles": 1, "sources": 1, "stories": 1, "languages": 1}
+    assert "Foreign Minister Yoko Kamikawa" in store.get_bytes("digests/2024-01-07/digest.md").decode()
+    assert b"<feed" in store.get_bytes("digests/feed.atom")
+
+    etags = snapshot(store, "digests/")
+    stages.publish_daily_digest(store, settings, SEED_DAY)
+    assert snapshot(store, "digests/") == etags, "rebuilding the same day must not change a byte"
+
+
+def test_an_older_day_does_not_replace_latest(settings: Settings, store: ObjectStore, sources: Path) -> None:
+    stages.ingest(store, settings, "run-1")
+    stages.publish_daily_digest(store, settings, SEED_DAY)
+    stages.publish_daily_digest(store, settings, date(2024, 1, 6))
+    assert b"2024-01-07" in store.get_bytes("digests/latest.json")
+    assert b"No articles for 2024-01-06." in store.get_bytes("digests/2024-01-06/digest.html")
