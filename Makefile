@@ -36,7 +36,7 @@ export AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT := 8794
 # The S3 credentials and the aws_default connection come from the embedded store, never from a file in git.
 WITH_S3 := eval "$$($(NEWS) s3 env)";
 
-.PHONY: help install demo up down test test-fast lint format bench clean
+.PHONY: help install demo up down test test-fast lint format clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -83,8 +83,34 @@ format: install ## Format and autofix
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-down: ## Stop the embedded object store
-	-$(NEWS) s3 down
+AIRFLOW_SERVICES := api-server scheduler dag-processor triggerer
+RUN := $(LOCAL)/run
+
+up: install $(AIRFLOW_HOME)/.migrated ## Start S3 and Airflow (api-server, scheduler, dag-processor, triggerer) on 127.0.0.1
+	$(NEWS) s3 up
+	@mkdir -p $(RUN)
+	@$(WITH_S3) for svc in $(AIRFLOW_SERVICES); do \
+		if [ -f $(RUN)/$$svc.pid ] && kill -0 "$$(cat $(RUN)/$$svc.pid)" 2>/dev/null; then echo "$$svc already running"; continue; fi; \
+		case $$svc in \
+			api-server) args="--host 127.0.0.1 --port $(API_PORT) --workers 1";; \
+			scheduler|triggerer) args="--skip-serve-logs";; \
+			*) args="";; \
+		esac; \
+		setsid $(AIRFLOW) $$svc $$args > $(RUN)/$$svc.log 2>&1 < /dev/null & echo $$! > $(RUN)/$$svc.pid; \
+		echo "started $$svc (log: .local/run/$$svc.log)"; \
+	done
+	@for i in $$(seq 1 120); do \
+		$(BIN)/python -c 'import urllib.request as u; u.urlopen("http://127.0.0.1:$(API_PORT)/api/v2/monitor/health", timeout=2)' 2>/dev/null && break; \
+		if ! kill -0 "$$(cat $(RUN)/api-server.pid)" 2>/dev/null; then tail -30 $(RUN)/api-server.log; exit 1; fi; \
+		sleep 1; \
+	done
+	@echo "Airflow UI: http://127.0.0.1:$(API_PORT)  user: admin  password: $$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["admin"])' $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated)"
+
+down: ## Stop Airflow and the embedded object store
+	@for svc in $(AIRFLOW_SERVICES); do \
+		if [ -f $(RUN)/$$svc.pid ]; then kill -TERM -- -"$$(cat $(RUN)/$$svc.pid)" 2>/dev/null && echo "stopped $$svc" || true; rm -f $(RUN)/$$svc.pid; fi; \
+	done
+	-@$(NEWS) s3 down
 
 clean: down ## Remove .local (all local data) and .venv
 	rm -rf $(LOCAL) .venv

@@ -240,15 +240,14 @@ def ingest(
 
 
 def digest_dates(
-    requested: str | None, event_extras: Iterable[dict[str, Any] | None], scheduled_for: datetime | None
+    requested: str | None, event_extras: list[dict[str, Any] | None], scheduled_for: datetime | None
 ) -> list[date]:
     """Days a digest run rebuilds: the one asked for, else those the articles events touched, else yesterday."""
     if requested:
         return [date.fromisoformat(requested)]
-    touched = {date.fromisoformat(day) for extra in event_extras for day in (extra or {}).get("dates", [])}
-    if touched:
-        return sorted(touched)
-    # Asset-triggered runs have no logical date; a scheduled one builds the complete day before it.
+    if event_extras:  # asset-triggered: exactly the touched days, none when the ingest stored nothing new
+        return sorted({date.fromisoformat(day) for extra in event_extras for day in (extra or {}).get("dates", [])})
+    # A scheduled run builds the complete day before it.
     return [(scheduled_for or datetime.now(UTC)).date() - timedelta(days=1)]
 
 
