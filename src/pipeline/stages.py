@@ -65,13 +65,13 @@ def quarantine(
     store: ObjectStore,
     source: str,
     raw: str,
+    payload_sha256: str,
     reason: str,
+    when: datetime,
     index: int | None = None,
-    when: datetime | None = None,
 ) -> str:
-    """Record rejected input with its reason; the key depends only on the input, so re-runs converge."""
-    when = when or _now()
-    identity = _sha256(f"{raw}#{index}".encode())
+    """Record rejected input with its reason, keyed by its content so that re-runs converge."""
+    identity = payload_sha256 if index is None else _sha256(f"{payload_sha256}#{index}".encode())
     key = quarantine_key(when.date(), source, identity)
     record = QuarantineRecord(source=source, raw_key=raw, item_index=index, reason=reason, quarantined_at=when)
     if store.etag(key) is None:
@@ -99,7 +99,8 @@ def fetch_source(
             continue
         key = raw_key(source.id, fetched_at, digest, "txt")
         if len(doc.data) > MAX_DOCUMENT_BYTES:
-            quarantine(store, source.id, key, f"document {doc.name!r} is larger than {MAX_DOCUMENT_BYTES} bytes")
+            reason = f"document {doc.name!r} is larger than {MAX_DOCUMENT_BYTES} bytes"
+            quarantine(store, source.id, key, digest, reason, fetched_at)
             read += 1
             quarantined += 1
             continue
@@ -138,11 +139,11 @@ def normalise_source(store: ObjectStore, settings: Settings, fetched: StageResul
     fetched_at = fetched.fetched_at or _now()
     for key in fetched.raw_keys:
         read += 1
+        data = store.get_bytes(key)
         try:
-            item = parse_document(store.get_bytes(key), source, key, fetched_at)
-            articles.append(normalise_item(item))
+            articles.append(normalise_item(parse_document(data, source, key, fetched_at)))
         except PermanentError as exc:
-            quarantine(store, source.id, key, str(exc), index=0)
+            quarantine(store, source.id, key, _sha256(data), str(exc), fetched_at, index=0)
             quarantined += 1
     key = staging_key(fetched.run_id, "normalised", source.id)
     _write_jsonl(store, key, articles)
