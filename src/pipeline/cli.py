@@ -142,7 +142,11 @@ def _store(settings: Settings) -> ObjectStore:
 
 def print_report(report: RunReport, key: str) -> None:
     columns = ("not modified", "read", "stored", "duplicates", "quarantined")
-    table = Table("source", *columns, "error", title=f"run {report.run_id}")
+    table = Table(title=f"run {report.run_id}")
+    table.add_column("source", no_wrap=True)
+    for column in columns:
+        table.add_column(column, justify="right")
+    table.add_column("error")
     for r in report.sources:
         counts = (r.not_modified, r.read, r.stored, r.duplicates, r.quarantined)
         table.add_row(r.source, *map(str, counts), r.error or "")
