@@ -10,22 +10,15 @@ Trigger form: `date` rebuilds one chosen day. Rebuilding is idempotent, so backf
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
-from news_airflow import NEWS_ARTICLES, NEWS_DIGESTS, object_store
+from news_airflow import DEFAULT_ARGS, NEWS_ARTICLES, NEWS_DIGESTS, object_store
 
 from pipeline import stages
 from pipeline.settings import get_settings
-
-DEFAULT_ARGS: dict[str, Any] = {
-    "retries": 3,
-    "retry_delay": timedelta(seconds=20),
-    "retry_exponential_backoff": 2.0,
-    "max_retry_delay": timedelta(minutes=10),
-}
 
 
 @dag(

@@ -11,23 +11,15 @@ Trigger form: `sources` limits the run to some source ids; `force_refetch` repro
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pendulum
 from airflow.sdk import Param, dag, task
-from news_airflow import NEWS_ARTICLES, object_store
+from news_airflow import DEFAULT_ARGS, NEWS_ARTICLES, object_store
 
 from pipeline import stages
 from pipeline.models import StageResult
 from pipeline.settings import get_settings
-
-DEFAULT_ARGS: dict[str, Any] = {
-    "retries": 3,
-    "retry_delay": timedelta(seconds=20),
-    "retry_exponential_backoff": 2.0,
-    "max_retry_delay": timedelta(minutes=10),
-}
 
 
 @dag(

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 from airflow.sdk import Asset
 
 from pipeline.settings import get_settings
 from pipeline.storage import ObjectStore
 
-__all__ = ["AWS_CONN_ID", "NEWS_ARTICLES", "NEWS_DIGESTS", "object_store"]
+__all__ = ["AWS_CONN_ID", "DEFAULT_ARGS", "NEWS_ARTICLES", "NEWS_DIGESTS", "object_store"]
 
 AWS_CONN_ID = "aws_default"
 NEWS_ARTICLES = Asset(name="news_articles", uri="news://articles")
 NEWS_DIGESTS = Asset(name="news_digests", uri="news://digests")
+
+# S3 hiccups and busy feeds clear up; retry with growing pauses before calling a task failed.
+DEFAULT_ARGS: dict[str, Any] = {
+    "retries": 3,
+    "retry_delay": timedelta(seconds=20),
+    "retry_exponential_backoff": 2.0,
+    "max_retry_delay": timedelta(minutes=10),
+}
 
 
 def object_store() -> ObjectStore:
