@@ -43,53 +43,58 @@ from pipeline.settings import get_settings
 )
 def news_ingest() -> None:
     @task
-    def plan_sources(params: dict[str, Any]) -> list[str]:
-        """List the source ids this run ingests."""
-        return stages.plan_sources(get_settings(), params["sources"] or None)
+    def plan_sources(params: dict[str, Any]) -> list[list[str]]:
+        """Split the sources to ingest into shards, one mapped task each."""
+        return stages.plan_shards(get_settings(), params["sources"] or None)
 
-    @task(map_index_template="{{ task.op_kwargs['source_id'] }}")
-    def fetch_source(source_id: str, run_id: str, params: dict[str, Any]) -> dict[str, Any]:
-        """Archive the source's new payloads under raw/."""
-        result = stages.fetch_source(object_store(), get_settings(), source_id, run_id, params["force_refetch"])
-        return result.model_dump(mode="json")
+    @task(map_index_template="{{ task.op_kwargs['source_ids'] | join(', ') | truncate(60) }}")
+    def fetch_sources(source_ids: list[str], run_id: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Fetch the shard's sources concurrently and archive new payloads under raw/."""
+        results = stages.fetch_sources(object_store(), get_settings(), source_ids, run_id, params["force_refetch"])
+        return _dump(results)
 
     @task
-    def normalise_source(fetched: dict[str, Any]) -> dict[str, Any]:
+    def normalise_sources(fetched: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Parse and normalise the payloads; quarantine what fails."""
-        result = stages.normalise_source(object_store(), get_settings(), StageResult.model_validate(fetched))
-        return result.model_dump(mode="json")
+        return _dump(stages.normalise_sources(object_store(), get_settings(), _load(fetched)))
 
     @task
-    def enrich_source(normalised: dict[str, Any]) -> dict[str, Any]:
+    def enrich_sources(normalised: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Add language, summary and story to the staged articles."""
-        result = stages.enrich_source(object_store(), get_settings(), StageResult.model_validate(normalised))
-        return result.model_dump(mode="json")
+        return _dump(stages.enrich_sources(object_store(), get_settings(), _load(normalised)))
 
     @task(outlets=[NEWS_ARTICLES])
-    def store_source(enriched: dict[str, Any], outlet_events: Any) -> dict[str, Any]:
+    def store_sources(enriched: list[dict[str, Any]], outlet_events: Any) -> list[dict[str, Any]]:
         """Store the articles and announce the dates they belong to."""
-        result = stages.store_source(object_store(), get_settings(), StageResult.model_validate(enriched))
-        outlet_events[NEWS_ARTICLES].extra = {"dates": [d.isoformat() for d in result.dates]}
-        return result.model_dump(mode="json")
+        results = stages.store_sources(object_store(), get_settings(), _load(enriched))
+        dates = sorted({d.isoformat() for r in results for d in r.dates})
+        outlet_events[NEWS_ARTICLES].extra = {"dates": dates}
+        return _dump(results)
 
     @task(trigger_rule="all_done")
-    def write_run_report(planned: list[str], stored: list[dict[str, Any] | None], run_id: str) -> dict[str, Any]:
+    def write_run_report(
+        shards: list[list[str]], stored: list[list[dict[str, Any]] | None], run_id: str
+    ) -> dict[str, Any]:
         """Write the run report; fail the run only when every source failed."""
-        results = [StageResult.model_validate(r) for r in stored if r]
+        planned = [source_id for shard in shards for source_id in shard]
+        results = [r for shard in stored if shard for r in _load(shard)]
         key, report = stages.write_run_report(object_store(), "news_ingest", run_id, planned, results)
         if planned and len(report.failed_sources) == len(planned):
             raise RuntimeError(f"every source failed: {', '.join(report.failed_sources)} (report {key})")
-        return {
-            "report_key": key,
-            "read": report.read,
-            "stored": report.stored,
-            "failed": report.failed_sources,
-        }
+        return {"report_key": key, "read": report.read, "stored": report.stored, "failed": report.failed_sources}
 
-    planned = plan_sources()
-    fetched = fetch_source.expand(source_id=planned)
-    stored = store_source.expand(enriched=enrich_source.expand(normalised=normalise_source.expand(fetched=fetched)))
-    write_run_report(planned, stored)
+    shards = plan_sources()
+    fetched = fetch_sources.expand(source_ids=shards)
+    stored = store_sources.expand(enriched=enrich_sources.expand(normalised=normalise_sources.expand(fetched=fetched)))
+    write_run_report(shards, stored)
+
+
+def _dump(results: list[StageResult]) -> list[dict[str, Any]]:
+    return [r.model_dump(mode="json") for r in results]
+
+
+def _load(results: list[dict[str, Any]]) -> list[StageResult]:
+    return [StageResult.model_validate(r) for r in results]
 
 
 news_ingest()

@@ -1,6 +1,6 @@
 """Error types that decide what happens next: retry the task, or quarantine the input and go on."""
 
-__all__ = ["PermanentError", "PipelineError", "TransientError"]
+__all__ = ["PermanentError", "PipelineError", "StorageError", "TransientError"]
 
 
 class PipelineError(Exception):
@@ -13,3 +13,7 @@ class TransientError(PipelineError):
 
 class PermanentError(PipelineError):
     """Bad input that will fail the same way on every retry: quarantine it and go on."""
+
+
+class StorageError(TransientError):
+    """The object store failed or is unreachable: the whole task should fail and be retried."""

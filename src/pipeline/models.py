@@ -21,6 +21,7 @@ __all__ = [
     "RunReport",
     "Section",
     "Source",
+    "SourceHealth",
     "SourceKind",
     "SourceState",
     "StageResult",
@@ -52,6 +53,7 @@ class Source(_Model):
     enabled: bool = True
     language: str | None = Field(None, pattern=r"^[a-z]{2}$", description="ISO 639-1 hint")
     fetch_fulltext: bool = False
+    allow_private_network: bool = Field(False, description="Permit loopback/private addresses for this source.")
     max_items: int | None = Field(None, ge=1)
     tags: list[str] = Field(default_factory=list)
 
@@ -91,7 +93,9 @@ class RawItem(_Model):
     index: int = Field(description="Position of the item within its payload.")
     fetched_at: AwareDatetime
     url: str | None = None
+    guid: str | None = Field(None, description="The feed's own item id, used when an item has no link.")
     title: str | None = None
+    html: str | None = Field(None, description="Item body as HTML, when the input has markup.")
     sections: list[Section]
     published_at: AwareDatetime | None = None
     date_source: DateSource | None = None
@@ -115,6 +119,7 @@ class Article(_Model):
     lead: str
     sections: list[Section]
     text: str = Field(description="Plain text: paragraphs separated by blank lines, headings on their own line.")
+    html: str | None = Field(None, description="The input's markup, sanitised (nh3) for display.")
     published_at: AwareDatetime
     published_date: date
     date_source: DateSource
@@ -133,15 +138,27 @@ class Article(_Model):
     duplicate_of: str | None = None
 
 
+class SourceHealth(StrEnum):
+    HEALTHY = "healthy"
+    FAILING = "failing"
+    DISABLED = "disabled"
+
+
 class SourceState(_Model):
     """What the next fetch of a source needs to know: state/sources/{id}.json."""
 
     source: str
     etag: str | None = None
     last_modified: str | None = None
+    content_sha256: str | None = Field(None, description="Of the last payload stored, to skip identical refetches.")
     documents: dict[str, str] = Field(
         default_factory=dict, description="Document name -> sha256 of the content last stored."
     )
+    health: SourceHealth = SourceHealth.HEALTHY
+    consecutive_failures: int = 0
+    last_error: str | None = None
+    last_status: int | None = None
+    next_attempt_at: AwareDatetime | None = Field(None, description="Backoff or max-age: not fetched before this.")
     last_success_at: AwareDatetime | None = None
 
 
@@ -162,6 +179,7 @@ class StageResult(_Model):
     raw_keys: list[str] = Field(default_factory=list)
     staging_key: str | None = None
     not_modified: int = Field(0, description="Inputs unchanged since they were last stored; not read again.")
+    not_due_until: AwareDatetime | None = Field(None, description="Skipped: backing off or cached until then.")
     read: int = 0
     stored: int = 0
     unchanged: int = 0

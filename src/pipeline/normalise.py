@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pipeline.errors import PermanentError
+from pipeline.html_text import html_to_sections, sanitise_html
 from pipeline.models import Article, DateSource, RawItem, Section
 
 __all__ = ["article_id", "canonical_url", "clean_text", "derive_title", "normalise_item"]
@@ -45,9 +46,14 @@ def _normalised_title(title: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", title.casefold()).split())
 
 
-def article_id(source: str, url: str | None, title: str, day: str) -> str:
-    """Hash of the canonical URL; without a URL, of source + normalised title + date."""
-    basis = canonical_url(url) if url else f"{source}\n{_normalised_title(title)}\n{day}"
+def article_id(source: str, url: str | None, title: str, day: str, guid: str | None = None) -> str:
+    """Hash of the canonical URL; without a URL, of source + the feed's guid, or + normalised title + date."""
+    if url:
+        basis = canonical_url(url)
+    elif guid:
+        basis = f"{source}\nguid:{guid}"
+    else:
+        basis = f"{source}\n{_normalised_title(title)}\n{day}"
     return hashlib.sha256(basis.encode()).hexdigest()[:32]
 
 
@@ -86,12 +92,13 @@ def _render_text(sections: list[Section]) -> str:
 
 def normalise_item(raw: RawItem) -> Article:
     """Turn one raw item into a validated article, or raise `PermanentError` with the reason."""
+    source_sections = raw.sections or (html_to_sections(raw.html) if raw.html else [])
     sections = [
         Section(
             heading=clean_text(s.heading) if s.heading else None,
             paragraphs=[p for p in (clean_text(p) for p in s.paragraphs) if p],
         )
-        for s in raw.sections
+        for s in source_sections
     ]
     sections = [s for s in sections if s.paragraphs]
     if not sections:
@@ -105,9 +112,9 @@ def normalise_item(raw: RawItem) -> Article:
         raise PermanentError("item has neither a title nor a lead to derive one from")
     published, date_source, flagged = _trusted_date(raw)
     text = _render_text(sections)
-    url = canonical_url(raw.url) if raw.url else None
+    url = canonical_url(raw.url) if raw.url and raw.url.startswith(("http://", "https://")) else None
     return Article(
-        id=article_id(raw.source_id, url, title, published.date().isoformat()),
+        id=article_id(raw.source_id, url, title, published.date().isoformat(), raw.guid),
         source=raw.source_id,
         source_name=raw.source_name or raw.source_id,
         url=url,
@@ -116,6 +123,7 @@ def normalise_item(raw: RawItem) -> Article:
         lead=lead,
         sections=sections,
         text=text,
+        html=sanitise_html(raw.html) if raw.html else None,
         published_at=published,
         published_date=published.date(),
         date_source=date_source,

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import calendar
 import re
+import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
+
+import feedparser
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pipeline.errors import PermanentError
 from pipeline.models import DateSource, RawItem, Section, Source
 
-__all__ = ["parse_document"]
+__all__ = ["ParsedPayload", "neutralise_declarations", "parse_document", "parse_feed", "parse_json_feed"]
 
 _DATE_HEADER = re.compile(r"^date[ \t]+(\d{4}-\d{2}-\d{2})\b[ \t]*(.*)$", re.IGNORECASE)
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n+")
@@ -78,3 +85,194 @@ def parse_document(data: bytes, source: Source, raw_key: str, fetched_at: dateti
         language_hint=source.language,
         source_name=source.display_name,
     )
+
+
+@dataclass
+class ParsedPayload:
+    """Items read from one payload, and the items that could not be read, by position and reason."""
+
+    items: list[RawItem] = field(default_factory=list)
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.items) + len(self.rejected)
+
+
+_UTF16_32_BOMS = (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff", b"\xff\xfe", b"\xfe\xff")
+_XML_DECL_ENCODING = re.compile(rb"^(<\?xml[^>]*?encoding=)([\"'])[^\"']*\2", re.I)
+_DOCTYPE_START = re.compile(rb"<!DOCTYPE", re.I)
+_ENTITY_DECL = re.compile(rb"<!ENTITY\b[^>]*>", re.I)
+
+
+def _wide_to_utf8(data: bytes) -> bytes:
+    """Re-encode UTF-16/32 input as UTF-8 so byte-level clean-up below can see the markup."""
+    if data.startswith(_UTF16_32_BOMS):
+        encoding = "utf-32" if data[:4] in _UTF16_32_BOMS[:2] else "utf-16"
+    elif data[:4] in (b"<\x00?\x00", b"\x00<\x00?"):
+        encoding = "utf-16-le" if data[1] == 0 else "utf-16-be"
+    else:
+        return data
+    try:
+        text = data.decode(encoding).lstrip("\ufeff")
+    except UnicodeDecodeError:
+        raise PermanentError(f"payload declares {encoding} but does not decode as it") from None
+    return _XML_DECL_ENCODING.sub(rb"\1\2utf-8\2", text.encode("utf-8"), count=1)
+
+
+def neutralise_declarations(data: bytes) -> bytes:
+    """Drop DOCTYPE and ENTITY declarations: no entity expansion bombs, no external DTDs (XXE)."""
+    data = _wide_to_utf8(data)
+    while (start := _DOCTYPE_START.search(data)) is not None:
+        close = data.find(b">", start.end())
+        bracket = data.find(b"[", start.end())
+        if bracket != -1 and (close == -1 or bracket < close):
+            end = data.find(b"]>", bracket)
+            close = -1 if end == -1 else data.find(b">", end)
+        data = data[: start.start()] + (b"" if close == -1 else data[close + 1 :])
+    return _ENTITY_DECL.sub(b"", data)
+
+
+def _struct_to_datetime(value: time.struct_time | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), UTC)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+def _language(code: str | None) -> str | None:
+    code = (code or "").strip().lower()[:2]
+    return code if re.fullmatch(r"[a-z]{2}", code) else None
+
+
+def _feed_entry(entry: Any, index: int, source: Source, raw_key: str, fetched_at: datetime, feed: Any) -> RawItem:
+    content = entry.get("content") or []
+    html = content[0].get("value") if content else entry.get("summary")
+    published = _struct_to_datetime(entry.get("published_parsed") or entry.get("updated_parsed"))
+    authors = [a.get("name", "") for a in entry.get("authors", []) if a.get("name")]
+    images = [
+        m.get("url")
+        for m in [*entry.get("media_content", []), *entry.get("media_thumbnail", []), *entry.get("enclosures", [])]
+        if m.get("url") and (m.get("medium") == "image" or str(m.get("type", "image/")).startswith("image/"))
+    ]
+    return RawItem(
+        source_id=source.id,
+        raw_key=raw_key,
+        index=index,
+        fetched_at=fetched_at,
+        url=entry.get("link") or None,
+        guid=str(entry.get("id") or "") or None,
+        title=entry.get("title") or None,
+        html=html or None,
+        sections=[],
+        published_at=published,
+        date_source=DateSource.FEED if published else None,
+        authors=authors or ([entry["author"]] if entry.get("author") else []),
+        categories=[t.get("term", "") for t in entry.get("tags", []) if t.get("term")],
+        image_url=images[0] if images else None,
+        language_hint=source.language or _language(entry.get("language") or feed.get("language")),
+        source_name=source.name or feed.get("title") or source.id,
+    )
+
+
+def parse_feed(
+    data: bytes, source: Source, raw_key: str, fetched_at: datetime, headers: dict[str, str] | None = None
+) -> ParsedPayload:
+    """Parse RSS 0.9x/1.0/2.0 or Atom bytes with feedparser, never letting it fetch anything itself."""
+    parsed = feedparser.parse(neutralise_declarations(data), response_headers=headers or {}, resolve_relative_uris=True)
+    if not parsed.get("version") and not parsed.entries:
+        reason = parsed.get("bozo_exception") or "no RSS or Atom root element"
+        raise PermanentError(f"not a feed: {reason}")
+    result = ParsedPayload()
+    entries = parsed.entries[: source.max_items] if source.max_items else parsed.entries
+    for index, entry in enumerate(entries):
+        try:
+            result.items.append(_feed_entry(entry, index, source, raw_key, fetched_at, parsed.feed))
+        except (ValidationError, TypeError, ValueError, AttributeError) as exc:
+            result.rejected.append((index, f"unreadable feed entry: {exc}"))
+    return result
+
+
+class _JsonFeedAuthor(BaseModel):
+    name: str | None = None
+
+
+class _JsonFeedItem(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    url: str | None = None
+    external_url: str | None = None
+    title: str | None = None
+    content_html: str | None = None
+    content_text: str | None = None
+    summary: str | None = None
+    image: str | None = None
+    date_published: AwareDatetime | None = None
+    date_modified: AwareDatetime | None = None
+    author: _JsonFeedAuthor | None = None  # JSON Feed 1.0
+    authors: list[_JsonFeedAuthor] = Field(default_factory=list)  # 1.1
+    tags: list[str] = Field(default_factory=list)
+    language: str | None = None
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_as_text(cls, value: object) -> object:
+        # The spec says string, and says to coerce numbers.
+        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+class _JsonFeed(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    version: str = Field(pattern=r"^https?://jsonfeed\.org/version/1(\.1)?/?$")
+    title: str
+    home_page_url: str | None = None
+    language: str | None = None
+    items: list[Any]
+
+
+def parse_json_feed(data: bytes, source: Source, raw_key: str, fetched_at: datetime) -> ParsedPayload:
+    """Parse JSON Feed 1.0/1.1; a malformed item is rejected alone, a malformed feed as a whole."""
+    try:
+        feed = _JsonFeed.model_validate_json(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(document)"
+        raise PermanentError(f"not a JSON Feed: {where}: {first['msg']}") from None
+    result = ParsedPayload()
+    items = feed.items[: source.max_items] if source.max_items else feed.items
+    for index, raw in enumerate(items):
+        try:
+            item = _JsonFeedItem.model_validate(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "(item)"
+            result.rejected.append((index, f"invalid JSON Feed item: {where}: {first['msg']}"))
+            continue
+        published = item.date_published or item.date_modified
+        authors = [a.name for a in (item.authors or ([item.author] if item.author else [])) if a.name]
+        text = item.content_text if not item.content_html else None
+        result.items.append(
+            RawItem(
+                source_id=source.id,
+                raw_key=raw_key,
+                index=index,
+                fetched_at=fetched_at,
+                url=item.url or item.external_url,
+                guid=item.id,
+                title=item.title,
+                html=item.content_html or (None if text else item.summary),
+                sections=[Section(paragraphs=[p for p in re.split(r"\n\s*\n", text) if p.strip()])] if text else [],
+                published_at=published.astimezone(UTC) if published else None,
+                date_source=DateSource.FEED if published else None,
+                authors=authors,
+                categories=item.tags,
+                image_url=item.image,
+                language_hint=source.language or _language(item.language or feed.language),
+                source_name=source.name or feed.title or source.id,
+            )
+        )
+    return result

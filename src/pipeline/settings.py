@@ -35,6 +35,15 @@ class Settings(BaseSettings):
     s3_filer_port: int = 8888
     s3_admin_port: int = 23646
 
+    allow_private_networks: bool = Field(False, description="Let feeds resolve to loopback/private addresses.")
+    contact_url: str | None = Field(None, description="Put in the User-Agent so feed owners can reach you.")
+    fetch_max_bytes: int = 10 * 1024 * 1024
+    fetch_timeout: float = Field(30.0, description="Seconds for one whole response, redirects included.")
+    fetch_concurrency: int = 64
+    fetch_per_host_concurrency: int = 2
+    fetch_per_host_delay: float = Field(0.5, description="Seconds between request starts to one host.")
+    max_shards: int = Field(16, description="Sources are split into at most this many mapped tasks per stage.")
+
     languages: list[str] = Field(
         default=["en", "uk", "ru", "de", "fr", "es", "ja"],
         description="ISO 639-1 codes the language detector chooses between.",

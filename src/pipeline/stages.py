@@ -1,29 +1,33 @@
-"""The functions DAG tasks (and the `news` command) call: keys and counts in, keys and counts out."""
+"""The functions DAG tasks (and the `news` command) call: keys and counts in, keys and counts out.
+
+Every stage takes a batch of sources (one shard of a mapped task) and returns one `StageResult` per source.
+A source that failed earlier carries its `error` through the later stages untouched.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from pipeline.collect import collect_sources, quarantine
 from pipeline.digest import build_digest, publish_digest
 from pipeline.enrich import enrich_article
-from pipeline.errors import PermanentError, PipelineError
-from pipeline.models import Article, QuarantineRecord, RunReport, SourceKind, SourceState, StageResult
+from pipeline.errors import PermanentError
+from pipeline.models import Article, RunReport, Source, SourceKind, StageResult
 from pipeline.normalise import normalise_item
-from pipeline.parse import parse_document
+from pipeline.parse import ParsedPayload, parse_document, parse_feed, parse_json_feed
 from pipeline.settings import Settings
-from pipeline.sources import load_registry, read_documents
-from pipeline.sources.documents import MAX_DOCUMENT_BYTES
+from pipeline.sources import load_registry
 from pipeline.storage import (
     ObjectStore,
     article_key,
     articles_prefix,
-    quarantine_key,
-    raw_key,
     run_key,
     staging_key,
     state_key,
@@ -31,14 +35,14 @@ from pipeline.storage import (
 
 __all__ = [
     "digest_dates",
-    "enrich_source",
-    "fetch_source",
+    "enrich_sources",
+    "fetch_sources",
     "ingest",
     "load_articles",
-    "normalise_source",
-    "plan_sources",
+    "normalise_sources",
+    "plan_shards",
     "publish_daily_digest",
-    "store_source",
+    "store_sources",
     "write_run_report",
 ]
 
@@ -51,73 +55,36 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def plan_sources(settings: Settings, only: list[str] | None = None) -> list[str]:
-    """Return the ids of the sources to ingest: the enabled ones, or exactly those named."""
-    return [s.id for s in load_registry(settings.sources_file).select(only)]
+def _host(source: Source) -> str:
+    return urlsplit(str(source.url)).hostname or "" if source.url else f"documents:{source.id}"
 
 
-def load_state(store: ObjectStore, source: str) -> SourceState:
-    data = store.get_bytes_or_none(state_key(source))
-    return SourceState.model_validate_json(data) if data else SourceState(source=source)
+def plan_shards(settings: Settings, only: list[str] | None = None) -> list[list[str]]:
+    """Split the sources to ingest into at most `max_shards` batches, keeping each host in one batch.
+
+    Few sources give one source per batch (a grid row per source); many are grouped so a run stays a
+    handful of tasks, and per-host politeness holds because a host's sources are fetched by one task.
+    """
+    sources = load_registry(settings.sources_file).select(only)
+    by_host: dict[str, list[str]] = defaultdict(list)
+    for source in sources:
+        by_host[_host(source)].append(source.id)
+    shards: list[list[str]] = [[] for _ in range(min(settings.max_shards, len(by_host)))]
+    for group in sorted(by_host.values(), key=len, reverse=True):
+        min(shards, key=len).extend(group)
+    return sorted(sorted(shard) for shard in shards if shard)
 
 
-def quarantine(
-    store: ObjectStore,
-    source: str,
-    raw: str,
-    payload_sha256: str,
-    reason: str,
-    when: datetime,
-    index: int | None = None,
-) -> str:
-    """Record rejected input with its reason, keyed by its content so that re-runs converge."""
-    identity = payload_sha256 if index is None else _sha256(f"{payload_sha256}#{index}".encode())
-    key = quarantine_key(when.date(), source, identity)
-    record = QuarantineRecord(source=source, raw_key=raw, item_index=index, reason=reason, quarantined_at=when)
-    if store.etag(key) is None:
-        store.put_json(key, record.model_dump(mode="json"))
-    return key
-
-
-def fetch_source(
-    store: ObjectStore, settings: Settings, source_id: str, run_id: str, force: bool = False
-) -> StageResult:
-    """Archive every new or changed payload of the source under raw/ and return their keys."""
+def fetch_sources(
+    store: ObjectStore, settings: Settings, source_ids: list[str], run_id: str, force: bool = False
+) -> list[StageResult]:
+    """Fetch the batch concurrently and archive every new payload under raw/."""
     registry = load_registry(settings.sources_file)
-    source = registry.get(source_id)
-    if source.kind is not SourceKind.DOCUMENTS:
-        raise PermanentError(f"source {source.id!r}: fetching {source.kind} sources is not supported yet")
-    state = load_state(store, source.id)
-    fetched_at = _now()
-    raw_keys: list[str] = []
-    seen = dict(state.documents)
-    read = quarantined = not_modified = 0
-    for doc in read_documents(source, registry.base_dir, store):
-        digest = _sha256(doc.data)
-        if not force and state.documents.get(doc.name) == digest:
-            not_modified += 1  # unchanged since it was last stored: like a 304, nothing to redo
-            continue
-        key = raw_key(source.id, fetched_at, digest, "txt")
-        if len(doc.data) > MAX_DOCUMENT_BYTES:
-            reason = f"document {doc.name!r} is larger than {MAX_DOCUMENT_BYTES} bytes"
-            quarantine(store, source.id, key, digest, reason, fetched_at)
-            read += 1
-            quarantined += 1
-            continue
-        store.put_if_changed(key, doc.data, "text/plain; charset=utf-8")
-        raw_keys.append(key)
-        seen[doc.name] = digest
-    new_state = state.model_copy(update={"documents": seen, "last_success_at": fetched_at})
-    return StageResult(
-        source=source.id,
-        run_id=run_id,
-        fetched_at=fetched_at,
-        raw_keys=raw_keys,
-        not_modified=not_modified,
-        read=read,
-        quarantined=quarantined,
-        state=new_state,
-    )
+    return collect_sources(store, settings, registry, [registry.get(i) for i in source_ids], run_id, force)
+
+
+def _each(results: list[StageResult], stage: Callable[[StageResult], StageResult]) -> list[StageResult]:
+    return [r if r.error or r.not_due_until else stage(r) for r in results]
 
 
 def _write_jsonl(store: ObjectStore, key: str, articles: Iterable[Article]) -> None:
@@ -131,27 +98,53 @@ def _read_jsonl(store: ObjectStore, key: str) -> Iterator[Article]:
             yield Article.model_validate_json(line)
 
 
-def normalise_source(store: ObjectStore, settings: Settings, fetched: StageResult) -> StageResult:
-    """Parse and normalise every archived payload; quarantine what fails, stage the rest."""
-    source = load_registry(settings.sources_file).get(fetched.source)
+def _parse(
+    source: Source, key: str, data: bytes, content_type: str, url: str | None, fetched_at: datetime
+) -> ParsedPayload:
+    if source.kind is SourceKind.DOCUMENTS:
+        return ParsedPayload(items=[parse_document(data, source, key, fetched_at)])
+    if source.kind is SourceKind.JSONFEED:
+        return parse_json_feed(data, source, key, fetched_at)
+    headers = {"content-type": content_type} | ({"content-location": url} if url else {})
+    return parse_feed(data, source, key, fetched_at, headers)
+
+
+def normalise_source(store: ObjectStore, source: Source, fetched: StageResult) -> StageResult:
+    """Parse and normalise every archived payload of one source; quarantine what fails, stage the rest."""
     articles: list[Article] = []
     read, quarantined = fetched.read, fetched.quarantined
     fetched_at = fetched.fetched_at or _now()
     for key in fetched.raw_keys:
-        read += 1
-        data = store.get_bytes(key)
+        raw = store.get_object(key)
+        digest = _sha256(raw.data)
         try:
-            articles.append(normalise_item(parse_document(data, source, key, fetched_at)))
-        except PermanentError as exc:
-            quarantine(store, source.id, key, _sha256(data), str(exc), fetched_at, index=0)
+            payload = _parse(source, key, raw.data, raw.content_type, raw.metadata.get("url"), fetched_at)
+        except PermanentError as exc:  # the payload as a whole is unreadable: one item, quarantined
+            quarantine(store, source.id, key, digest, str(exc), fetched_at)
+            read, quarantined = read + 1, quarantined + 1
+            continue
+        read += payload.count
+        for index, reason in payload.rejected:
+            quarantine(store, source.id, key, digest, reason, fetched_at, index)
             quarantined += 1
+        for item in payload.items:
+            try:
+                articles.append(normalise_item(item))
+            except PermanentError as exc:
+                quarantine(store, source.id, key, digest, str(exc), fetched_at, item.index)
+                quarantined += 1
     key = staging_key(fetched.run_id, "normalised", source.id)
     _write_jsonl(store, key, articles)
     return fetched.model_copy(update={"staging_key": key, "read": read, "quarantined": quarantined})
 
 
+def normalise_sources(store: ObjectStore, settings: Settings, fetched: list[StageResult]) -> list[StageResult]:
+    registry = load_registry(settings.sources_file)
+    return _each(fetched, lambda r: normalise_source(store, registry.get(r.source), r))
+
+
 def enrich_source(store: ObjectStore, settings: Settings, normalised: StageResult) -> StageResult:
-    """Add language, summary and story to every staged article."""
+    """Add language, summary and story to every staged article of one source."""
     assert normalised.staging_key is not None
     languages = tuple(settings.languages)
     enriched = [enrich_article(a, languages) for a in _read_jsonl(store, normalised.staging_key)]
@@ -161,11 +154,15 @@ def enrich_source(store: ObjectStore, settings: Settings, normalised: StageResul
     return normalised.model_copy(update={"staging_key": key})
 
 
+def enrich_sources(store: ObjectStore, settings: Settings, normalised: list[StageResult]) -> list[StageResult]:
+    return _each(normalised, lambda r: enrich_source(store, settings, r))
+
+
 def _article_bytes(article: Article) -> bytes:
     return json.dumps(article.model_dump(mode="json"), ensure_ascii=False, sort_keys=True, indent=2).encode() + b"\n"
 
 
-def store_source(store: ObjectStore, settings: Settings, enriched: StageResult) -> StageResult:
+def store_source(store: ObjectStore, enriched: StageResult) -> StageResult:
     """Write each article under articles/: unchanged ones count as duplicates, changed ones get a revision."""
     assert enriched.staging_key is not None
     stored = unchanged = 0
@@ -200,10 +197,14 @@ def store_source(store: ObjectStore, settings: Settings, enriched: StageResult) 
     )
 
 
+def store_sources(store: ObjectStore, settings: Settings, enriched: list[StageResult]) -> list[StageResult]:
+    return _each(enriched, lambda r: store_source(store, r))
+
+
 def write_run_report(
     store: ObjectStore, dag_id: str, run_id: str, planned: list[str], results: list[StageResult]
 ) -> tuple[str, RunReport]:
-    """Write runs/{dag_id}/{run_id}.json; sources that produced no result are listed as failed."""
+    """Write runs/{dag_id}/{run_id}.json; planned sources with an error or no result are listed as failed."""
     done = {r.source for r in results if r.error is None}
     report = RunReport(
         dag_id=dag_id,
@@ -226,17 +227,12 @@ def write_run_report(
 def ingest(
     store: ObjectStore, settings: Settings, run_id: str, only: list[str] | None = None, force: bool = False
 ) -> tuple[str, RunReport]:
-    """Run fetch -> normalise -> enrich -> store for each source in this process (no Airflow)."""
-    planned = plan_sources(settings, only)
-    results: list[StageResult] = []
-    for source_id in planned:
-        try:
-            result = fetch_source(store, settings, source_id, run_id, force)
-            result = normalise_source(store, settings, result)
-            result = enrich_source(store, settings, result)
-            results.append(store_source(store, settings, result))
-        except PipelineError as exc:
-            results.append(StageResult(source=source_id, run_id=run_id, error=str(exc)))
+    """Run fetch -> normalise -> enrich -> store over every source in this process (no Airflow)."""
+    planned = [source_id for shard in plan_shards(settings, only) for source_id in shard]
+    results = fetch_sources(store, settings, planned, run_id, force)
+    results = store_sources(
+        store, settings, enrich_sources(store, settings, normalise_sources(store, settings, results))
+    )
     return write_run_report(store, "cli", run_id, planned, results)
 
 

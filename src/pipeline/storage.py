@@ -17,7 +17,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 from pydantic import SecretStr
 
-from pipeline.errors import PipelineError, TransientError
+from pipeline.errors import PipelineError, StorageError
 from pipeline.seaweed import read_credentials
 from pipeline.settings import Settings
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ObjectStore",
     "S3Config",
+    "StoredObject",
     "article_key",
     "articles_prefix",
     "digest_key",
@@ -113,6 +114,13 @@ class S3Config:
         return cls(endpoint, creds.access_key_id, creds.secret_access_key, settings.aws_region)
 
 
+@dataclass(frozen=True)
+class StoredObject:
+    data: bytes
+    content_type: str
+    metadata: dict[str, str]
+
+
 def _md5(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
@@ -158,18 +166,18 @@ class ObjectStore:
         try:
             yield
         except EndpointConnectionError as exc:
-            raise TransientError(f"S3 endpoint {self.endpoint} unreachable ({action} {where}): {exc}") from exc
+            raise StorageError(f"S3 endpoint {self.endpoint} unreachable ({action} {where}): {exc}") from exc
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "?")
-            raise TransientError(f"S3 {action} {where} at {self.endpoint} failed: {code}") from exc
+            raise StorageError(f"S3 {action} {where} at {self.endpoint} failed: {code}") from exc
         except BotoCoreError as exc:
-            raise TransientError(f"S3 {action} {where} at {self.endpoint} failed: {exc}") from exc
+            raise StorageError(f"S3 {action} {where} at {self.endpoint} failed: {exc}") from exc
 
     def bucket_exists(self) -> bool:
         try:
             with self._errors("head bucket"):
                 self.client.head_bucket(Bucket=self.bucket)
-        except TransientError as exc:
+        except StorageError as exc:
             if _is_not_found(exc):
                 return False
             raise
@@ -180,9 +188,17 @@ class ObjectStore:
             with self._errors("create bucket"):
                 self.client.create_bucket(Bucket=self.bucket)
 
-    def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+    def put_bytes(
+        self,
+        key: str,
+        data: bytes,
+        content_type: str = "application/octet-stream",
+        metadata: dict[str, str] | None = None,
+    ) -> None:
         with self._errors("put", key):
-            self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+            self.client.put_object(
+                Bucket=self.bucket, Key=key, Body=data, ContentType=content_type, Metadata=metadata or {}
+            )
 
     def put_if_changed(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> bool:
         """Write unless the object already holds exactly these bytes; return whether it wrote."""
@@ -199,7 +215,7 @@ class ObjectStore:
         try:
             with self._errors("head", key):
                 head = self.client.head_object(Bucket=self.bucket, Key=key)
-        except TransientError as exc:
+        except StorageError as exc:
             if _is_not_found(exc):
                 return None
             raise
@@ -209,10 +225,16 @@ class ObjectStore:
         with self._errors("get", key):
             return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
 
+    def get_object(self, key: str) -> StoredObject:
+        """Body, content type and user metadata of one object."""
+        with self._errors("get", key):
+            response = self.client.get_object(Bucket=self.bucket, Key=key)
+            return StoredObject(response["Body"].read(), response.get("ContentType", ""), response.get("Metadata", {}))
+
     def get_bytes_or_none(self, key: str) -> bytes | None:
         try:
             return self.get_bytes(key)
-        except TransientError as exc:
+        except StorageError as exc:
             if _is_not_found(exc):
                 return None
             raise
@@ -236,7 +258,7 @@ class ObjectStore:
             )
 
 
-def _is_not_found(exc: TransientError) -> bool:
+def _is_not_found(exc: StorageError) -> bool:
     cause = exc.__cause__
     if not isinstance(cause, ClientError):
         return False

@@ -91,8 +91,8 @@ def test_changed_document_becomes_a_new_revision(settings: Settings, store: Obje
 def test_a_run_that_fails_before_storing_refetches_next_time(
     settings: Settings, store: ObjectStore, sources: Path
 ) -> None:
-    fetched = stages.fetch_source(store, settings, "seeds", "crashed-run")
-    stages.normalise_source(store, settings, fetched)  # ...and the run dies before enrich/store
+    fetched = stages.fetch_sources(store, settings, ["seeds"], "crashed-run")
+    stages.normalise_sources(store, settings, fetched)  # ...and the run dies before enrich/store
     _, report = stages.ingest(store, settings, "run-2")
     assert (report.read, report.stored, report.quarantined) == (2, 1, 1)
 

@@ -1,0 +1,195 @@
+"""Fetch a batch of sources concurrently and archive what is new under raw/, keeping each source's health."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+from datetime import UTC, datetime, timedelta
+
+from pipeline.errors import PermanentError, PipelineError, StorageError
+from pipeline.fetch import Fetcher, FetchPolicy, HttpStatusError
+from pipeline.models import QuarantineRecord, Source, SourceHealth, SourceKind, SourceState, StageResult
+from pipeline.settings import Settings
+from pipeline.sources import Registry, read_documents
+from pipeline.sources.documents import MAX_DOCUMENT_BYTES
+from pipeline.storage import ObjectStore, quarantine_key, raw_key, state_key
+
+__all__ = ["BACKOFF_BASE", "BACKOFF_CAP", "collect_sources", "fetch_policy", "load_state", "quarantine"]
+
+BACKOFF_BASE = timedelta(minutes=5)
+BACKOFF_CAP = timedelta(hours=24)
+EXTENSIONS = {SourceKind.FEED: "xml", SourceKind.JSONFEED: "json", SourceKind.DOCUMENTS: "txt"}
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def fetch_policy(settings: Settings) -> FetchPolicy:
+    agent = FetchPolicy.user_agent + (f" (+{settings.contact_url})" if settings.contact_url else "")
+    return FetchPolicy(
+        user_agent=agent,
+        max_bytes=settings.fetch_max_bytes,
+        total_timeout=settings.fetch_timeout,
+        allow_private_networks=settings.allow_private_networks,
+        concurrency=settings.fetch_concurrency,
+        per_host_concurrency=settings.fetch_per_host_concurrency,
+        per_host_delay=settings.fetch_per_host_delay,
+    )
+
+
+def load_state(store: ObjectStore, source: str) -> SourceState:
+    data = store.get_bytes_or_none(state_key(source))
+    return SourceState.model_validate_json(data) if data else SourceState(source=source)
+
+
+def quarantine(
+    store: ObjectStore,
+    source: str,
+    raw: str,
+    payload_sha256: str,
+    reason: str,
+    when: datetime,
+    index: int | None = None,
+) -> str:
+    """Record rejected input with its reason, keyed by its content so that re-runs converge."""
+    identity = payload_sha256 if index is None else _sha256(f"{payload_sha256}#{index}".encode())
+    key = quarantine_key(when.date(), source, identity)
+    record = QuarantineRecord(source=source, raw_key=raw, item_index=index, reason=reason, quarantined_at=when)
+    if store.etag(key) is None:
+        store.put_json(key, record.model_dump(mode="json"))
+    return key
+
+
+def failed_state(state: SourceState, error: PipelineError, now: datetime) -> SourceState:
+    """Count the failure and back off exponentially, with jitter so failing sources do not retry in step."""
+    failures = state.consecutive_failures + 1
+    delay = min(BACKOFF_BASE * 2 ** (failures - 1), BACKOFF_CAP) * random.uniform(0.8, 1.2)  # noqa: S311
+    status = error.status if isinstance(error, HttpStatusError) else None
+    if isinstance(error, HttpStatusError) and error.retry_after is not None:
+        delay = max(delay, timedelta(seconds=error.retry_after))
+    gone = isinstance(error, HttpStatusError) and error.permanent
+    return state.model_copy(
+        update={
+            "health": SourceHealth.DISABLED if gone else SourceHealth.FAILING,
+            "consecutive_failures": failures,
+            "last_error": str(error),
+            "last_status": status,
+            "next_attempt_at": now + delay,
+        }
+    )
+
+
+def _collect_documents(
+    store: ObjectStore, registry: Registry, source: Source, state: SourceState, run_id: str, now: datetime, force: bool
+) -> StageResult:
+    raw_keys: list[str] = []
+    seen = dict(state.documents)
+    read = quarantined = not_modified = 0
+    for doc in read_documents(source, registry.base_dir, store):
+        digest = _sha256(doc.data)
+        if not force and state.documents.get(doc.name) == digest:
+            not_modified += 1  # unchanged since it was last stored: like a 304, nothing to redo
+            continue
+        key = raw_key(source.id, now, digest, "txt")
+        seen[doc.name] = digest
+        if len(doc.data) > MAX_DOCUMENT_BYTES:
+            reason = f"document {doc.name!r} is larger than {MAX_DOCUMENT_BYTES} bytes"
+            quarantine(store, source.id, key, digest, reason, now)
+            read += 1
+            quarantined += 1
+            continue
+        store.put_if_changed(key, doc.data, "text/plain; charset=utf-8")
+        raw_keys.append(key)
+    healthy = state.model_copy(
+        update={"documents": seen, "last_success_at": now, "health": SourceHealth.HEALTHY, "consecutive_failures": 0}
+    )
+    return StageResult(
+        source=source.id,
+        run_id=run_id,
+        fetched_at=now,
+        raw_keys=raw_keys,
+        not_modified=not_modified,
+        read=read,
+        quarantined=quarantined,
+        state=healthy,
+    )
+
+
+async def _collect_feed(
+    fetcher: Fetcher, store: ObjectStore, source: Source, state: SourceState, run_id: str, now: datetime, force: bool
+) -> StageResult:
+    response = await fetcher.get(
+        str(source.url),
+        etag=None if force else state.etag,
+        last_modified=None if force else state.last_modified,
+        allow_private=source.allow_private_network,
+    )
+    digest = _sha256(response.body) if not response.not_modified else state.content_sha256
+    unchanged = response.not_modified or (not force and digest == state.content_sha256)
+    healthy = state.model_copy(
+        update={
+            "etag": response.headers.get("etag") or (state.etag if response.not_modified else None),
+            "last_modified": response.headers.get("last-modified")
+            or (state.last_modified if response.not_modified else None),
+            "content_sha256": digest,
+            "health": SourceHealth.HEALTHY,
+            "consecutive_failures": 0,
+            "last_error": None,
+            "last_status": response.status,
+            "next_attempt_at": now + timedelta(seconds=response.max_age) if response.max_age else None,
+            "last_success_at": now,
+        }
+    )
+    result = StageResult(source=source.id, run_id=run_id, fetched_at=now, state=healthy)
+    if unchanged:
+        return result.model_copy(update={"not_modified": 1})
+    key = raw_key(source.id, now, digest or "", EXTENSIONS[source.kind])
+    content_type = response.headers.get("content-type", "application/octet-stream")
+    await asyncio.to_thread(store.put_bytes, key, response.body, content_type, {"url": response.url})
+    return result.model_copy(update={"raw_keys": [key]})
+
+
+async def _collect_one(
+    fetcher: Fetcher,
+    store: ObjectStore,
+    registry: Registry,
+    source: Source,
+    run_id: str,
+    now: datetime,
+    force: bool,
+) -> StageResult:
+    state = await asyncio.to_thread(load_state, store, source.id)
+    if not force and state.next_attempt_at is not None and state.next_attempt_at > now:
+        return StageResult(source=source.id, run_id=run_id, not_due_until=state.next_attempt_at)
+    try:
+        if source.kind is SourceKind.DOCUMENTS:
+            return await asyncio.to_thread(_collect_documents, store, registry, source, state, run_id, now, force)
+        return await _collect_feed(fetcher, store, source, state, run_id, now, force)
+    except StorageError:
+        raise  # the object store is down: fail the task so Airflow retries it
+    except PipelineError as exc:  # this source alone failed; the others go on
+        error: PipelineError = exc
+    except OSError as exc:  # a documents folder that vanished, say
+        error = PermanentError(f"{type(exc).__name__}: {exc}")
+    failed = failed_state(state, error, now)
+    await asyncio.to_thread(store.put_json, state_key(source.id), failed.model_dump(mode="json"))
+    return StageResult(source=source.id, run_id=run_id, fetched_at=now, error=str(error))
+
+
+async def _collect_all(
+    store: ObjectStore, settings: Settings, registry: Registry, sources: list[Source], run_id: str, force: bool
+) -> list[StageResult]:
+    now = datetime.now(UTC).replace(microsecond=0)
+    async with Fetcher(fetch_policy(settings)) as fetcher:
+        return list(
+            await asyncio.gather(*(_collect_one(fetcher, store, registry, s, run_id, now, force) for s in sources))
+        )
+
+
+def collect_sources(
+    store: ObjectStore, settings: Settings, registry: Registry, sources: list[Source], run_id: str, force: bool
+) -> list[StageResult]:
+    """Fetch every source of the batch at once (within the concurrency limits); one result per source."""
+    return asyncio.run(_collect_all(store, settings, registry, sources, run_id, force))

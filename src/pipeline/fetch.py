@@ -1,0 +1,252 @@
+"""HTTP with httpx: conditional GET, timeouts, a size cap, checked redirects, an SSRF guard and per-host politeness."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import socket
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from importlib.metadata import version
+
+import httpx
+
+from pipeline.errors import PermanentError, TransientError
+
+__all__ = [
+    "BlockedAddressError",
+    "FetchPolicy",
+    "FetchResponse",
+    "Fetcher",
+    "HttpStatusError",
+    "ResponseTooLargeError",
+    "address_is_public",
+    "parse_max_age",
+    "parse_retry_after",
+]
+
+REDIRECTS = {301, 302, 303, 307, 308}
+
+
+class BlockedAddressError(PermanentError):
+    """The URL resolves to an address the pipeline may not contact (loopback, private, ...)."""
+
+
+class ResponseTooLargeError(PermanentError):
+    """The body (after decompression) exceeds the size cap."""
+
+
+class HttpStatusError(TransientError):
+    """The server answered with an error status."""
+
+    def __init__(self, message: str, status: int, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+    @property
+    def permanent(self) -> bool:
+        """410 Gone says the feed is gone for good."""
+        return self.status == 410
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    user_agent: str = f"news-pipeline/{version('news-pipeline')}"
+    max_bytes: int = 10 * 1024 * 1024
+    connect_timeout: float = 5.0
+    read_timeout: float = 15.0
+    total_timeout: float = 30.0
+    max_redirects: int = 5
+    allow_private_networks: bool = False
+    concurrency: int = 64
+    per_host_concurrency: int = 2
+    per_host_delay: float = 0.5
+
+
+@dataclass(frozen=True)
+class FetchResponse:
+    url: str
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    max_age: float | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+def address_is_public(address: str) -> bool:
+    """True for globally routable unicast addresses; False for loopback, private, link-local, multicast, reserved."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (now if now is not None else time.time()))
+
+
+def parse_max_age(cache_control: str | None) -> float | None:
+    for directive in (cache_control or "").split(","):
+        name, _, value = directive.strip().partition("=")
+        if name.lower() == "max-age" and value.strip().isdigit():
+            return float(value)
+    return None
+
+
+class _HostGate:
+    """At most `concurrency` requests at once to one host, and starts spaced by `delay` seconds."""
+
+    def __init__(self, concurrency: int, delay: float) -> None:
+        self._slots = asyncio.Semaphore(concurrency)
+        self._lock = asyncio.Lock()
+        self._delay = delay
+        self._next_start = 0.0
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        async with self._slots:
+            if self._delay > 0:
+                async with self._lock:
+                    loop = asyncio.get_running_loop()
+                    wait = self._next_start - loop.time()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                    self._next_start = loop.time() + self._delay
+            yield
+
+
+class Fetcher:
+    """One HTTP client for a batch of sources; use as `async with Fetcher(policy) as fetcher`."""
+
+    def __init__(self, policy: FetchPolicy, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.policy = policy
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(policy.read_timeout, connect=policy.connect_timeout),
+            follow_redirects=False,  # every hop is checked by the SSRF guard first
+            headers={"User-Agent": policy.user_agent, "Accept-Encoding": "gzip, deflate, br, zstd"},
+            limits=httpx.Limits(max_connections=policy.concurrency, max_keepalive_connections=policy.concurrency),
+            transport=transport,
+            trust_env=False,
+        )
+        self._global = asyncio.Semaphore(policy.concurrency)
+        self._hosts: dict[str, _HostGate] = {}
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._client.aclose()
+
+    async def _resolve(self, host: str, port: int, allow_private: bool) -> str:
+        """Resolve once and check every address; the request then goes to that address (no DNS rebinding)."""
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise TransientError(f"cannot resolve {host}: {exc.strerror}") from None
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+        if not addresses:
+            raise TransientError(f"cannot resolve {host}: no address")
+        if not allow_private:
+            blocked = [a for a in addresses if not address_is_public(a)]
+            if blocked:
+                raise BlockedAddressError(
+                    f"refused {host}: resolves to non-public address {blocked[0]} "
+                    "(set NEWS_ALLOW_PRIVATE_NETWORKS=1 or allow_private_network on the source to permit)"
+                )
+        return addresses[0]
+
+    async def get(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        allow_private: bool = False,
+    ) -> FetchResponse:
+        """GET `url` conditionally, following checked redirects; raise on errors, caps and refused addresses."""
+        allow_private = allow_private or self.policy.allow_private_networks
+        conditional = {}
+        if etag:
+            conditional["If-None-Match"] = etag
+        if last_modified:
+            conditional["If-Modified-Since"] = last_modified
+        try:
+            async with asyncio.timeout(self.policy.total_timeout):
+                return await self._follow(url, conditional, allow_private)
+        except TimeoutError:
+            raise TransientError(f"{url}: no complete response within {self.policy.total_timeout:.0f}s") from None
+        except httpx.TimeoutException as exc:
+            raise TransientError(f"{url}: timed out ({type(exc).__name__})") from None
+        except httpx.TransportError as exc:
+            raise TransientError(f"{url}: {type(exc).__name__}: {exc}") from None
+
+    async def _follow(self, url: str, headers: dict[str, str], allow_private: bool) -> FetchResponse:
+        current = httpx.URL(url)
+        for _ in range(self.policy.max_redirects + 1):
+            if current.scheme not in ("http", "https") or not current.host:
+                raise PermanentError(f"refused {current}: only http(s) URLs are fetched")
+            port = current.port or (443 if current.scheme == "https" else 80)
+            address = await self._resolve(current.host, port, allow_private)
+            gate = self._hosts.setdefault(
+                current.host, _HostGate(self.policy.per_host_concurrency, self.policy.per_host_delay)
+            )
+            async with self._global, gate.slot():
+                response = await self._request(current, address, headers)
+            if isinstance(response, httpx.URL):
+                current = response
+                continue
+            return response
+        raise PermanentError(f"{url}: more than {self.policy.max_redirects} redirects")
+
+    async def _request(self, url: httpx.URL, address: str, headers: dict[str, str]) -> FetchResponse | httpx.URL:
+        host_header = url.host if url.port is None else f"{url.host}:{url.port}"
+        pinned = url.copy_with(host=address)
+        extensions = {"sni_hostname": url.host} if url.scheme == "https" else {}
+        request = self._client.build_request(
+            "GET", pinned, headers=headers | {"Host": host_header}, extensions=extensions
+        )
+        response = await self._client.send(request, stream=True)
+        try:
+            status = response.status_code
+            if status in REDIRECTS and "location" in response.headers:
+                return url.join(response.headers["location"])
+            if status == 304:
+                return FetchResponse(str(url), status, dict(response.headers))
+            if status >= 300:
+                retry_after = parse_retry_after(response.headers.get("retry-after"))
+                raise HttpStatusError(f"{url}: HTTP {status}", status, retry_after)
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > self.policy.max_bytes:
+                raise ResponseTooLargeError(f"{url}: body of {declared} bytes exceeds {self.policy.max_bytes}")
+            body = bytearray()
+            # aiter_bytes decompresses as it goes, so a gzip bomb is stopped at the cap too.
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > self.policy.max_bytes:
+                    raise ResponseTooLargeError(f"{url}: body exceeds {self.policy.max_bytes} bytes")
+            return FetchResponse(
+                str(url),
+                status,
+                dict(response.headers),
+                bytes(body),
+                parse_max_age(response.headers.get("cache-control")),
+            )
+        finally:
+            await response.aclose()
