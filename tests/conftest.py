@@ -15,6 +15,7 @@ import pytest
 from pipeline.seaweed import EmbeddedS3
 from pipeline.settings import Settings
 from pipeline.storage import ObjectStore
+from tests.feedserver import FeedServer
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -92,3 +93,9 @@ def settings(s3_server: Settings, tmp_path: Path) -> Settings:
 @pytest.fixture
 def store(settings: Settings) -> ObjectStore:
     return ObjectStore.from_settings(settings)
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    with FeedServer() as server:
+        yield server

@@ -23,9 +23,9 @@ __all__ = [
     "Fetcher",
     "HttpStatusError",
     "ResponseTooLargeError",
-    "address_is_public",
     "parse_max_age",
     "parse_retry_after",
+    "refusal",
 ]
 
 REDIRECTS = {301, 302, 303, 307, 308}
@@ -80,12 +80,25 @@ class FetchResponse:
         return self.status == 304
 
 
-def address_is_public(address: str) -> bool:
-    """True for globally routable unicast addresses; False for loopback, private, link-local, multicast, reserved."""
+def refusal(address: str, allow_private: bool) -> str | None:
+    """Why `address` may not be contacted, or None when it may.
+
+    Loopback and private ranges are allowed on request (local feeds, tests); link-local (cloud metadata
+    endpoints), multicast, unspecified and reserved addresses never are.
+    """
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+    if ip.is_link_local or ip.is_multicast or ip.is_unspecified or (ip.is_reserved and not ip.is_loopback):
+        return f"{ip} is a link-local, multicast, unspecified or reserved address"
+    if ip.is_global:
+        return None
+    if allow_private and (ip.is_loopback or ip.is_private):
+        return None
+    return (
+        f"{ip} is not a public address (set NEWS_ALLOW_PRIVATE_NETWORKS=1 or allow_private_network "
+        "on the source to permit loopback and private networks)"
+    )
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -163,13 +176,11 @@ class Fetcher:
         addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
         if not addresses:
             raise TransientError(f"cannot resolve {host}: no address")
-        if not allow_private:
-            blocked = [a for a in addresses if not address_is_public(a)]
-            if blocked:
-                raise BlockedAddressError(
-                    f"refused {host}: resolves to non-public address {blocked[0]} "
-                    "(set NEWS_ALLOW_PRIVATE_NETWORKS=1 or allow_private_network on the source to permit)"
-                )
+        # Every address must pass: a name with one public and one private record is refused.
+        for address in addresses:
+            reason = refusal(address, allow_private)
+            if reason:
+                raise BlockedAddressError(f"refused {host}: {reason}")
         return addresses[0]
 
     async def get(

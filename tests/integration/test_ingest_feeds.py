@@ -1,0 +1,124 @@
+"""Feed sources through the stages: real HTTP server, real SeaweedFS."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from pipeline import stages
+from pipeline.models import RunReport, SourceState, StageResult
+from pipeline.settings import Settings
+from pipeline.storage import ObjectStore, state_key
+from tests.feedserver import FeedServer, Route
+
+FEEDS = Path(__file__).resolve().parents[1] / "fixtures" / "feeds"
+
+
+def register(settings: Settings, server: FeedServer, *paths: str, allow: bool = True) -> None:
+    entries = [
+        f'[[sources]]\nid = "{p.strip("/").replace(".", "-")}"\n'
+        f'kind = "{"jsonfeed" if p.endswith(".json") else "feed"}"\n'
+        f'url = "{server.url(p)}"\nallow_private_network = {str(allow).lower()}\n'
+        for p in paths
+    ]
+    settings.sources_file.write_text("\n".join(entries))
+
+
+def by_source(report: RunReport) -> dict[str, StageResult]:
+    for r in report.sources:
+        assert r.read == r.stored + r.duplicates + r.quarantined, r
+    return {r.source: r for r in report.sources}
+
+
+def state(store: ObjectStore, source: str) -> SourceState:
+    return SourceState.model_validate_json(store.get_bytes(state_key(source)))
+
+
+def test_feeds_are_stored_unchanged_ones_skipped_and_failures_isolated(
+    settings: Settings, store: ObjectStore, feed_server: FeedServer
+) -> None:
+    feed_server.routes["/news.xml"] = Route(
+        body=(FEEDS / "rss20-basic.xml").read_bytes(), headers={"Content-Type": "application/rss+xml"}, etag='"v1"'
+    )
+    feed_server.routes["/page.xml"] = Route(
+        body=(FEEDS / "html-page.xml").read_bytes(), headers={"Content-Type": "text/html"}
+    )
+    feed_server.routes["/json.json"] = Route(body=(FEEDS / "jsonfeed-wrong-types.json").read_bytes())
+    feed_server.routes["/broken.xml"] = Route(status=500)
+    register(settings, feed_server, "/news.xml", "/page.xml", "/json.json", "/broken.xml")
+
+    _, first = stages.ingest(store, settings, "run-1")
+    results = by_source(first)
+    assert (results["news-xml"].read, results["news-xml"].stored) == (2, 2)
+    assert (results["page-xml"].read, results["page-xml"].quarantined) == (1, 1)
+    assert (results["json-json"].read, results["json-json"].stored, results["json-json"].quarantined) == (4, 1, 3)
+    assert "HTTP 500" in (results["broken-xml"].error or "")
+    assert first.failed_sources == ["broken-xml"]
+    assert len(list(store.list_keys("quarantine/"))) == 4
+    broken = state(store, "broken-xml")
+    assert (broken.health, broken.consecutive_failures, broken.last_status) == ("failing", 1, 500)
+    assert broken.next_attempt_at is not None and broken.next_attempt_at > datetime.now(UTC)
+
+    raw_before = list(store.list_keys("raw/news-xml/"))
+    _, second = stages.ingest(store, settings, "run-2")
+    results = by_source(second)
+    assert (results["news-xml"].not_modified, results["news-xml"].read) == (1, 0)
+    assert list(store.list_keys("raw/news-xml/")) == raw_before, "a 304 archives nothing"
+    [*_, last_news] = [r for r in feed_server.requests if r.path == "/news.xml"]
+    assert last_news.headers.get("if-none-match") == '"v1"'
+    assert results["broken-xml"].not_due_until is not None, "a failing source waits for its backoff"
+    assert feed_server.hits("/broken.xml") == 1
+
+    feed_server.routes["/broken.xml"] = Route(body=(FEEDS / "rss10-rdf.xml").read_bytes())
+    _, third = stages.ingest(store, settings, "run-3", only=["broken-xml"], force=True)
+    assert by_source(third)["broken-xml"].stored == 1
+    recovered = state(store, "broken-xml")
+    assert (recovered.health, recovered.consecutive_failures, recovered.last_error) == ("healthy", 0, None)
+
+
+def test_retry_after_and_max_age_set_the_next_attempt(
+    settings: Settings, store: ObjectStore, feed_server: FeedServer
+) -> None:
+    feed_server.routes["/busy.xml"] = Route(status=429, headers={"Retry-After": "7200"})
+    feed_server.routes["/cached.xml"] = Route(
+        body=(FEEDS / "rss091.xml").read_bytes(), headers={"Cache-Control": "max-age=3600"}
+    )
+    register(settings, feed_server, "/busy.xml", "/cached.xml")
+    stages.ingest(store, settings, "run-1")
+    soon = datetime.now(UTC) + timedelta(minutes=50)
+    busy, cached = state(store, "busy-xml"), state(store, "cached-xml")
+    assert busy.next_attempt_at is not None and busy.next_attempt_at > datetime.now(UTC) + timedelta(seconds=7000)
+    assert cached.next_attempt_at is not None and cached.next_attempt_at > soon
+
+    _, again = stages.ingest(store, settings, "run-2")
+    assert all(r.not_due_until for r in again.sources)
+    assert (feed_server.hits("/busy.xml"), feed_server.hits("/cached.xml")) == (1, 1)
+
+
+def test_gone_feed_is_disabled(settings: Settings, store: ObjectStore, feed_server: FeedServer) -> None:
+    feed_server.routes["/gone.xml"] = Route(status=410)
+    register(settings, feed_server, "/gone.xml")
+    stages.ingest(store, settings, "run-1")
+    assert state(store, "gone-xml").health == "disabled"
+
+
+def test_private_address_without_allow_is_refused_and_reported(
+    settings: Settings, store: ObjectStore, feed_server: FeedServer
+) -> None:
+    feed_server.routes["/news.xml"] = Route(body=(FEEDS / "rss20-basic.xml").read_bytes())
+    register(settings, feed_server, "/news.xml", allow=False)
+    _, report = stages.ingest(store, settings, "run-1")
+    assert "not a public address" in (report.sources[0].error or "")
+    assert feed_server.requests == []
+    assert json.loads(store.get_bytes(state_key("news-xml")))["health"] == "failing"
+
+
+@pytest.mark.parametrize("count", [40])
+def test_many_sources_on_one_host_share_a_shard(settings: Settings, feed_server: FeedServer, count: int) -> None:
+    paths = [f"/f{i}.xml" for i in range(count)]
+    register(settings, feed_server, *paths)
+    shards = stages.plan_shards(settings)
+    assert len(shards) == 1 and len(shards[0]) == count
