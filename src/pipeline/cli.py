@@ -16,6 +16,7 @@ from rich.markdown import Markdown
 from rich.table import Table
 
 from pipeline import stages
+from pipeline.collect import check_sources
 from pipeline.digest.publish import list_digest_dates
 from pipeline.errors import PipelineError
 from pipeline.models import Article, RunReport
@@ -120,17 +121,31 @@ def s3_env() -> None:
 
 @sources_app.command("check")
 def sources_check(sources: SourcesOption = None) -> None:
-    """Validate the sources file and show each source."""
+    """Validate the sources file, probe each source and show its recorded health; exit 1 if one is down."""
     settings = _settings(sources)
     try:
         registry = load_registry(settings.sources_file)
     except PipelineError as exc:
         raise _fail(str(exc)) from None
-    table = Table("id", "kind", "enabled", "location", title=str(registry.path))
-    for s in registry.sources:
-        location = str(s.url) if s.url else str(registry.base_dir / s.path if s.path else "")
-        table.add_row(s.id, s.kind.value, "yes" if s.enabled else "no", location)
+    try:
+        store: ObjectStore | None = ObjectStore.from_settings(settings)
+    except PipelineError:
+        store = None  # no object store configured: probe only
+    try:
+        checks = check_sources(settings, registry, store)
+    except PipelineError as exc:
+        raise _fail(str(exc)) from None
+    table = Table("id", "kind", "enabled", "location", "probe", "health", "next attempt", title=str(registry.path))
+    for check in checks:
+        s, state = check.source, check.state
+        location = str(s.url) if s.url else str(s.path)
+        probe = f"[green]{check.detail}" if check.reachable else f"[red]{check.detail}"
+        health = f"{state.health} ({state.consecutive_failures} failures)" if state else "unknown"
+        next_attempt = state.next_attempt_at.isoformat() if state and state.next_attempt_at else ""
+        table.add_row(s.id, s.kind.value, "yes" if s.enabled else "no", location, probe, health, next_attempt)
     console.print(table)
+    if any(not c.reachable and c.source.enabled for c in checks):
+        raise typer.Exit(1)
 
 
 def _store(settings: Settings) -> ObjectStore:

@@ -122,3 +122,21 @@ def test_many_sources_on_one_host_share_a_shard(settings: Settings, feed_server:
     register(settings, feed_server, *paths)
     shards = stages.plan_shards(settings)
     assert len(shards) == 1 and len(shards[0]) == count
+
+
+def test_sources_check_reports_reachability_and_health(
+    settings: Settings, store: ObjectStore, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from pipeline import cli
+
+    feed_server.routes["/news.xml"] = Route(body=(FEEDS / "rss20-basic.xml").read_bytes())
+    register(settings, feed_server, "/news.xml", "/missing.xml")
+    stages.ingest(store, settings, "run-1")
+    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    result = CliRunner().invoke(cli.app, ["sources", "check"], env={"COLUMNS": "250"})
+    assert result.exit_code == 1, result.output
+    lines = {line.split("│")[1].strip(): line for line in result.output.splitlines() if line.startswith("│")}
+    assert "HTTP 200" in lines["news-xml"] and "healthy (0 failures)" in lines["news-xml"]
+    assert "HTTP 404" in lines["missing-xml"] and "failing (1 failures)" in lines["missing-xml"]

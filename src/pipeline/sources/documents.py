@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.errors import PipelineError
 from pipeline.models import Source
 from pipeline.storage import ObjectStore
 
@@ -20,10 +21,12 @@ class Document:
     data: bytes
 
 
-def read_documents(source: Source, base_dir: Path, store: ObjectStore) -> Iterator[Document]:
+def read_documents(source: Source, base_dir: Path, store: ObjectStore | None) -> Iterator[Document]:
     """Yield every `.txt` document of the source in name order."""
     assert source.path is not None
     if source.path.startswith("s3://"):
+        if store is None:
+            raise PipelineError(f"source {source.id!r} reads {source.path}: no object store configured")
         bucket, _, prefix = source.path.removeprefix("s3://").partition("/")
         other = store if bucket == store.bucket else store.with_bucket(bucket)
         for key in other.list_keys(prefix):
