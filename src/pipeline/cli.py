@@ -22,7 +22,7 @@ from pipeline.errors import PipelineError
 from pipeline.models import Article, RunReport
 from pipeline.seaweed import EmbeddedS3
 from pipeline.settings import Settings, get_settings
-from pipeline.sources import load_registry
+from pipeline.sources import load_sources
 from pipeline.storage import ObjectStore, S3Config, articles_prefix, digest_key
 
 __all__ = ["app"]
@@ -124,7 +124,7 @@ def sources_check(sources: SourcesOption = None) -> None:
     """Validate the sources file, probe each source and show its recorded health; exit 1 if one is down."""
     settings = _settings(sources)
     try:
-        registry = load_registry(settings.sources_file)
+        registry = load_sources(settings)
     except PipelineError as exc:
         raise _fail(str(exc)) from None
     try:

@@ -95,15 +95,21 @@ def _collect_documents(
     store: ObjectStore, registry: Registry, source: Source, state: SourceState, run_id: str, now: datetime, force: bool
 ) -> StageResult:
     raw_keys: list[str] = []
+    consumed: list[str] = []
     seen = dict(state.documents)
     read = quarantined = not_modified = 0
     for doc in read_documents(source, registry.base_dir, store):
         digest = _sha256(doc.data)
-        if not force and state.documents.get(doc.name) == digest:
+        if source.consume and doc.key:
+            if "/" in doc.name:
+                continue  # only the inbox's own documents, not those in its folders
+            consumed.append(doc.key)  # moved away once stored, so nothing to remember
+        elif not force and state.documents.get(doc.name) == digest:
             not_modified += 1  # unchanged since it was last stored: like a 304, nothing to redo
             continue
+        else:
+            seen[doc.name] = digest
         key = raw_key(source.id, now, digest, "txt")
-        seen[doc.name] = digest
         if len(doc.data) > MAX_DOCUMENT_BYTES:
             reason = f"document {doc.name!r} is larger than {MAX_DOCUMENT_BYTES} bytes"
             quarantine(store, source.id, key, digest, reason, now)
@@ -120,6 +126,7 @@ def _collect_documents(
         run_id=run_id,
         fetched_at=now,
         raw_keys=raw_keys,
+        consumed=consumed,
         not_modified=not_modified,
         read=read,
         quarantined=quarantined,

@@ -54,6 +54,7 @@ class Source(_Model):
     language: str | None = Field(None, pattern=r"^[a-z]{2}$", description="ISO 639-1 hint")
     fetch_fulltext: bool = False
     allow_private_network: bool = Field(False, description="Permit loopback/private addresses for this source.")
+    consume: bool = Field(False, description="Move each document to processed/ once stored (the inbox).")
     max_items: int | None = Field(None, ge=1)
     tags: list[str] = Field(default_factory=list)
 
@@ -186,6 +187,7 @@ class StageResult(_Model):
     quarantined: int = 0
     dates: list[date] = Field(default_factory=list)
     article_keys: list[str] = Field(default_factory=list)
+    consumed: list[str] = Field(default_factory=list, description="Inbox objects to move once stored.")
     state: SourceState | None = Field(None, description="Committed by the store stage once articles are safe.")
     error: str | None = None
 

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     fetch_concurrency: int = 64
     fetch_per_host_concurrency: int = 2
     fetch_per_host_delay: float = Field(0.5, description="Seconds between request starts to one host.")
+    inbox_prefix: str = Field("inbox/", description="Documents put here are ingested once, then moved; '' disables.")
     max_shards: int = Field(16, description="Sources are split into at most this many mapped tasks per stage.")
 
     languages: list[str] = Field(

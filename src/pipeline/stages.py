@@ -23,7 +23,8 @@ from pipeline.models import Article, RunReport, Source, SourceKind, StageResult
 from pipeline.normalise import normalise_item
 from pipeline.parse import ParsedPayload, parse_document, parse_feed, parse_json_feed
 from pipeline.settings import Settings
-from pipeline.sources import load_registry
+from pipeline.sources import load_sources
+from pipeline.sources.documents import PROCESSED
 from pipeline.storage import (
     ObjectStore,
     article_key,
@@ -65,7 +66,7 @@ def plan_shards(settings: Settings, only: list[str] | None = None) -> list[list[
     Few sources give one source per batch (a grid row per source); many are grouped so a run stays a
     handful of tasks, and per-host politeness holds because a host's sources are fetched by one task.
     """
-    sources = load_registry(settings.sources_file).select(only)
+    sources = load_sources(settings).select(only)
     by_host: dict[str, list[str]] = defaultdict(list)
     for source in sources:
         by_host[_host(source)].append(source.id)
@@ -79,7 +80,7 @@ def fetch_sources(
     store: ObjectStore, settings: Settings, source_ids: list[str], run_id: str, force: bool = False
 ) -> list[StageResult]:
     """Fetch the batch concurrently and archive every new payload under raw/."""
-    registry = load_registry(settings.sources_file)
+    registry = load_sources(settings)
     return collect_sources(store, settings, registry, [registry.get(i) for i in source_ids], run_id, force)
 
 
@@ -139,7 +140,7 @@ def normalise_source(store: ObjectStore, source: Source, fetched: StageResult) -
 
 
 def normalise_sources(store: ObjectStore, settings: Settings, fetched: list[StageResult]) -> list[StageResult]:
-    registry = load_registry(settings.sources_file)
+    registry = load_sources(settings)
     return _each(fetched, lambda r: normalise_source(store, registry.get(r.source), r))
 
 
@@ -184,6 +185,9 @@ def store_source(store: ObjectStore, enriched: StageResult) -> StageResult:
     if enriched.state is not None:
         # Commit the fetch state only now, so a run that fails earlier refetches next time.
         store.put_json(state_key(enriched.source), enriched.state.model_dump(mode="json"))
+    for key in enriched.consumed:  # inbox documents: stored (or quarantined), so out of the inbox
+        prefix, _, name = key.rpartition("/")
+        store.move(key, f"{prefix}/{PROCESSED}{name}")
     store.delete(enriched.staging_key)
     return enriched.model_copy(
         update={
@@ -192,6 +196,7 @@ def store_source(store: ObjectStore, enriched: StageResult) -> StageResult:
             "unchanged": unchanged,
             "dates": sorted(dates),
             "article_keys": keys,
+            "consumed": [],
             "state": None,
         }
     )

@@ -247,6 +247,14 @@ class ObjectStore:
                 for obj in page.get("Contents", []):
                     yield obj["Key"]
 
+    def move(self, source: str, destination: str) -> None:
+        """Copy then delete: S3 has no rename."""
+        with self._errors("move", source):
+            self.client.copy_object(
+                Bucket=self.bucket, Key=destination, CopySource={"Bucket": self.bucket, "Key": source}
+            )
+            self.client.delete_object(Bucket=self.bucket, Key=source)
+
     def delete(self, key: str) -> None:
         with self._errors("delete", key):
             self.client.delete_object(Bucket=self.bucket, Key=key)

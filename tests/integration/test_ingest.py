@@ -120,3 +120,22 @@ def test_an_older_day_does_not_replace_latest(settings: Settings, store: ObjectS
     stages.publish_daily_digest(store, settings, date(2024, 1, 6))
     assert b"2024-01-07" in store.get_bytes("digests/latest.json")
     assert b"No articles for 2024-01-06." in store.get_bytes("digests/2024-01-06/digest.html")
+
+
+def test_inbox_documents_are_ingested_once_and_moved(settings: Settings, store: ObjectStore) -> None:
+    settings.sources_file.write_text("")
+    store.put_bytes("inbox/kamikawa.txt", (FIXTURES / "seed-kamikawa.txt").read_bytes())
+    store.put_bytes("inbox/undated.txt", (FIXTURES / "no-date-header.txt").read_bytes())
+    store.put_bytes("inbox/folder/ignored.txt", b"date 2024-01-01 not the inbox itself")
+
+    _, report = stages.ingest(store, settings, "run-1")
+    [inbox] = report.sources
+    assert (inbox.source, inbox.read, inbox.stored, inbox.quarantined) == ("inbox", 2, 1, 1)
+    assert len(list(store.list_keys(f"articles/date={SEED_DAY}/"))) == 1
+    assert sorted(store.list_keys("inbox/")) == [
+        "inbox/folder/ignored.txt",
+        "inbox/processed/kamikawa.txt",
+        "inbox/processed/undated.txt",
+    ]
+    _, again = stages.ingest(store, settings, "run-2")
+    assert (again.read, again.stored) == (0, 0)

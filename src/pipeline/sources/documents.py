@@ -10,15 +10,19 @@ from pipeline.errors import PipelineError
 from pipeline.models import Source
 from pipeline.storage import ObjectStore
 
-__all__ = ["Document", "read_documents"]
+__all__ = ["PROCESSED", "Document", "read_documents"]
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+
+
+PROCESSED = "processed/"
 
 
 @dataclass(frozen=True)
 class Document:
     name: str
     data: bytes
+    key: str | None = None  # for documents in the bucket
 
 
 def read_documents(source: Source, base_dir: Path, store: ObjectStore | None) -> Iterator[Document]:
@@ -30,8 +34,9 @@ def read_documents(source: Source, base_dir: Path, store: ObjectStore | None) ->
         bucket, _, prefix = source.path.removeprefix("s3://").partition("/")
         other = store if bucket == store.bucket else store.with_bucket(bucket)
         for key in other.list_keys(prefix):
-            if key.endswith(".txt"):
-                yield Document(key.removeprefix(prefix).lstrip("/"), other.get_bytes(key))
+            name = key.removeprefix(prefix).lstrip("/")
+            if name.endswith(".txt") and not name.startswith(PROCESSED):
+                yield Document(name, other.get_bytes(key), key)
         return
     folder = Path(source.path)
     if not folder.is_absolute():

@@ -9,9 +9,10 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from pipeline.errors import PermanentError
-from pipeline.models import Source
+from pipeline.models import Source, SourceKind
+from pipeline.settings import Settings
 
-__all__ = ["Registry", "RegistryError", "load_registry"]
+__all__ = ["INBOX_ID", "Registry", "RegistryError", "load_registry", "load_sources"]
 
 
 class RegistryError(PermanentError):
@@ -33,6 +34,11 @@ class Registry:
             if source.id == source_id:
                 return source
         raise RegistryError(f"{self.path}: no source with id {source_id!r}")
+
+    def with_source(self, source: Source) -> Registry:
+        if any(s.id == source.id for s in self.sources):
+            raise RegistryError(f"{self.path}: source id {source.id!r} is reserved")
+        return Registry(self.path, (*self.sources, source))
 
     def select(self, ids: list[str] | None = None) -> list[Source]:
         """Return the enabled sources, or exactly those named (enabled or not)."""
@@ -69,3 +75,21 @@ def load_registry(path: Path) -> Registry:
     if problems:
         raise RegistryError("invalid sources file:\n  " + "\n  ".join(problems))
     return Registry(path.resolve(), tuple(sources))
+
+
+INBOX_ID = "inbox"
+
+
+def load_sources(settings: Settings) -> Registry:
+    """The registry from the sources file, plus the bucket's inbox unless it is turned off."""
+    registry = load_registry(settings.sources_file)
+    if not settings.inbox_prefix:
+        return registry
+    inbox = Source(
+        id=INBOX_ID,
+        kind=SourceKind.DOCUMENTS,
+        name="Inbox",
+        path=f"s3://{settings.bucket}/{settings.inbox_prefix.strip('/')}/",
+        consume=True,
+    )
+    return registry.with_source(inbox)
