@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from pipeline.errors import PermanentError, PipelineError, StorageError
-from pipeline.fetch import Fetcher, FetchPolicy, HttpStatusError
+from pipeline.fetch import Fetcher, FetchPolicy, FetchResponse, HttpStatusError
+from pipeline.fulltext import RobotsRules
 from pipeline.models import QuarantineRecord, Source, SourceHealth, SourceKind, SourceState, StageResult
+from pipeline.parse import parse_feed, parse_json_feed
 from pipeline.settings import Settings
 from pipeline.sources import Registry, read_documents
 from pipeline.sources.documents import MAX_DOCUMENT_BYTES
@@ -135,7 +137,14 @@ def _collect_documents(
 
 
 async def _collect_feed(
-    fetcher: Fetcher, store: ObjectStore, source: Source, state: SourceState, run_id: str, now: datetime, force: bool
+    fetcher: Fetcher,
+    robots: RobotsRules,
+    store: ObjectStore,
+    source: Source,
+    state: SourceState,
+    run_id: str,
+    now: datetime,
+    force: bool,
 ) -> StageResult:
     response = await fetcher.get(
         str(source.url),
@@ -165,11 +174,50 @@ async def _collect_feed(
     key = raw_key(source.id, now, digest or "", EXTENSIONS[source.kind])
     content_type = response.headers.get("content-type", "application/octet-stream")
     await asyncio.to_thread(store.put_bytes, key, response.body, content_type, {"url": response.url})
-    return result.model_copy(update={"raw_keys": [key]})
+    pages = await _collect_pages(fetcher, robots, store, source, key, response, now) if source.fetch_fulltext else {}
+    return result.model_copy(update={"raw_keys": [key], "pages": pages})
+
+
+async def _collect_pages(
+    fetcher: Fetcher,
+    robots: RobotsRules,
+    store: ObjectStore,
+    source: Source,
+    key: str,
+    feed: FetchResponse,
+    now: datetime,
+) -> dict[str, str]:
+    """Fetch and archive the article page of every item, where robots.txt allows; failures fall back to the feed."""
+    try:
+        if source.kind is SourceKind.JSONFEED:
+            payload = parse_json_feed(feed.body, source, key, now)
+        else:
+            headers = {"content-type": feed.headers.get("content-type", ""), "content-location": feed.url}
+            payload = parse_feed(feed.body, source, key, now, headers)
+    except PermanentError:
+        return {}  # the payload itself will be quarantined by the normalise stage
+    links = list(dict.fromkeys(i.url for i in payload.items if i.url and i.url.startswith(("http://", "https://"))))
+
+    async def one(link: str) -> tuple[str, str] | None:
+        if not await robots.allowed(link, source.allow_private_network):
+            return None
+        try:
+            page = await fetcher.get(link, allow_private=source.allow_private_network)
+        except StorageError:
+            raise
+        except PipelineError:
+            return None
+        page_key = raw_key(source.id, now, _sha256(page.body), "html")
+        content_type = page.headers.get("content-type", "text/html")
+        await asyncio.to_thread(store.put_bytes, page_key, page.body, content_type, {"url": page.url, "item": link})
+        return link, page_key
+
+    return dict(pair for pair in await asyncio.gather(*(one(link) for link in links)) if pair)
 
 
 async def _collect_one(
     fetcher: Fetcher,
+    robots: RobotsRules,
     store: ObjectStore,
     registry: Registry,
     source: Source,
@@ -183,7 +231,7 @@ async def _collect_one(
     try:
         if source.kind is SourceKind.DOCUMENTS:
             return await asyncio.to_thread(_collect_documents, store, registry, source, state, run_id, now, force)
-        return await _collect_feed(fetcher, store, source, state, run_id, now, force)
+        return await _collect_feed(fetcher, robots, store, source, state, run_id, now, force)
     except StorageError:
         raise  # the object store is down: fail the task so Airflow retries it
     except PipelineError as exc:  # this source alone failed; the others go on
@@ -199,9 +247,13 @@ async def _collect_all(
     store: ObjectStore, settings: Settings, registry: Registry, sources: list[Source], run_id: str, force: bool
 ) -> list[StageResult]:
     now = datetime.now(UTC).replace(microsecond=0)
-    async with Fetcher(fetch_policy(settings)) as fetcher:
+    policy = fetch_policy(settings)
+    async with Fetcher(policy) as fetcher:
+        robots = RobotsRules(fetcher, policy.user_agent)
         return list(
-            await asyncio.gather(*(_collect_one(fetcher, store, registry, s, run_id, now, force) for s in sources))
+            await asyncio.gather(
+                *(_collect_one(fetcher, robots, store, registry, s, run_id, now, force) for s in sources)
+            )
         )
 
 

@@ -178,6 +178,7 @@ class StageResult(_Model):
     run_id: str
     fetched_at: AwareDatetime | None = None
     raw_keys: list[str] = Field(default_factory=list)
+    pages: dict[str, str] = Field(default_factory=dict, description="Item link -> raw key of its full page.")
     staging_key: str | None = None
     not_modified: int = Field(0, description="Inputs unchanged since they were last stored; not read again.")
     not_due_until: AwareDatetime | None = Field(None, description="Skipped: backing off or cached until then.")

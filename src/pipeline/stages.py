@@ -19,7 +19,8 @@ from pipeline.collect import collect_sources, quarantine
 from pipeline.digest import build_digest, publish_digest
 from pipeline.enrich import enrich_article
 from pipeline.errors import PermanentError
-from pipeline.models import Article, RunReport, Source, SourceKind, StageResult
+from pipeline.fulltext import extract_page
+from pipeline.models import Article, RawItem, RunReport, Source, SourceKind, StageResult
 from pipeline.normalise import normalise_item
 from pipeline.parse import ParsedPayload, parse_document, parse_feed, parse_json_feed
 from pipeline.settings import Settings
@@ -129,6 +130,8 @@ def normalise_source(store: ObjectStore, source: Source, fetched: StageResult) -
             quarantine(store, source.id, key, digest, reason, fetched_at, index)
             quarantined += 1
         for item in payload.items:
+            if item.url in fetched.pages:
+                item = _with_page_text(store, item, fetched.pages[item.url])
             try:
                 articles.append(normalise_item(item))
             except PermanentError as exc:
@@ -137,6 +140,16 @@ def normalise_source(store: ObjectStore, source: Source, fetched: StageResult) -
     key = staging_key(fetched.run_id, "normalised", source.id)
     _write_jsonl(store, key, articles)
     return fetched.model_copy(update={"staging_key": key, "read": read, "quarantined": quarantined})
+
+
+def _with_page_text(store: ObjectStore, item: RawItem, page_key: str) -> RawItem:
+    """Use the article page's main text and canonical URL; keep the feed's text when extraction finds none."""
+    page = store.get_object(page_key)
+    text = extract_page(page.data, page.metadata.get("url") or item.url or "")
+    update: dict[str, Any] = {"url": text.canonical_url or item.url}
+    if text.html:
+        update |= {"html": text.html, "sections": []}
+    return item.model_copy(update=update)
 
 
 def normalise_sources(store: ObjectStore, settings: Settings, fetched: list[StageResult]) -> list[StageResult]:

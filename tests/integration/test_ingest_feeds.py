@@ -140,3 +140,41 @@ def test_sources_check_reports_reachability_and_health(
     lines = {line.split("│")[1].strip(): line for line in result.output.splitlines() if line.startswith("│")}
     assert "HTTP 200" in lines["news-xml"] and "healthy (0 failures)" in lines["news-xml"]
     assert "HTTP 404" in lines["missing-xml"] and "failing (1 failures)" in lines["missing-xml"]
+
+
+def test_fulltext_pages_follow_robots_txt_and_replace_feed_snippets(
+    settings: Settings, store: ObjectStore, feed_server: FeedServer
+) -> None:
+    base = feed_server.url("")
+    feed_server.routes["/full.xml"] = Route(
+        body=(
+            '<?xml version="1.0"?><rss version="2.0"><channel><title>Full</title>'
+            f"<item><title>Open page</title><link>{base}/articles/open?utm_source=rss</link>"
+            "<pubDate>Sun, 07 Jan 2024 10:00:00 GMT</pubDate><description>Snippet only.</description></item>"
+            f"<item><title>Private page</title><link>{base}/private/secret</link>"
+            "<pubDate>Sun, 07 Jan 2024 11:00:00 GMT</pubDate><description>Feed text kept.</description></item>"
+            "</channel></rss>"
+        ).encode()
+    )
+    feed_server.routes["/robots.txt"] = Route(body=b"User-agent: *\nDisallow: /private/\n")
+    paragraph = "The full article page has much more to say than the snippet in the feed did, at length. "
+    feed_server.routes["/articles/open?utm_source=rss"] = Route(
+        body=(
+            f'<html><head><link rel="canonical" href="{base}/articles/open"></head><body><nav>Home | News</nav>'
+            f"<article><h1>Open page</h1><p>{paragraph * 3}</p><h2>Details</h2><p>{paragraph * 2}</p></article>"
+            "<footer>Copyright</footer></body></html>"
+        ).encode(),
+        headers={"Content-Type": "text/html; charset=utf-8"},
+    )
+    register(settings, feed_server, "/full.xml")
+    settings.sources_file.write_text(settings.sources_file.read_text() + "fetch_fulltext = true\n")
+
+    _, report = stages.ingest(store, settings, "run-1")
+    assert by_source(report)["full-xml"].stored == 2
+    assert feed_server.hits("/private/secret") == 0
+    articles = {a["title"]: a for a in (json.loads(store.get_bytes(k)) for k in store.list_keys("articles/"))}
+    assert articles["Open page"]["url"] == f"{base}/articles/open"
+    assert "Details" in [s["heading"] for s in articles["Open page"]["sections"]]
+    assert "Home | News" not in articles["Open page"]["text"] and "Snippet only." not in articles["Open page"]["text"]
+    assert articles["Private page"]["text"] == "Feed text kept."
+    assert any(k.endswith(".html") for k in store.list_keys("raw/full-xml/")), "the page is archived in raw/"
