@@ -2,8 +2,10 @@
 ### news_ingest
 
 Fetch every enabled source, normalise and enrich its items, and store them as articles in the bucket
-(`articles/date=YYYY-MM-DD/{id}.json`). Each stage is its own task, mapped over sources; tasks hand each
-other S3 keys and counts, never article bodies. The store task emits `news_articles` with the dates it
+(`articles/date=YYYY-MM-DD/{id}.json`). Sources are split into shards (one per source when there are few,
+a host's sources always together); each shard goes through fetch → normalise → enrich → store as its own
+mapped task group, so shards move on independently. Tasks hand each other S3 keys and counts, never
+article bodies. The store task emits `news_articles` with the dates it
 touched, which triggers `news_digest`. A run report lands under `runs/news_ingest/`.
 
 Trigger form: `sources` limits the run to some source ids; `force_refetch` reprocesses unchanged input.
@@ -14,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 import pendulum
-from airflow.sdk import Param, dag, task
+from airflow.sdk import Param, dag, task, task_group
 from news_airflow import DEFAULT_ARGS, NEWS_ARTICLES, object_store
 
 from pipeline import stages
@@ -47,7 +49,7 @@ def news_ingest() -> None:
         """Split the sources to ingest into shards, one mapped task each."""
         return stages.plan_shards(get_settings(), params["sources"] or None)
 
-    @task(map_index_template="{{ task.op_kwargs['source_ids'] | join(', ') | truncate(60) }}")
+    @task
     def fetch_sources(source_ids: list[str], run_id: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         """Fetch the shard's sources concurrently and archive new payloads under raw/."""
         results = stages.fetch_sources(object_store(), get_settings(), source_ids, run_id, params["force_refetch"])
@@ -83,10 +85,13 @@ def news_ingest() -> None:
             raise RuntimeError(f"every source failed: {', '.join(report.failed_sources)} (report {key})")
         return {"report_key": key, "read": report.read, "stored": report.stored, "failed": report.failed_sources}
 
+    @task_group
+    def ingest_shard(source_ids: list[str]) -> Any:
+        """One shard through every stage; shards move on independently of each other."""
+        return store_sources(enrich_sources(normalise_sources(fetch_sources(source_ids))))
+
     shards = plan_sources()
-    fetched = fetch_sources.expand(source_ids=shards)
-    stored = store_sources.expand(enriched=enrich_sources.expand(normalised=normalise_sources.expand(fetched=fetched)))
-    write_run_report(shards, stored)
+    write_run_report(shards, ingest_shard.expand(source_ids=shards))
 
 
 def _dump(results: list[StageResult]) -> list[dict[str, Any]]:

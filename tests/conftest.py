@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import random
-import socket
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -12,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.seaweed import EmbeddedS3
+from pipeline.seaweed import EmbeddedS3, on_free_ports
 from pipeline.settings import Settings
 from pipeline.storage import ObjectStore
 from tests.feedserver import FeedServer
@@ -38,38 +36,8 @@ for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL_S3"
     os.environ.pop(name, None)  # never let a developer's real credentials reach a test
 
 
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def free_port_pair() -> int:
-    """A free port whose gRPC companion (port + 10000, as weed opens) is free too."""
-    for _ in range(200):
-        port = random.randint(20000, 39999)
-        if _free(port) and _free(port + 10000):
-            return port
-    raise RuntimeError("no free loopback port pair")
-
-
 def embedded_settings(local_dir: Path, bucket: str = "news") -> Settings:
-    ports: set[int] = set()
-    while len(ports) < 5:
-        ports.add(free_port_pair())
-    s3, master, volume, filer, admin = sorted(ports)
-    return Settings(
-        local_dir=local_dir,
-        bucket=bucket,
-        s3_port=s3,
-        s3_master_port=master,
-        s3_volume_port=volume,
-        s3_filer_port=filer,
-        s3_admin_port=admin,
-    )
+    return on_free_ports(Settings(bucket=bucket), local_dir)
 
 
 @pytest.fixture(scope="session")

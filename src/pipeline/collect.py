@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import random
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -16,7 +17,7 @@ from pipeline.parse import parse_feed, parse_json_feed
 from pipeline.settings import Settings
 from pipeline.sources import Registry, read_documents
 from pipeline.sources.documents import MAX_DOCUMENT_BYTES
-from pipeline.storage import ObjectStore, quarantine_key, raw_key, state_key
+from pipeline.storage import STATE_PREFIX, ObjectStore, quarantine_key, raw_key, state_key
 
 __all__ = [
     "BACKOFF_BASE",
@@ -29,6 +30,7 @@ __all__ = [
     "quarantine",
 ]
 
+S3_THREADS = 32
 BACKOFF_BASE = timedelta(minutes=5)
 BACKOFF_CAP = timedelta(hours=24)
 EXTENSIONS = {SourceKind.FEED: "xml", SourceKind.JSONFEED: "json", SourceKind.DOCUMENTS: "txt"}
@@ -221,11 +223,13 @@ async def _collect_one(
     store: ObjectStore,
     registry: Registry,
     source: Source,
+    existing_states: set[str],
     run_id: str,
     now: datetime,
     force: bool,
 ) -> StageResult:
-    state = await asyncio.to_thread(load_state, store, source.id)
+    known = state_key(source.id) in existing_states
+    state = await asyncio.to_thread(load_state, store, source.id) if known else SourceState(source=source.id)
     if not force and state.next_attempt_at is not None and state.next_attempt_at > now:
         return StageResult(source=source.id, run_id=run_id, not_due_until=state.next_attempt_at)
     try:
@@ -248,11 +252,15 @@ async def _collect_all(
 ) -> list[StageResult]:
     now = datetime.now(UTC).replace(microsecond=0)
     policy = fetch_policy(settings)
+    # Object store calls run in threads; the default pool (cores + 4) would queue them behind each other.
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(S3_THREADS))
+    # One listing instead of a GET per source that has no state yet.
+    existing = await asyncio.to_thread(lambda: set(store.list_keys(STATE_PREFIX)))
     async with Fetcher(policy) as fetcher:
         robots = RobotsRules(fetcher, policy.user_agent)
         return list(
             await asyncio.gather(
-                *(_collect_one(fetcher, robots, store, registry, s, run_id, now, force) for s in sources)
+                *(_collect_one(fetcher, robots, store, registry, s, existing, run_id, now, force) for s in sources)
             )
         )
 

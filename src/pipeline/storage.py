@@ -60,8 +60,11 @@ def articles_prefix(day: date) -> str:
     return f"articles/date={day.isoformat()}/"
 
 
+STATE_PREFIX = "state/sources/"
+
+
 def state_key(source: str) -> str:
-    return f"state/sources/{source}.json"
+    return f"{STATE_PREFIX}{source}.json"
 
 
 def quarantine_key(day: date, source: str, sha256: str) -> str:
@@ -145,6 +148,7 @@ class ObjectStore:
                 connect_timeout=5,
                 read_timeout=30,
                 retries={"mode": "standard", "max_attempts": 4},
+                max_pool_connections=32,
                 s3={"addressing_style": "path"},
             ),
         )
