@@ -16,25 +16,26 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import feedparser
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from feed_server import feed_body  # noqa: E402
+from feed_server import feed_body
 
-from pipeline.collect import collect_sources  # noqa: E402
-from pipeline.models import Source  # noqa: E402
-from pipeline.parse import parse_feed  # noqa: E402
-from pipeline.seaweed import EmbeddedS3, free_ports, on_free_ports  # noqa: E402
-from pipeline.settings import Settings  # noqa: E402
-from pipeline.sources import Registry  # noqa: E402
-from pipeline.storage import ObjectStore  # noqa: E402
+from pipeline import stages
+from pipeline.parse import parse_feed
+from pipeline.seaweed import EmbeddedS3, free_ports, on_free_ports
+from pipeline.settings import Settings
+from pipeline.sources import load_sources
+from pipeline.storage import ObjectStore, state_key
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTS = 250  # 500 feeds on 250 loopback hosts: two feeds a host, as with real publishers
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+WORKERS = 4  # AIRFLOW__CORE__PARALLELISM in the Makefile
 WORKLOADS = {
     "latency-bound": {"feeds": 500, "items": 5, "delay_ms": 200, "goal": "at least 20x faster than the loop"},
     "parse-bound": {"feeds": 500, "items": 50, "delay_ms": 100, "goal": "within 1.5x of the floor"},
@@ -50,38 +51,63 @@ def timed(fn: Callable[[], Any]) -> float:
 def start_server(feeds: int, items: int, delay_ms: int) -> tuple[subprocess.Popen[str], int]:
     port = free_ports(1)[0]
     args = [sys.executable, str(Path(__file__).with_name("feed_server.py"))]
-    proc = subprocess.Popen([*args, *map(str, (feeds, items, delay_ms, HOSTS, port))], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*args, *map(str, (feeds, items, delay_ms, HOSTS, port))], stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     return proc, port
 
 
-def _parse_keys(args: tuple[Settings, list[str], Source]) -> int:
-    """One worker's share of the parse: what a normalise task does with its shard's payloads."""
-    settings, keys, source = args
+def ingest_shard(args: tuple[Settings, list[str], str]) -> dict[str, Any]:
+    """What one mapped `ingest_shard` does up to parsing: the fetch stage, then feedparser on each payload."""
+    settings, source_ids, run_id = args
     store = ObjectStore.from_settings(settings)
-    count = 0
-    for key in keys:
-        raw = store.get_object(key)
-        count += len(parse_feed(raw.data, source, key, _NOW, {"content-type": raw.content_type}).items)
-    return count
-
-
-_NOW = __import__("datetime").datetime.now(__import__("datetime").UTC)
-
-
-def run_pipeline(settings: Settings, sources: list[Source], run_id: str, cores: int) -> dict[str, Any]:
-    store = ObjectStore.from_settings(settings)
-    registry = Registry(Path("bench"), tuple(sources))
     start = time.perf_counter()
-    results = collect_sources(store, settings, registry, sources, run_id, force=False)
-    fetched = time.perf_counter()
-    keys = [k for r in results for k in r.raw_keys]
-    shares = [(settings, keys[i::cores], sources[0]) for i in range(cores)]
-    with ProcessPoolExecutor(cores) as pool:
-        items = sum(pool.map(_parse_keys, shares))
-    done = time.perf_counter()
+    results = stages.fetch_sources(store, settings, source_ids, run_id)
+    fetched = time.perf_counter() - start
+    registry = load_sources(settings)
+    items = 0
+    for result in results:
+        for key in result.raw_keys:
+            raw = store.get_object(key)
+            source = registry.get(result.source)
+            items += len(parse_feed(raw.data, source, key, start_time, {"content-type": raw.content_type}).items)
     errors = [r.error for r in results if r.error]
-    return {"fetch_s": fetched - start, "total_s": done - start, "items": items, "errors": errors[:3]}
+    states = [r.state.model_dump(mode="json") for r in results if r.state]
+    return {"fetch_s": fetched, "items": items, "errors": errors, "states": states}
+
+
+def commit_states(args: tuple[Settings, list[dict[str, Any]]]) -> None:
+    """What the store stage does last (untimed here): keep ETags so the re-run sends conditional GETs."""
+    settings, states = args
+    store = ObjectStore.from_settings(settings)
+    for state in states:
+        store.put_json(state_key(state["source"]), state)
+
+
+start_time = datetime.now(UTC)
+
+
+def run_pipeline(pool: ProcessPoolExecutor, settings: Settings, run_id: str) -> dict[str, Any]:
+    """Shards as `news_ingest` plans them, run by as many workers as Airflow runs tasks at once."""
+    shards = stages.plan_shards(settings)
+    start = time.perf_counter()
+    done = list(pool.map(ingest_shard, [(settings, shard, run_id) for shard in shards]))
+    total = time.perf_counter() - start
+    list(pool.map(commit_states, [(settings, d["states"]) for d in done]))
+    return {
+        "total_s": total,
+        "shards": len(shards),
+        "items": sum(d["items"] for d in done),
+        "errors": [e for d in done for e in d["errors"]][:3],
+    }
+
+
+def rerun_fetch(pool: ProcessPoolExecutor, settings: Settings) -> float:
+    shards = stages.plan_shards(settings)
+    start = time.perf_counter()
+    list(pool.map(ingest_shard, [(settings, shard, "rerun") for shard in shards]))
+    return time.perf_counter() - start
 
 
 def bench_workload(name: str, spec: dict[str, Any], base: Settings, cores: int) -> dict[str, Any]:
@@ -89,10 +115,13 @@ def bench_workload(name: str, spec: dict[str, Any], base: Settings, cores: int) 
     server, port = start_server(feeds, items, delay_ms)
     try:
         urls = [f"http://127.0.1.{n % HOSTS + 1}:{port}/feed/{n}" for n in range(feeds)]
-        sources = [
-            Source.model_validate({"id": f"feed-{n}", "kind": "feed", "url": url, "allow_private_network": True})
-            for n, url in enumerate(urls)
-        ]
+        registry = base.local_dir / f"{name}.toml"
+        registry.write_text(
+            "".join(
+                f'[[sources]]\nid = "feed-{n}"\nkind = "feed"\nurl = "{url}"\nallow_private_network = true\n'
+                for n, url in enumerate(urls)
+            )
+        )
         print(f"[{name}] sequential feedparser.parse(url) loop over {feeds} feeds ...", flush=True)
         loop_s = timed(lambda: [feedparser.parse(u) for u in urls])
 
@@ -104,20 +133,17 @@ def bench_workload(name: str, spec: dict[str, Any], base: Settings, cores: int) 
         floor_s = delay_ms / 1000 + parse_cpu / cores
 
         runs = []
-        for run in range(RUNS):
-            bucket = f"bench-{name}-{run}"
-            settings = base.model_copy(update={"bucket": bucket})
-            ObjectStore.from_settings(settings).ensure_bucket()
-            print(f"[{name}] pipeline run {run + 1}/{RUNS} ...", flush=True)
-            runs.append(run_pipeline(settings, sources, f"bench-{run}", cores))
-        first = runs[-1]
-        assert not first["errors"], first["errors"]
-        assert first["items"] == feeds * items, first
-        rerun_s = timed(
-            lambda: collect_sources(
-                ObjectStore.from_settings(settings), settings, Registry(Path("bench"), tuple(sources)), sources, "re", False
-            )
-        )
+        with ProcessPoolExecutor(WORKERS) as pool:
+            list(pool.map(abs, range(WORKERS)))  # start the workers before timing, as Airflow's are
+            for run in range(RUNS):
+                settings = base.model_copy(update={"bucket": f"bench-{name}-{run}", "sources_file": registry})
+                ObjectStore.from_settings(settings).ensure_bucket()
+                print(f"[{name}] pipeline run {run + 1}/{RUNS} ...", flush=True)
+                runs.append(run_pipeline(pool, settings, f"bench-{run}"))
+            last = runs[-1]
+            assert not last["errors"], last["errors"]
+            assert last["items"] == feeds * items, last
+            rerun_s = rerun_fetch(pool, settings)
         ours = statistics.median(r["total_s"] for r in runs)
         return {
             "feeds": feeds,
@@ -128,12 +154,12 @@ def bench_workload(name: str, spec: dict[str, Any], base: Settings, cores: int) 
             "parse_cpu_s": round(parse_cpu, 2),
             "floor_s": round(floor_s, 2),
             "pipeline_runs_s": [round(r["total_s"], 2) for r in runs],
-            "pipeline_fetch_s": round(statistics.median(r["fetch_s"] for r in runs), 2),
+            "shards": runs[-1]["shards"],
             "pipeline_s": round(ours, 2),
             "speedup_vs_loop": round(loop_s / ours, 1),
             "ratio_to_floor": round(ours / floor_s, 2),
             "conditional_rerun_s": round(rerun_s, 2),
-            "conditional_rerun_ratio": round(rerun_s / statistics.median(r["fetch_s"] for r in runs), 2),
+            "conditional_rerun_ratio": round(rerun_s / ours, 2),
         }
     finally:
         server.terminate()
@@ -150,19 +176,21 @@ def write_markdown(results: dict[str, Any]) -> str:
         "## Fetch: the pipeline's fetch stage + parse, against a sequential `feedparser.parse(url)` loop and the floor",
         "",
         "500 feeds on 250 loopback hosts (two per host, default politeness: 2 connections and 0.5 s between "
-        "requests per host), each response sent after a fixed delay. The pipeline fetches all feeds concurrently "
-        "and archives each payload in SeaweedFS (the fetch stage), then parses them on every core (the normalise "
-        "stage's share). Floor = slowest response + total feedparser CPU time / cores.",
+        "requests per host), each response sent after a fixed delay. The pipeline plans shards as `news_ingest` "
+        f"does and runs them on {WORKERS} worker processes (Airflow's `parallelism` in `make up`): each shard's "
+        "fetch stage fetches its feeds concurrently and archives every payload in SeaweedFS, then feedparser "
+        "parses them (the normalise stage's first step). Floor = slowest response + total feedparser CPU time "
+        "/ cores. The conditional re-run repeats the same shards against unchanged feeds (ETag → 304).",
         "",
-        "| workload | loop | floor | pipeline (fetch part) | vs loop | vs floor | goal | conditional re-run |",
+        "| workload | loop | floor | pipeline | vs loop | vs floor | goal | conditional re-run |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, w in results["workloads"].items():
         lines.append(
-            f"| {name}: {w['feeds']} × {w['items_per_feed']} items, {w['delay_ms']} ms | {w['loop_s']} s | "
-            f"{w['floor_s']} s | {w['pipeline_s']} s ({w['pipeline_fetch_s']} s) | {w['speedup_vs_loop']}× faster | "
-            f"{w['ratio_to_floor']}× | {w['goal']} | {w['conditional_rerun_s']} s, all 304 "
-            f"({w['conditional_rerun_ratio']:.0%} of the first fetch) |"
+            f"| {name}: {w['feeds']} x {w['items_per_feed']} items, {w['delay_ms']} ms | {w['loop_s']} s | "
+            f"{w['floor_s']} s | {w['pipeline_s']} s | {w['speedup_vs_loop']}x faster | "
+            f"{w['ratio_to_floor']}x | {w['goal']} | {w['conditional_rerun_s']} s, all 304 "
+            f"({w['conditional_rerun_ratio']:.0%} of the first run) |"
         )
     lines += ["", f"Peak RSS of the benchmark process: {results['peak_rss_mb']} MB.", ""]
     return "\n".join(lines)
@@ -171,7 +199,7 @@ def write_markdown(results: dict[str, Any]) -> str:
 def main() -> None:
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="news-bench-") as tmp:
-        settings = on_free_ports(Settings(), Path(tmp))
+        settings = on_free_ports(Settings(inbox_prefix=""), Path(tmp))
         server = EmbeddedS3(settings)
         server.up()
         try:

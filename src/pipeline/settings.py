@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     fetch_per_host_concurrency: int = 2
     fetch_per_host_delay: float = Field(0.5, description="Seconds between request starts to one host.")
     inbox_prefix: str = Field("inbox/", description="Documents put here are ingested once, then moved; '' disables.")
-    max_shards: int = Field(16, description="Sources are split into at most this many mapped tasks per stage.")
+    max_shards: int = Field(4, description="Sources are split into at most this many shards (mapped task groups).")
 
     languages: list[str] = Field(
         default=["en", "uk", "ru", "de", "fr", "es", "ja"],
