@@ -74,7 +74,8 @@ def ingest_shard(args: tuple[Settings, list[str], str]) -> dict[str, Any]:
             items += len(parse_feed(raw.data, source, key, start_time, {"content-type": raw.content_type}).items)
     errors = [r.error for r in results if r.error]
     states = [r.state.model_dump(mode="json") for r in results if r.state]
-    return {"fetch_s": fetched, "items": items, "errors": errors, "states": states}
+    parsed = time.perf_counter() - start - fetched
+    return {"fetch_s": fetched, "parse_s": parsed, "items": items, "errors": errors, "states": states}
 
 
 def commit_states(args: tuple[Settings, list[dict[str, Any]]]) -> None:
@@ -97,6 +98,8 @@ def run_pipeline(pool: ProcessPoolExecutor, settings: Settings, run_id: str) -> 
     list(pool.map(commit_states, [(settings, d["states"]) for d in done]))
     return {
         "total_s": total,
+        "shard_fetch_s": statistics.median(d["fetch_s"] for d in done),
+        "shard_parse_s": statistics.median(d["parse_s"] for d in done),
         "shards": len(shards),
         "items": sum(d["items"] for d in done),
         "errors": [e for d in done for e in d["errors"]][:3],
@@ -155,6 +158,8 @@ def bench_workload(name: str, spec: dict[str, Any], base: Settings, cores: int) 
             "floor_s": round(floor_s, 2),
             "pipeline_runs_s": [round(r["total_s"], 2) for r in runs],
             "shards": runs[-1]["shards"],
+            "shard_fetch_s": round(statistics.median(r["shard_fetch_s"] for r in runs), 2),
+            "shard_read_and_parse_s": round(statistics.median(r["shard_parse_s"] for r in runs), 2),
             "pipeline_s": round(ours, 2),
             "speedup_vs_loop": round(loop_s / ours, 1),
             "ratio_to_floor": round(ours / floor_s, 2),
@@ -192,7 +197,26 @@ def write_markdown(results: dict[str, Any]) -> str:
             f"{w['ratio_to_floor']}x | {w['goal']} | {w['conditional_rerun_s']} s, all 304 "
             f"({w['conditional_rerun_ratio']:.0%} of the first run) |"
         )
-    lines += ["", f"Peak RSS of the benchmark process: {results['peak_rss_mb']} MB.", ""]
+    lines += [
+        "",
+        f"Peak RSS of the benchmark process: {results['peak_rss_mb']} MB.",
+        "",
+        "### Where the time goes",
+        "",
+        "| workload | shards | one shard's fetch stage | one shard's S3 read + parse |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, w in results["workloads"].items():
+        lines.append(f"| {name} | {w['shards']} | {w['shard_fetch_s']} s | {w['shard_read_and_parse_s']} s |")
+    lines += [
+        "",
+        "The floor counts neither politeness (a host's second feed waits 0.5 s for its first) nor archiving "
+        "every payload in S3 before parsing, which the pipeline does on purpose (replayable raw/, stages in "
+        "separate tasks). On the parse-bound workload those two, plus SeaweedFS and the feed server sharing "
+        "the same two cores, are the gap between the floor and the pipeline: parsing alone (feedparser) is "
+        "the same code in both. Closing it further means overlapping parsing with the fetch stage's waits.",
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-import unicodedata
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import ftfy
+from w3lib.url import canonicalize_url
 
 from pipeline.errors import PermanentError
 from pipeline.html_text import html_to_sections, sanitise_html
@@ -16,30 +18,57 @@ from pipeline.models import Article, DateSource, RawItem, Section
 __all__ = ["article_id", "canonical_url", "clean_text", "derive_title", "normalise_item"]
 
 MAX_TITLE_CHARS = 120
+MAX_FEED_TITLE_CHARS = 1000  # a megabyte "title" is an attack or a bug, not a headline
 EARLIEST_TRUSTED = datetime(1990, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE = timedelta(days=1)
 _TRACKING = re.compile(r"^(utm_.*|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|yclid|_hsenc|_hsmi|igshid)$", re.I)
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”»)]*\s+(?=[\"'“«(]?[A-ZÀ-ÖØ-ÞА-ЯЁЇІЄҐ0-9])")  # noqa: RUF001
+# Repair mojibake but keep the publisher's typography: curly quotes and full-width characters stay.
+_FTFY = ftfy.TextFixerConfig(uncurl_quotes=False, fix_character_width=False, normalization="NFC")
 _SPACE_BEFORE_PUNCTUATION = re.compile(r" +([.,;:!?])(?= |$)")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def clean_text(value: str) -> str:
-    """Decode entities, NFC-normalise and collapse whitespace."""
-    value = unicodedata.normalize("NFC", html.unescape(value))
+    """Decode entities, repair mojibake (ftfy), NFC-normalise and collapse whitespace."""
+    value = ftfy.fix_text(html.unescape(value), _FTFY)
     value = " ".join(value.replace("\u00a0", " ").split())
     return _SPACE_BEFORE_PUNCTUATION.sub(r"\1", value)
 
 
+# Feed furniture that is not part of the story: whole paragraphs, and tails of otherwise real ones.
+_BOILERPLATE = re.compile(
+    r"^(?:the (?:post|entry) .{1,300} (?:appeared first|was first posted) on .{1,200}"
+    r"|(?:read|continue reading|read the full (?:story|article)|read more|more)(?: (?:here|on .{1,60}))?\W*"
+    r"|(?:share|tweet|email|print|pin)(?: (?:this|it|on \w+))*\W*"
+    r"|(?:click|tap) here to .{1,80}"
+    r"|(?:photo|image|source|via)s?: .{1,80})$",
+    re.IGNORECASE,
+)
+_BOILERPLATE_TAIL = re.compile(r"\s*(?:\[(?:…|\.\.\.)\]|…|\.\.\.)?\s*(?:continue reading|read more)\W*$", re.I)
+
+
+def strip_boilerplate(paragraphs: list[str]) -> list[str]:
+    kept = []
+    for paragraph in paragraphs:
+        if _BOILERPLATE.match(paragraph):
+            continue
+        paragraph = _BOILERPLATE_TAIL.sub("", paragraph).removesuffix(" [\u2026]").removesuffix(" [...]")
+        if paragraph:
+            kept.append(paragraph)
+    return kept
+
+
 def canonical_url(url: str) -> str:
-    """Lower-case scheme and host, drop the fragment, default port and tracking parameters."""
+    """w3lib's canonical form (lower-case host, sorted query, dot segments resolved, no fragment), without
+    the default port or tracking parameters."""
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
     if parts.port and parts.port != _DEFAULT_PORTS.get(scheme):
         host = f"{host}:{parts.port}"
     query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)])
-    return urlunsplit((scheme, host, parts.path or "/", query, ""))
+    return canonicalize_url(urlunsplit((scheme, host, parts.path or "/", query, "")))
 
 
 def _normalised_title(title: str) -> str:
@@ -63,11 +92,15 @@ def first_sentences(text: str, count: int) -> str:
 
 def derive_title(lead: str, limit: int = MAX_TITLE_CHARS) -> str:
     """A readable title from the lead: its first sentence, shortened at a word boundary if needed."""
-    sentence = first_sentences(lead, 1).rstrip(" .")
-    if len(sentence) <= limit:
-        return sentence
-    cut = sentence[: limit - 1]
-    if sentence[limit - 1] != " " and " " in cut:  # drop the word the limit cut through
+    return shorten(first_sentences(lead, 1).rstrip(" ."), limit)
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` if it fits, else cut at the last word boundary before `limit` with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if text[limit - 1] != " " and " " in cut:  # drop the word the limit cut through
         cut = cut[: cut.rindex(" ")]
     return cut.rstrip(" ,;:-\u2013\u2014") + "…"
 
@@ -96,20 +129,18 @@ def normalise_item(raw: RawItem) -> Article:
     sections = [
         Section(
             heading=clean_text(s.heading) if s.heading else None,
-            paragraphs=[p for p in (clean_text(p) for p in s.paragraphs) if p],
+            paragraphs=strip_boilerplate([p for p in (clean_text(p) for p in s.paragraphs) if p]),
         )
         for s in source_sections
     ]
     sections = [s for s in sections if s.paragraphs]
-    if not sections:
-        raise PermanentError("item has no text")
-    lead = sections[0].paragraphs[0]
-    title = clean_text(raw.title or "")
+    lead = sections[0].paragraphs[0] if sections else ""
+    title = shorten(clean_text(raw.title or ""), MAX_FEED_TITLE_CHARS)
     title_derived = not title
     if title_derived:
         title = derive_title(lead)
     if not title:
-        raise PermanentError("item has neither a title nor a lead to derive one from")
+        raise PermanentError("item has neither a title nor any text")
     published, date_source, flagged = _trusted_date(raw)
     text = _render_text(sections)
     url = canonical_url(raw.url) if raw.url and raw.url.startswith(("http://", "https://")) else None

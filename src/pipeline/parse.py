@@ -6,7 +6,8 @@ import calendar
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import feedparser
@@ -133,6 +134,31 @@ def neutralise_declarations(data: bytes) -> bytes:
     return _ENTITY_DECL.sub(b"", data)
 
 
+# Zone abbreviations news feeds use that feedparser does not know (it reads them as UTC): minutes east of UTC.
+# Ambiguous ones (IST, AST, CST as China time) are left to feedparser.
+_ZONES = {
+    "MSK": 180, "MSD": 240, "CET": 60, "CEST": 120, "EET": 120, "EEST": 180, "WET": 0, "WEST": 60,
+    "BST": 60, "JST": 540, "KST": 540, "HKT": 480, "SGT": 480, "AWST": 480, "ACST": 570, "ACDT": 630,
+    "AEST": 600, "AEDT": 660, "NZST": 720, "NZDT": 780, "SAST": 120, "EAT": 180, "WAT": 60, "CAT": 120,
+    "PKT": 300, "ICT": 420, "WIB": 420, "PHT": 480, "BRT": -180, "ART": -180, "AKST": -540, "AKDT": -480,
+    "HST": -600, "NST": -210, "NDT": -150, "TRT": 180, "GST": 240,
+}  # fmt: skip
+_TRAILING_ZONE = re.compile(r"\s([A-Z]{2,5})\s*$")
+
+
+def _feed_date(raw: str | None, parsed: time.struct_time | None) -> datetime | None:
+    """The entry's date in UTC, reading zone abbreviations such as MSK right where feedparser does not."""
+    match = _TRAILING_ZONE.search(raw or "")
+    if raw and match and match.group(1) in _ZONES:
+        try:
+            local = parsedate_to_datetime(raw[: match.start()].strip() + " +0000")
+        except (TypeError, ValueError):
+            local = None
+        if local is not None:
+            return local - timedelta(minutes=_ZONES[match.group(1)])
+    return _struct_to_datetime(parsed)
+
+
 def _struct_to_datetime(value: time.struct_time | None) -> datetime | None:
     if value is None:
         return None
@@ -150,7 +176,11 @@ def _language(code: str | None) -> str | None:
 def _feed_entry(entry: Any, index: int, source: Source, raw_key: str, fetched_at: datetime, feed: Any) -> RawItem:
     content = entry.get("content") or []
     html = content[0].get("value") if content else entry.get("summary")
-    published = _struct_to_datetime(entry.get("published_parsed") or entry.get("updated_parsed"))
+    # dict.get: feedparser's own get() maps a missing updated_parsed to published_parsed, with a warning.
+    if dict.get(entry, "published_parsed"):
+        published = _feed_date(dict.get(entry, "published"), dict.get(entry, "published_parsed"))
+    else:
+        published = _feed_date(dict.get(entry, "updated"), dict.get(entry, "updated_parsed"))
     authors = [a.get("name", "") for a in entry.get("authors", []) if a.get("name")]
     images = [
         m.get("url")

@@ -55,6 +55,7 @@ def observe(payload: ParsedPayload) -> dict[str, Any]:
                 "url": article.url,
                 "published_at": article.published_at.isoformat(),
                 "date_source": article.date_source.value,
+                "date_flagged": article.date_flagged,
                 "authors": article.authors,
                 "categories": article.categories,
                 "image_url": article.image_url,
