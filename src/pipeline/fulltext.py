@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
@@ -43,12 +46,13 @@ class RobotsRules:
         return rules.can_fetch(self._agent, url) if isinstance(rules, RobotFileParser) else rules
 
 
+@dataclass(frozen=True)
 class PageText:
-    """What an article page adds: its main text as simple HTML, and its canonical URL."""
+    """What an article page adds: its main text as simple HTML, its canonical URL and publication date."""
 
-    def __init__(self, html: str | None, canonical_url: str | None) -> None:
-        self.html = html
-        self.canonical_url = canonical_url
+    html: str | None
+    canonical_url: str | None
+    published: datetime | None
 
 
 def extract_page(page: bytes, url: str) -> PageText:
@@ -67,4 +71,8 @@ def extract_page(page: bytes, url: str) -> PageText:
     canonical = metadata.url if metadata is not None and metadata.url else None
     if canonical and not canonical.startswith(("http://", "https://")):
         canonical = None
-    return PageText(html or None, canonical)
+    published = None
+    if metadata is not None and metadata.date:
+        with contextlib.suppress(ValueError):
+            published = datetime.fromisoformat(metadata.date).replace(tzinfo=UTC)  # htmldate gives a day
+    return PageText(html or None, canonical, published)

@@ -20,7 +20,7 @@ from pipeline.digest import build_digest, publish_digest
 from pipeline.enrich import enrich_article
 from pipeline.errors import PermanentError
 from pipeline.fulltext import extract_page
-from pipeline.models import Article, RawItem, RunReport, Source, SourceKind, StageResult
+from pipeline.models import Article, DateSource, RawItem, RunReport, Source, SourceKind, StageResult
 from pipeline.normalise import normalise_item
 from pipeline.parse import ParsedPayload, parse_document, parse_feed, parse_json_feed
 from pipeline.settings import Settings
@@ -149,6 +149,8 @@ def _with_page_text(store: ObjectStore, item: RawItem, page_key: str) -> RawItem
     update: dict[str, Any] = {"url": text.canonical_url or item.url}
     if text.html:
         update |= {"html": text.html, "sections": []}
+    if item.published_at is None and text.published is not None:
+        update |= {"published_at": text.published, "date_source": DateSource.PAGE}
     return item.model_copy(update=update)
 
 

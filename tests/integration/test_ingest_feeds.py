@@ -151,6 +151,7 @@ def test_fulltext_pages_follow_robots_txt_and_replace_feed_snippets(
             '<?xml version="1.0"?><rss version="2.0"><channel><title>Full</title>'
             f"<item><title>Open page</title><link>{base}/articles/open?utm_source=rss</link>"
             "<pubDate>Sun, 07 Jan 2024 10:00:00 GMT</pubDate><description>Snippet only.</description></item>"
+            f"<item><title>Undated in the feed</title><link>{base}/articles/dated</link></item>"
             f"<item><title>Private page</title><link>{base}/private/secret</link>"
             "<pubDate>Sun, 07 Jan 2024 11:00:00 GMT</pubDate><description>Feed text kept.</description></item>"
             "</channel></rss>"
@@ -166,15 +167,24 @@ def test_fulltext_pages_follow_robots_txt_and_replace_feed_snippets(
         ).encode(),
         headers={"Content-Type": "text/html; charset=utf-8"},
     )
+    feed_server.routes["/articles/dated"] = Route(
+        body=(
+            '<html><head><meta property="article:published_time" content="2024-01-05T09:00:00Z"></head><body>'
+            f"<article><h1>Undated in the feed</h1><p>{paragraph * 3}</p></article></body></html>"
+        ).encode(),
+        headers={"Content-Type": "text/html; charset=utf-8"},
+    )
     register(settings, feed_server, "/full.xml")
     settings.sources_file.write_text(settings.sources_file.read_text() + "fetch_fulltext = true\n")
 
     _, report = stages.ingest(store, settings, "run-1")
-    assert by_source(report)["full-xml"].stored == 2
+    assert by_source(report)["full-xml"].stored == 3
     assert feed_server.hits("/private/secret") == 0
     articles = {a["title"]: a for a in (json.loads(store.get_bytes(k)) for k in store.list_keys("articles/"))}
     assert articles["Open page"]["url"] == f"{base}/articles/open"
     assert "Details" in [s["heading"] for s in articles["Open page"]["sections"]]
     assert "Home | News" not in articles["Open page"]["text"] and "Snippet only." not in articles["Open page"]["text"]
     assert articles["Private page"]["text"] == "Feed text kept."
+    dated = articles["Undated in the feed"]
+    assert (dated["published_at"], dated["date_source"]) == ("2024-01-05T00:00:00Z", "page")
     assert any(k.endswith(".html") for k in store.list_keys("raw/full-xml/")), "the page is archived in raw/"
