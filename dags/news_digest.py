@@ -1,9 +1,11 @@
 """
 ### news_digest
 
-Build and publish the daily digest (`digests/YYYY-MM-DD/digest.{html,md,json}`, `digests/latest.html`,
-`digests/feed.atom`). Runs every day for the previous day, and whenever `news_ingest` stores articles
-(the `news_articles` asset), rebuilding each date those articles belong to. Emits `news_digests`.
+Compact each day's articles into the Parquet lake (`lake/articles/date=…/`) and build and publish its
+digest (`digests/YYYY-MM-DD/digest.{html,md,json}`, `digests/latest.html`, `digests/feed.atom`); then apply
+the retention of raw/ and quarantine/ when one is configured. Runs every day for the previous day, and
+whenever `news_ingest` stores articles (the `news_articles` asset), rebuilding each date those articles
+belong to. Emits `news_digests`.
 
 Trigger form: `date` rebuilds one chosen day. Rebuilding is idempotent, so backfills are safe.
 """
@@ -14,7 +16,7 @@ from datetime import date
 from typing import Any
 
 import pendulum
-from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task, task_group
 from news_airflow import DEFAULT_ARGS, NEWS_ARTICLES, NEWS_DIGESTS, object_store
 
 from pipeline import stages
@@ -46,12 +48,27 @@ def news_digest() -> None:
         days = stages.digest_dates(params.get("date"), extras, logical_date)
         return [d.isoformat() for d in days]
 
-    @task(outlets=[NEWS_DIGESTS], map_index_template="{{ task.op_kwargs['day'] }}")
+    @task
+    def compact_lake(day: str) -> str | None:
+        """Rewrite the day's Parquet file in lake/ from its articles."""
+        return stages.compact_lake(object_store(), date.fromisoformat(day))
+
+    @task(outlets=[NEWS_DIGESTS])
     def publish_digest(day: str) -> dict[str, str]:
         """Build and publish the digest of one day."""
         return stages.publish_daily_digest(object_store(), get_settings(), date.fromisoformat(day))
 
-    publish_digest.expand(day=dates_to_build())
+    @task
+    def apply_retention() -> dict[str, int]:
+        """Delete raw/ and quarantine/ objects past their retention (nothing unless configured)."""
+        return stages.apply_retention(object_store(), get_settings(), pendulum.now("UTC").date())
+
+    @task_group
+    def rebuild_day(day: str) -> None:
+        """One day: its lake partition, then its digest."""
+        compact_lake(day) >> publish_digest(day)
+
+    rebuild_day.expand(day=dates_to_build()) >> apply_retention()
 
 
 news_digest()

@@ -75,12 +75,18 @@ def news_ingest() -> None:
 
     @task(trigger_rule="all_done")
     def write_run_report(
-        shards: list[list[str]], stored: list[list[dict[str, Any]] | None], run_id: str
+        shards: list[list[str]],
+        stored: list[list[dict[str, Any]] | None],
+        run_id: str,
+        dag_run: Any,
+        params: dict[str, Any],
     ) -> dict[str, Any]:
         """Write the run report; fail the run only when every source failed."""
         planned = [source_id for shard in shards for source_id in shard]
         results = [r for shard in stored if shard for r in _load(shard)]
-        key, report = stages.write_run_report(object_store(), "news_ingest", run_id, planned, results)
+        key, report = stages.write_run_report(
+            object_store(), "news_ingest", run_id, planned, results, dag_run.start_date, dict(params)
+        )
         if planned and len(report.failed_sources) == len(planned):
             raise RuntimeError(f"every source failed: {', '.join(report.failed_sources)} (report {key})")
         return {"report_key": key, "read": report.read, "stored": report.stored, "failed": report.failed_sources}

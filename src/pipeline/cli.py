@@ -10,6 +10,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
+import duckdb
 import typer
 from rich.console import Console
 from rich.markdown import Markdown
@@ -19,6 +20,7 @@ from pipeline import stages
 from pipeline.collect import check_sources
 from pipeline.digest.publish import list_digest_dates
 from pipeline.errors import PipelineError
+from pipeline.lake import query_lake
 from pipeline.models import Article, RunReport
 from pipeline.seaweed import EmbeddedS3
 from pipeline.settings import Settings, get_settings
@@ -33,11 +35,13 @@ sources_app = typer.Typer(help="The source registry.", no_args_is_help=True)
 digest_app = typer.Typer(help="Daily digests.", no_args_is_help=True)
 runs_app = typer.Typer(help="Run reports.", no_args_is_help=True)
 articles_app = typer.Typer(help="Stored articles.", no_args_is_help=True)
+lake_app = typer.Typer(help="The Parquet lake and retention.", no_args_is_help=True)
 app.add_typer(s3_app, name="s3")
 app.add_typer(sources_app, name="sources")
 app.add_typer(digest_app, name="digest")
 app.add_typer(runs_app, name="runs")
 app.add_typer(articles_app, name="articles")
+app.add_typer(lake_app, name="lake")
 
 console = Console()
 err = Console(stderr=True)
@@ -272,6 +276,59 @@ def articles_list(date_: Annotated[str, typer.Option("--date", help="Day, YYYY-M
             console.print(f"{key}  [b]{article.title}[/]", highlight=False)
     except PipelineError as exc:
         raise _fail(str(exc)) from None
+
+
+@app.command()
+def query(sql: Annotated[str, typer.Argument(help='e.g. "select source, count(*) from articles group by 1"')]) -> None:
+    """Run SQL with DuckDB over the Parquet lake (table `articles`)."""
+    settings = get_settings()
+    try:
+        columns, rows = query_lake(S3Config.from_settings(settings), settings.bucket, sql)
+    except (PipelineError, duckdb.Error, OSError) as exc:
+        raise _fail(str(exc)) from None
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    console.print(table)
+
+
+@app.command()
+def replay(
+    date_: Annotated[str, typer.Option("--date", help="Fetch day whose raw/ payloads to replay, YYYY-MM-DD.")],
+    source: Annotated[list[str] | None, typer.Option("--source", help="Only this source id (repeatable).")] = None,
+) -> None:
+    """Rebuild articles from the payloads archived under raw/ on one day."""
+    day = _parse_date(date_)
+    assert day is not None
+    settings = get_settings()
+    try:
+        key, report = stages.replay(_store(settings), settings, day, source)
+    except PipelineError as exc:
+        raise _fail(str(exc)) from None
+    print_report(report, key)
+
+
+@lake_app.command("compact")
+def lake_compact(date_: Annotated[str, typer.Option("--date", help="Day, YYYY-MM-DD.")]) -> None:
+    """Rewrite one day of the Parquet lake from its articles."""
+    day = _parse_date(date_)
+    assert day is not None
+    try:
+        key = stages.compact_lake(_store(get_settings()), day)
+    except PipelineError as exc:
+        raise _fail(str(exc)) from None
+    console.print(key or f"no articles on {day}")
+
+
+@lake_app.command("retention")
+def lake_retention() -> None:
+    """Delete raw/ and quarantine/ objects older than NEWS_RAW_RETENTION_DAYS / NEWS_QUARANTINE_RETENTION_DAYS."""
+    settings = get_settings()
+    try:
+        deleted = stages.apply_retention(_store(settings), settings, datetime.now(UTC).date())
+    except PipelineError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"deleted {deleted['raw']} raw and {deleted['quarantine']} quarantine objects")
 
 
 @app.command()

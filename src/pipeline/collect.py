@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import random
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -218,6 +219,22 @@ async def _collect_pages(
 
 
 async def _collect_one(
+    fetcher: Fetcher,
+    robots: RobotsRules,
+    store: ObjectStore,
+    registry: Registry,
+    source: Source,
+    existing_states: set[str],
+    run_id: str,
+    now: datetime,
+    force: bool,
+) -> StageResult:
+    started = time.perf_counter()
+    result = await _collect_timed(fetcher, robots, store, registry, source, existing_states, run_id, now, force)
+    return result.model_copy(update={"durations": {"fetch": round(time.perf_counter() - started, 3)}})
+
+
+async def _collect_timed(
     fetcher: Fetcher,
     robots: RobotsRules,
     store: ObjectStore,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
@@ -189,6 +189,7 @@ class StageResult(_Model):
     dates: list[date] = Field(default_factory=list)
     article_keys: list[str] = Field(default_factory=list)
     consumed: list[str] = Field(default_factory=list, description="Inbox objects to move once stored.")
+    durations: dict[str, float] = Field(default_factory=dict, description="Seconds spent per stage.")
     state: SourceState | None = Field(None, description="Committed by the store stage once articles are safe.")
     error: str | None = None
 
@@ -198,9 +199,14 @@ class StageResult(_Model):
 
 
 class RunReport(_Model):
+    """runs/{dag_id}/{run_id}.json: what a run read, wrote and failed on, per source and stage."""
+
     dag_id: str
     run_id: str
+    started_at: AwareDatetime | None = None
     finished_at: AwareDatetime
+    duration_s: float | None = None
+    params: dict[str, Any] = Field(default_factory=dict, description="The run's parameters (inputs).")
     sources: list[StageResult]
     not_modified: int
     read: int

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -26,6 +27,7 @@ class Settings(BaseSettings):
     )
     aws_access_key_id: str | None = Field(None, validation_alias="AWS_ACCESS_KEY_ID")
     aws_secret_access_key: SecretStr | None = Field(None, validation_alias="AWS_SECRET_ACCESS_KEY")
+    s3_retry_mode: Literal["standard", "adaptive", "legacy"] = Field("standard", description="botocore retries")
     aws_region: str = Field("us-east-1", validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION"))
 
     # Embedded SeaweedFS ports (all bound to 127.0.0.1). Kept off 8080, Airflow's api-server default.
@@ -43,6 +45,8 @@ class Settings(BaseSettings):
     fetch_per_host_concurrency: int = 2
     fetch_per_host_delay: float = Field(0.5, description="Seconds between request starts to one host.")
     inbox_prefix: str = Field("inbox/", description="Documents put here are ingested once, then moved; '' disables.")
+    raw_retention_days: int | None = Field(None, ge=1, description="Delete raw/ payloads older than this.")
+    quarantine_retention_days: int | None = Field(None, ge=1, description="Delete quarantine/ records older.")
     max_shards: int = Field(4, description="Sources are split into at most this many shards (mapped task groups).")
 
     languages: list[str] = Field(

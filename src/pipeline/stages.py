@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -18,8 +19,9 @@ from zoneinfo import ZoneInfo
 from pipeline.collect import collect_sources, quarantine
 from pipeline.digest import build_digest, publish_digest
 from pipeline.enrich import enrich_article
-from pipeline.errors import PermanentError
+from pipeline.errors import PermanentError, StorageError
 from pipeline.fulltext import extract_page
+from pipeline.lake import compact_day
 from pipeline.models import Article, DateSource, RawItem, RunReport, Source, SourceKind, StageResult
 from pipeline.normalise import normalise_item
 from pipeline.parse import ParsedPayload, parse_document, parse_feed, parse_json_feed
@@ -30,12 +32,16 @@ from pipeline.storage import (
     ObjectStore,
     article_key,
     articles_prefix,
+    fetched_at_of,
+    raw_day_prefix,
     run_key,
     staging_key,
     state_key,
 )
 
 __all__ = [
+    "apply_retention",
+    "compact_lake",
     "digest_dates",
     "enrich_sources",
     "fetch_sources",
@@ -44,6 +50,7 @@ __all__ = [
     "normalise_sources",
     "plan_shards",
     "publish_daily_digest",
+    "replay",
     "store_sources",
     "write_run_report",
 ]
@@ -85,8 +92,18 @@ def fetch_sources(
     return collect_sources(store, settings, registry, [registry.get(i) for i in source_ids], run_id, force)
 
 
-def _each(results: list[StageResult], stage: Callable[[StageResult], StageResult]) -> list[StageResult]:
-    return [r if r.error or r.not_due_until else stage(r) for r in results]
+def _each(results: list[StageResult], name: str, stage: Callable[[StageResult], StageResult]) -> list[StageResult]:
+    """Apply one stage to every source that is still going, timing it per source."""
+    done = []
+    for result in results:
+        if result.error or result.not_due_until:
+            done.append(result)
+            continue
+        started = time.perf_counter()
+        after = stage(result)
+        elapsed = round(time.perf_counter() - started, 3)
+        done.append(after.model_copy(update={"durations": after.durations | {name: elapsed}}))
+    return done
 
 
 def _write_jsonl(store: ObjectStore, key: str, articles: Iterable[Article]) -> None:
@@ -115,8 +132,8 @@ def normalise_source(store: ObjectStore, source: Source, fetched: StageResult) -
     """Parse and normalise every archived payload of one source; quarantine what fails, stage the rest."""
     articles: list[Article] = []
     read, quarantined = fetched.read, fetched.quarantined
-    fetched_at = fetched.fetched_at or _now()
     for key in fetched.raw_keys:
+        fetched_at = fetched_at_of(key)  # from the key, so a replay reads the payload exactly as it was
         raw = store.get_object(key)
         digest = _sha256(raw.data)
         try:
@@ -156,7 +173,7 @@ def _with_page_text(store: ObjectStore, item: RawItem, page_key: str) -> RawItem
 
 def normalise_sources(store: ObjectStore, settings: Settings, fetched: list[StageResult]) -> list[StageResult]:
     registry = load_sources(settings)
-    return _each(fetched, lambda r: normalise_source(store, registry.get(r.source), r))
+    return _each(fetched, "normalise", lambda r: normalise_source(store, registry.get(r.source), r))
 
 
 def enrich_source(store: ObjectStore, settings: Settings, normalised: StageResult) -> StageResult:
@@ -171,11 +188,33 @@ def enrich_source(store: ObjectStore, settings: Settings, normalised: StageResul
 
 
 def enrich_sources(store: ObjectStore, settings: Settings, normalised: list[StageResult]) -> list[StageResult]:
-    return _each(normalised, lambda r: enrich_source(store, settings, r))
+    return _each(normalised, "enrich", lambda r: enrich_source(store, settings, r))
 
 
 def _article_bytes(article: Article) -> bytes:
     return json.dumps(article.model_dump(mode="json"), ensure_ascii=False, sort_keys=True, indent=2).encode() + b"\n"
+
+
+def write_article(store: ObjectStore, key: str, article: Article, attempts: int = 8) -> bool:
+    """Create or update one article with conditional writes; False when it is already stored unchanged.
+
+    A concurrent writer makes the precondition fail; then the article is read again and compared, so two
+    runs storing the same article never leave two versions or skip a revision.
+    """
+    for _ in range(attempts):
+        current = store.get_with_etag(key)
+        if current is None:
+            if store.put_new(key, _article_bytes(article), "application/json"):
+                return True
+            continue
+        data, etag = current
+        old = Article.model_validate_json(data)
+        if old.content_hash == article.content_hash:
+            return False
+        newer = article.model_copy(update={"revision": old.revision + 1})
+        if store.replace(key, _article_bytes(newer), etag, "application/json"):
+            return True
+    raise StorageError(f"s3://{store.bucket}/{key}: still changing after {attempts} conditional writes")
 
 
 def store_source(store: ObjectStore, enriched: StageResult) -> StageResult:
@@ -186,17 +225,12 @@ def store_source(store: ObjectStore, enriched: StageResult) -> StageResult:
     keys: list[str] = []
     for article in _read_jsonl(store, enriched.staging_key):
         key = article_key(article.published_date, article.id)
-        previous = store.get_bytes_or_none(key)
-        if previous is not None:
-            old = Article.model_validate_json(previous)
-            if old.content_hash == article.content_hash:
-                unchanged += 1
-                continue
-            article = article.model_copy(update={"revision": old.revision + 1})
-        store.put_if_changed(key, _article_bytes(article), "application/json")
-        stored += 1
-        dates.add(article.published_date)
-        keys.append(key)
+        if write_article(store, key, article):
+            stored += 1
+            dates.add(article.published_date)
+            keys.append(key)
+        else:
+            unchanged += 1
     if enriched.state is not None:
         # Commit the fetch state only now, so a run that fails earlier refetches next time.
         store.put_json(state_key(enriched.source), enriched.state.model_dump(mode="json"))
@@ -218,18 +252,28 @@ def store_source(store: ObjectStore, enriched: StageResult) -> StageResult:
 
 
 def store_sources(store: ObjectStore, settings: Settings, enriched: list[StageResult]) -> list[StageResult]:
-    return _each(enriched, lambda r: store_source(store, r))
+    return _each(enriched, "store", lambda r: store_source(store, r))
 
 
 def write_run_report(
-    store: ObjectStore, dag_id: str, run_id: str, planned: list[str], results: list[StageResult]
+    store: ObjectStore,
+    dag_id: str,
+    run_id: str,
+    planned: list[str],
+    results: list[StageResult],
+    started_at: datetime | None = None,
+    params: dict[str, Any] | None = None,
 ) -> tuple[str, RunReport]:
     """Write runs/{dag_id}/{run_id}.json; planned sources with an error or no result are listed as failed."""
     done = {r.source for r in results if r.error is None}
+    finished = _now()
     report = RunReport(
         dag_id=dag_id,
         run_id=run_id,
-        finished_at=_now(),
+        started_at=started_at,
+        finished_at=finished,
+        duration_s=round((finished - started_at).total_seconds(), 1) if started_at else None,
+        params=params or {},
         sources=sorted(results, key=lambda r: r.source),
         not_modified=sum(r.not_modified for r in results),
         read=sum(r.read for r in results),
@@ -248,12 +292,14 @@ def ingest(
     store: ObjectStore, settings: Settings, run_id: str, only: list[str] | None = None, force: bool = False
 ) -> tuple[str, RunReport]:
     """Run fetch -> normalise -> enrich -> store over every source in this process (no Airflow)."""
+    started = _now()
     planned = [source_id for shard in plan_shards(settings, only) for source_id in shard]
     results = fetch_sources(store, settings, planned, run_id, force)
     results = store_sources(
         store, settings, enrich_sources(store, settings, normalise_sources(store, settings, results))
     )
-    return write_run_report(store, "cli", run_id, planned, results)
+    params = {"sources": only or [], "force_refetch": force}
+    return write_run_report(store, "cli", run_id, planned, results, started, params)
 
 
 def digest_dates(
@@ -283,3 +329,53 @@ def publish_daily_digest(store: ObjectStore, settings: Settings, day: date) -> d
     ]
     digest = build_digest(day, articles, settings.digest_timezone)
     return publish_digest(store, digest, settings.digest_feed_entries)
+
+
+def compact_lake(store: ObjectStore, day: date) -> str | None:
+    """Rewrite the day's Parquet file from its articles; None when the day has none."""
+    return compact_day(store, day, load_articles(store, day))
+
+
+def replay(store: ObjectStore, settings: Settings, day: date, only: list[str] | None = None) -> tuple[str, RunReport]:
+    """Rebuild the articles of payloads fetched on `day` from raw/, through the same stages."""
+    registry = load_sources(settings)
+    source_ids = only or [s.id for s in registry.sources]
+    run_id = f"replay__{day.isoformat()}__{_now():%Y%m%dT%H%M%SZ}"
+    started = _now()
+    results = []
+    for source_id in source_ids:
+        registry.get(source_id)  # an unknown id is an error, not an empty replay
+        keys = sorted(store.list_keys(raw_day_prefix(source_id, day)))
+        pages = {}
+        for key in (k for k in keys if k.endswith(".html")):
+            item = store.get_object(key).metadata.get("item")
+            if item:
+                pages[item] = key
+        payloads = [k for k in keys if not k.endswith(".html")]
+        results.append(StageResult(source=source_id, run_id=run_id, raw_keys=payloads, pages=pages))
+    results = store_sources(
+        store, settings, enrich_sources(store, settings, normalise_sources(store, settings, results))
+    )
+    params = {"date": day.isoformat(), "sources": only or []}
+    return write_run_report(store, "replay", run_id, source_ids, results, started, params)
+
+
+def apply_retention(store: ObjectStore, settings: Settings, today: date) -> dict[str, int]:
+    """Delete raw/ and quarantine/ objects older than their retention; nothing when none is set."""
+    deleted = {"raw": 0, "quarantine": 0}
+    if settings.raw_retention_days:
+        cutoff = today - timedelta(days=settings.raw_retention_days)
+        old = [k for k in store.list_keys("raw/") if _raw_day(k) < cutoff]
+        store.delete_many(old)
+        deleted["raw"] = len(old)
+    if settings.quarantine_retention_days:
+        cutoff = today - timedelta(days=settings.quarantine_retention_days)
+        old = [k for k in store.list_keys("quarantine/") if date.fromisoformat(k.split("/")[1]) < cutoff]
+        store.delete_many(old)
+        deleted["quarantine"] = len(old)
+    return deleted
+
+
+def _raw_day(key: str) -> date:
+    _, _, yyyy, mm, dd, _ = key.split("/", 5)
+    return date(int(yyyy), int(mm), int(dd))

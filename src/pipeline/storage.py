@@ -5,14 +5,16 @@ from __future__ import annotations
 import contextlib
 import copy
 import hashlib
+import io
 import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
+from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 from pydantic import SecretStr
@@ -23,6 +25,7 @@ from pipeline.settings import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
 
 __all__ = [
     "ObjectStore",
@@ -31,7 +34,9 @@ __all__ = [
     "article_key",
     "articles_prefix",
     "digest_key",
+    "fetched_at_of",
     "quarantine_key",
+    "raw_day_prefix",
     "raw_key",
     "run_key",
     "safe_segment",
@@ -39,6 +44,8 @@ __all__ = [
     "state_key",
 ]
 
+MULTIPART_THRESHOLD = 16 * 1024 * 1024
+_TRANSFER = TransferConfig(multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=8 * 1024 * 1024)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -50,6 +57,16 @@ def safe_segment(value: str) -> str:
 def raw_key(source: str, fetched_at: datetime, sha256: str, ext: str) -> str:
     stamp = fetched_at.strftime("%Y%m%dT%H%M%SZ")
     return f"raw/{source}/{fetched_at:%Y/%m/%d}/{stamp}-{sha256}.{ext}"
+
+
+def fetched_at_of(key: str) -> datetime:
+    """The fetch time stamped into a raw/ key by `raw_key`."""
+    stamp = key.rsplit("/", 1)[-1].split("-", 1)[0]
+    return datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+
+
+def raw_day_prefix(source: str, day: date) -> str:
+    return f"raw/{source}/{day:%Y/%m/%d}/"
 
 
 def article_key(day: date, article_id: str) -> str:
@@ -96,6 +113,7 @@ class S3Config:
     access_key_id: str
     secret_access_key: SecretStr
     region: str
+    retry_mode: Literal["standard", "adaptive", "legacy"] = "standard"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> S3Config:
@@ -106,6 +124,7 @@ class S3Config:
                 settings.aws_access_key_id,
                 settings.aws_secret_access_key,
                 settings.aws_region,
+                settings.s3_retry_mode,
             )
         creds = read_credentials(settings.local_dir)
         if creds is None:
@@ -114,7 +133,7 @@ class S3Config:
                 "(and AWS_ENDPOINT_URL_S3), or start the embedded store with `news s3 up`"
             )
         endpoint = settings.s3_endpoint or f"http://127.0.0.1:{settings.s3_port}"
-        return cls(endpoint, creds.access_key_id, creds.secret_access_key, settings.aws_region)
+        return cls(endpoint, creds.access_key_id, creds.secret_access_key, settings.aws_region, settings.s3_retry_mode)
 
 
 @dataclass(frozen=True)
@@ -147,7 +166,7 @@ class ObjectStore:
             config=Config(
                 connect_timeout=5,
                 read_timeout=30,
-                retries={"mode": "standard", "max_attempts": 4},
+                retries={"mode": config.retry_mode, "max_attempts": 5},
                 max_pool_connections=32,
                 s3={"addressing_style": "path"},
             ),
@@ -200,9 +219,49 @@ class ObjectStore:
         metadata: dict[str, str] | None = None,
     ) -> None:
         with self._errors("put", key):
-            self.client.put_object(
-                Bucket=self.bucket, Key=key, Body=data, ContentType=content_type, Metadata=metadata or {}
-            )
+            if len(data) > MULTIPART_THRESHOLD:  # boto3's transfer manager uploads the parts in parallel
+                extra = {"ContentType": content_type, "Metadata": metadata or {}}
+                self.client.upload_fileobj(io.BytesIO(data), self.bucket, key, ExtraArgs=extra, Config=_TRANSFER)
+            else:
+                self.client.put_object(
+                    Bucket=self.bucket, Key=key, Body=data, ContentType=content_type, Metadata=metadata or {}
+                )
+
+    def put_new(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> bool:
+        """Create `key` only if it does not exist yet (If-None-Match: *); False when another writer won."""
+        try:
+            with self._errors("put", key):
+                self.client.put_object(
+                    Bucket=self.bucket, Key=key, Body=data, ContentType=content_type, IfNoneMatch="*"
+                )
+        except StorageError as exc:
+            if _is_precondition_failed(exc):
+                return False
+            raise
+        return True
+
+    def replace(self, key: str, data: bytes, etag: str, content_type: str = "application/octet-stream") -> bool:
+        """Overwrite `key` only if it still has `etag` (If-Match); False when it changed meanwhile."""
+        try:
+            with self._errors("put", key):
+                self.client.put_object(
+                    Bucket=self.bucket, Key=key, Body=data, ContentType=content_type, IfMatch=f'"{etag}"'
+                )
+        except StorageError as exc:
+            if _is_precondition_failed(exc):
+                return False
+            raise
+        return True
+
+    def get_with_etag(self, key: str) -> tuple[bytes, str] | None:
+        try:
+            with self._errors("get", key):
+                response = self.client.get_object(Bucket=self.bucket, Key=key)
+                return response["Body"].read(), response["ETag"].strip('"')
+        except StorageError as exc:
+            if _is_not_found(exc):
+                return None
+            raise
 
     def put_if_changed(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> bool:
         """Write unless the object already holds exactly these bytes; return whether it wrote."""
@@ -259,6 +318,13 @@ class ObjectStore:
             )
             self.client.delete_object(Bucket=self.bucket, Key=source)
 
+    def delete_many(self, keys: list[str]) -> None:
+        """Delete in batches of 1,000 (the S3 limit per request)."""
+        for start in range(0, len(keys), 1000):
+            batch: list[ObjectIdentifierTypeDef] = [{"Key": k} for k in keys[start : start + 1000]]
+            with self._errors("delete", keys[start]):
+                self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+
     def delete(self, key: str) -> None:
         with self._errors("delete", key):
             self.client.delete_object(Bucket=self.bucket, Key=key)
@@ -275,3 +341,12 @@ def _is_not_found(exc: StorageError) -> bool:
     if not isinstance(cause, ClientError):
         return False
     return cause.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
+
+
+def _is_precondition_failed(exc: StorageError) -> bool:
+    cause = exc.__cause__
+    return isinstance(cause, ClientError) and cause.response.get("Error", {}).get("Code") in {
+        "PreconditionFailed",
+        "412",
+        "ConditionalRequestConflict",
+    }
