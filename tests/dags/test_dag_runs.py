@@ -68,3 +68,4 @@ def test_ingest_then_digest_through_airflow(airflow_db: None, seeded: Settings, 
     assert data["counts"] == {"articles": 1, "sources": 1, "stories": 1, "languages": 1}
     assert data["stories"][0]["summary"].startswith("Foreign Minister Yoko Kamikawa promised")
     assert "# News digest for Sunday 7 January 2024" in store.get_bytes("digests/2024-01-07/digest.md").decode()
+    assert store.etag("lake/articles/date=2024-01-07/part-0000.parquet") is not None
