@@ -54,6 +54,7 @@ install: .venv/.installed ## Create .venv from uv.lock (bootstraps uv when missi
 $(AIRFLOW_HOME)/.migrated: .venv/.installed
 	mkdir -p $(AIRFLOW_HOME)
 	$(AIRFLOW) db migrate > $(AIRFLOW_HOME)/migrate.log 2>&1 || { tail -20 $(AIRFLOW_HOME)/migrate.log; exit 1; }
+	$(AIRFLOW) pools set news_fetch 4 "news_ingest fetch tasks at once" >> $(AIRFLOW_HOME)/migrate.log 2>&1
 	touch $@
 
 demo: install $(AIRFLOW_HOME)/.migrated ## Start S3, run news_ingest then news_digest through Airflow, show the digest

@@ -8,7 +8,11 @@ mapped task group, so shards move on independently. Tasks hand each other S3 key
 article bodies. The store task emits `news_articles` with the dates it
 touched, which triggers `news_digest`. A run report lands under `runs/news_ingest/`.
 
-Trigger form: `sources` limits the run to some source ids; `force_refetch` reprocesses unchanged input.
+Runs hourly, and whenever a document is put under `inbox/` in the bucket (the `news_inbox` asset, watched by
+the triggerer), then ingesting just the inbox.
+
+Trigger form: `sources` limits the run to some source ids; `force_refetch` reprocesses unchanged input;
+`dry_run` goes through every stage but stores nothing.
 """
 
 from __future__ import annotations
@@ -16,17 +20,18 @@ from __future__ import annotations
 from typing import Any
 
 import pendulum
-from airflow.sdk import Param, dag, task, task_group
-from news_airflow import DEFAULT_ARGS, NEWS_ARTICLES, object_store
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task, task_group
+from news_airflow import DEFAULT_ARGS, FETCH_POOL, NEWS_ARTICLES, NEWS_INBOX, object_store
 
 from pipeline import stages
-from pipeline.models import StageResult
+from pipeline.models import SLUG, StageResult
 from pipeline.settings import get_settings
+from pipeline.sources import INBOX_ID
 
 
 @dag(
     dag_id="news_ingest",
-    schedule="@hourly",
+    schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("0 * * * *", timezone="UTC"), assets=NEWS_INBOX),
     start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
@@ -37,19 +42,23 @@ from pipeline.settings import get_settings
         "sources": Param(
             [],
             type="array",
-            items={"type": "string"},
-            description="Source ids to ingest (empty: all enabled).",
+            items={"type": "string", "pattern": SLUG.pattern},
+            uniqueItems=True,
+            description="Source ids from sources.toml to ingest (empty: all enabled). Unknown ids fail the run.",
         ),
         "force_refetch": Param(False, type="boolean", description="Reprocess input even when unchanged."),
+        "dry_run": Param(False, type="boolean", description="Fetch and process, but store no article."),
     },
 )
 def news_ingest() -> None:
     @task
-    def plan_sources(params: dict[str, Any]) -> list[list[str]]:
-        """Split the sources to ingest into shards, one mapped task each."""
-        return stages.plan_shards(get_settings(), params["sources"] or None)
+    def plan_sources(params: dict[str, Any], triggering_asset_events: Any) -> list[list[str]]:
+        """Split the sources to ingest into shards; an inbox event ingests just the inbox."""
+        inbox_event = any(getattr(asset, "name", asset) == NEWS_INBOX.name for asset in triggering_asset_events or {})
+        only = [INBOX_ID] if inbox_event else params["sources"] or None
+        return stages.plan_shards(get_settings(), only)
 
-    @task
+    @task(pool=FETCH_POOL)
     def fetch_sources(source_ids: list[str], run_id: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         """Fetch the shard's sources concurrently and archive new payloads under raw/."""
         results = stages.fetch_sources(object_store(), get_settings(), source_ids, run_id, params["force_refetch"])
@@ -66,9 +75,11 @@ def news_ingest() -> None:
         return _dump(stages.enrich_sources(object_store(), get_settings(), _load(normalised)))
 
     @task(outlets=[NEWS_ARTICLES])
-    def store_sources(enriched: list[dict[str, Any]], outlet_events: Any) -> list[dict[str, Any]]:
+    def store_sources(
+        enriched: list[dict[str, Any]], outlet_events: Any, params: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         """Store the articles and announce the dates they belong to."""
-        results = stages.store_sources(object_store(), get_settings(), _load(enriched))
+        results = stages.store_sources(object_store(), get_settings(), _load(enriched), params["dry_run"])
         dates = sorted({d.isoformat() for r in results for d in r.dates})
         outlet_events[NEWS_ARTICLES].extra = {"dates": dates}
         return _dump(results)

@@ -5,16 +5,22 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import Asset
+from airflow.sdk import Asset, AssetWatcher
+from news_triggers import InboxTrigger
 
 from pipeline.settings import get_settings
 from pipeline.storage import ObjectStore
 
-__all__ = ["AWS_CONN_ID", "DEFAULT_ARGS", "NEWS_ARTICLES", "NEWS_DIGESTS", "object_store"]
+__all__ = ["AWS_CONN_ID", "DEFAULT_ARGS", "FETCH_POOL", "NEWS_ARTICLES", "NEWS_DIGESTS", "NEWS_INBOX", "object_store"]
 
 AWS_CONN_ID = "aws_default"
 NEWS_ARTICLES = Asset(name="news_articles", uri="news://articles")
 NEWS_DIGESTS = Asset(name="news_digests", uri="news://digests")
+# A document put under inbox/ in the bucket: the triggerer fires one event per document.
+NEWS_INBOX = Asset(
+    name="news_inbox", uri="news://inbox", watchers=[AssetWatcher(name="news_inbox", trigger=InboxTrigger())]
+)
+FETCH_POOL = "news_fetch"  # caps concurrent fetch tasks across runs; `make up` creates it
 
 # S3 hiccups and busy feeds clear up; retry with growing pauses before calling a task failed.
 DEFAULT_ARGS: dict[str, Any] = {

@@ -183,12 +183,13 @@ def ingest(
     sources: SourcesOption = None,
     source: Annotated[list[str] | None, typer.Option("--source", help="Only this source id (repeatable).")] = None,
     force: Annotated[bool, typer.Option(help="Reprocess documents even when unchanged.")] = False,
+    dry_run: Annotated[bool, typer.Option(help="Fetch and process, but store no article.")] = False,
 ) -> None:
     """Fetch, normalise, enrich and store every source, then print the run report."""
     settings = _settings(sources)
     run_id = "manual__" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     try:
-        key, report = stages.ingest(_store(settings), settings, run_id, source, force)
+        key, report = stages.ingest(_store(settings), settings, run_id, source, force, dry_run)
     except PipelineError as exc:
         raise _fail(str(exc)) from None
     print_report(report, key)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pipeline.errors import PermanentError, PipelineError, StorageError
 from pipeline.fetch import Fetcher, FetchPolicy, FetchResponse, HttpStatusError
 from pipeline.fulltext import RobotsRules
+from pipeline.inbox import processed_key
 from pipeline.models import QuarantineRecord, Source, SourceHealth, SourceKind, SourceState, StageResult
 from pipeline.parse import parse_feed, parse_json_feed
 from pipeline.settings import Settings
@@ -100,15 +101,16 @@ def _collect_documents(
     store: ObjectStore, registry: Registry, source: Source, state: SourceState, run_id: str, now: datetime, force: bool
 ) -> StageResult:
     raw_keys: list[str] = []
-    consumed: list[str] = []
+    consumed: dict[str, str] = {}
     seen = dict(state.documents)
     read = quarantined = not_modified = 0
     for doc in read_documents(source, registry.base_dir, store):
         digest = _sha256(doc.data)
         if source.consume and doc.key:
-            if "/" in doc.name:
-                continue  # only the inbox's own documents, not those in its folders
-            consumed.append(doc.key)  # moved away once stored, so nothing to remember
+            destination = processed_key(doc.key, doc.name)
+            if destination is None:
+                continue  # not the inbox's own: processed/, or another folder
+            consumed[doc.key] = destination  # moved away once stored, so nothing to remember
         elif not force and state.documents.get(doc.name) == digest:
             not_modified += 1  # unchanged since it was last stored: like a 304, nothing to redo
             continue

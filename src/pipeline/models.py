@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, model
 
 __all__ = [
     "ARTICLE_SCHEMA_VERSION",
+    "SLUG",
     "Article",
     "DateSource",
     "Digest",
@@ -188,7 +189,7 @@ class StageResult(_Model):
     quarantined: int = 0
     dates: list[date] = Field(default_factory=list)
     article_keys: list[str] = Field(default_factory=list)
-    consumed: list[str] = Field(default_factory=list, description="Inbox objects to move once stored.")
+    consumed: dict[str, str] = Field(default_factory=dict, description="Inbox key -> where it goes once stored.")
     durations: dict[str, float] = Field(default_factory=dict, description="Seconds spent per stage.")
     state: SourceState | None = Field(None, description="Committed by the store stage once articles are safe.")
     error: str | None = None

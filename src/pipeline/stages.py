@@ -27,7 +27,6 @@ from pipeline.normalise import normalise_item
 from pipeline.parse import ParsedPayload, parse_document, parse_feed, parse_json_feed
 from pipeline.settings import Settings
 from pipeline.sources import load_sources
-from pipeline.sources.documents import PROCESSED
 from pipeline.storage import (
     ObjectStore,
     article_key,
@@ -217,42 +216,52 @@ def write_article(store: ObjectStore, key: str, article: Article, attempts: int 
     raise StorageError(f"s3://{store.bucket}/{key}: still changing after {attempts} conditional writes")
 
 
-def store_source(store: ObjectStore, enriched: StageResult) -> StageResult:
-    """Write each article under articles/: unchanged ones count as duplicates, changed ones get a revision."""
+def _would_write(store: ObjectStore, key: str, article: Article) -> bool:
+    current = store.get_bytes_or_none(key)
+    return current is None or Article.model_validate_json(current).content_hash != article.content_hash
+
+
+def store_source(store: ObjectStore, enriched: StageResult, dry_run: bool = False) -> StageResult:
+    """Write each article under articles/: unchanged ones count as duplicates, changed ones get a revision.
+
+    A dry run counts what it would write and writes nothing: no article, no fetch state, no inbox move.
+    """
     assert enriched.staging_key is not None
     stored = unchanged = 0
     dates: set[date] = set()
     keys: list[str] = []
+    write = _would_write if dry_run else write_article
     for article in _read_jsonl(store, enriched.staging_key):
         key = article_key(article.published_date, article.id)
-        if write_article(store, key, article):
+        if write(store, key, article):
             stored += 1
             dates.add(article.published_date)
             keys.append(key)
         else:
             unchanged += 1
-    if enriched.state is not None:
+    if enriched.state is not None and not dry_run:
         # Commit the fetch state only now, so a run that fails earlier refetches next time.
         store.put_json(state_key(enriched.source), enriched.state.model_dump(mode="json"))
-    for key in enriched.consumed:  # inbox documents: stored (or quarantined), so out of the inbox
-        prefix, _, name = key.rpartition("/")
-        store.move(key, f"{prefix}/{PROCESSED}{name}")
+    for key, destination in {} if dry_run else enriched.consumed.items():  # stored, so out of the inbox
+        store.move(key, destination)
     store.delete(enriched.staging_key)
     return enriched.model_copy(
         update={
             "staging_key": None,
             "stored": stored,
             "unchanged": unchanged,
-            "dates": sorted(dates),
+            "dates": [] if dry_run else sorted(dates),
             "article_keys": keys,
-            "consumed": [],
+            "consumed": {},
             "state": None,
         }
     )
 
 
-def store_sources(store: ObjectStore, settings: Settings, enriched: list[StageResult]) -> list[StageResult]:
-    return _each(enriched, "store", lambda r: store_source(store, r))
+def store_sources(
+    store: ObjectStore, settings: Settings, enriched: list[StageResult], dry_run: bool = False
+) -> list[StageResult]:
+    return _each(enriched, "store", lambda r: store_source(store, r, dry_run))
 
 
 def write_run_report(
@@ -289,16 +298,21 @@ def write_run_report(
 
 
 def ingest(
-    store: ObjectStore, settings: Settings, run_id: str, only: list[str] | None = None, force: bool = False
+    store: ObjectStore,
+    settings: Settings,
+    run_id: str,
+    only: list[str] | None = None,
+    force: bool = False,
+    dry_run: bool = False,
 ) -> tuple[str, RunReport]:
     """Run fetch -> normalise -> enrich -> store over every source in this process (no Airflow)."""
     started = _now()
     planned = [source_id for shard in plan_shards(settings, only) for source_id in shard]
     results = fetch_sources(store, settings, planned, run_id, force)
     results = store_sources(
-        store, settings, enrich_sources(store, settings, normalise_sources(store, settings, results))
+        store, settings, enrich_sources(store, settings, normalise_sources(store, settings, results)), dry_run
     )
-    params = {"sources": only or [], "force_refetch": force}
+    params = {"sources": only or [], "force_refetch": force, "dry_run": dry_run}
     return write_run_report(store, "cli", run_id, planned, results, started, params)
 
 

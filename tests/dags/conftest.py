@@ -15,9 +15,11 @@ DAGS = Path(__file__).resolve().parents[2] / "dags"
 
 @pytest.fixture(scope="session")
 def airflow_db() -> None:
+    from airflow.models.pool import Pool
     from airflow.utils import db
 
     db.initdb()
+    Pool.create_or_update_pool("news_fetch", slots=4, description="news fetch tasks", include_deferred=False)
 
 
 @pytest.fixture

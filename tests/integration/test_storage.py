@@ -136,7 +136,7 @@ def test_retention_deletes_only_what_is_older(seeded: Settings, store: ObjectSto
 def test_run_report_is_a_manifest(seeded: Settings, store: ObjectStore) -> None:
     key, _ = stages.ingest(store, seeded, "run-1", force=True)
     report = json.loads(store.get_bytes(key))
-    assert report["params"] == {"sources": [], "force_refetch": True}
+    assert report["params"] == {"sources": [], "force_refetch": True, "dry_run": False}
     assert report["duration_s"] is not None and report["started_at"] <= report["finished_at"]
     [seeds] = [s for s in report["sources"] if s["source"] == "seeds"]
     assert set(seeds["durations"]) == {"fetch", "normalise", "enrich", "store"}

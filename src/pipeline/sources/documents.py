@@ -7,15 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.errors import PipelineError
+from pipeline.inbox import PROCESSED
 from pipeline.models import Source
 from pipeline.storage import ObjectStore
 
-__all__ = ["PROCESSED", "Document", "read_documents"]
+__all__ = ["Document", "read_documents"]
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
-
-
-PROCESSED = "processed/"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,39 @@
+"""Event triggers for the news DAGs; here so both the dag-processor and the triggerer can import them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseEventTrigger, TriggerEvent
+
+from pipeline.inbox import claim_new_documents
+from pipeline.settings import get_settings
+from pipeline.storage import ObjectStore
+
+__all__ = ["InboxTrigger"]
+
+
+class InboxTrigger(BaseEventTrigger):
+    """Fire once per document put under the bucket's inbox: each one is moved to `inbox/pending/` first.
+
+    The triggerer reaches the bucket with the same `AWS_*`/`NEWS_*` settings as the `news` command.
+    """
+
+    def __init__(self, poll_interval: float = 10.0) -> None:
+        super().__init__()
+        self.poll_interval = poll_interval
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return ("news_triggers.InboxTrigger", {"poll_interval": self.poll_interval})
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        settings = get_settings()
+        store = ObjectStore.from_settings(settings)
+        while True:
+            claimed = await asyncio.to_thread(claim_new_documents, store, settings.inbox_prefix)
+            for key in claimed:
+                self.log.info("inbox document claimed: %s", key)
+                yield TriggerEvent({"key": key})
+            await asyncio.sleep(self.poll_interval)
