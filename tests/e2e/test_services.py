@@ -1,0 +1,100 @@
+"""End to end through Airflow's own services: the REST API, the scheduler, assets and the inbox trigger."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import psutil
+import pytest
+
+from tests.e2e.conftest import FIXTURES, Services
+
+pytestmark = pytest.mark.e2e
+
+
+def dag_ready(services: Services, dag_id: str) -> bool:
+    response = services.api("GET", f"/dags/{dag_id}")
+    return response.status_code == 200 and not response.json()["is_paused"]
+
+
+def runs(services: Services, dag_id: str) -> list[dict[str, Any]]:
+    response = services.api("GET", f"/dags/{dag_id}/dagRuns", params={"order_by": "-run_after", "limit": 20})
+    response.raise_for_status()
+    return list(response.json()["dag_runs"])
+
+
+def run_state(services: Services, dag_id: str, run_id: str) -> str | None:
+    state = str(services.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}").json()["state"])
+    if state == "failed":
+        raise AssertionError(f"{dag_id} run {run_id} failed")
+    return state if state == "success" else None
+
+
+def test_anonymous_api_calls_are_refused(services: Services) -> None:
+    import httpx
+
+    assert httpx.get(f"{services.base_url}/api/v2/dags").status_code == 401
+
+
+def test_trigger_ingest_through_the_api_then_the_digest_follows(services: Services) -> None:
+    services.wait_for("news_ingest to be parsed and unpaused", lambda: dag_ready(services, "news_ingest"))
+    services.wait_for("news_digest to be parsed and unpaused", lambda: dag_ready(services, "news_digest"))
+
+    refused = services.api(
+        "POST", "/dags/news_ingest/dagRuns", json={"logical_date": None, "conf": {"sources": ["Not A Slug"]}}
+    )
+    assert refused.status_code == 400 and "sources" in refused.text
+
+    triggered = services.api(
+        "POST", "/dags/news_ingest/dagRuns", json={"logical_date": None, "conf": {"force_refetch": True}}
+    )
+    assert triggered.status_code == 200, triggered.text
+    run_id = triggered.json()["dag_run_id"]
+    services.wait_for("news_ingest to succeed", lambda: run_state(services, "news_ingest", run_id))
+
+    [article_key] = list(services.store.list_keys("articles/date=2024-01-07/"))
+    assert json.loads(services.store.get_bytes(article_key))["language"] == "en"
+
+    def digest_done() -> bool:
+        asset_runs = [r for r in runs(services, "news_digest") if r["run_type"] == "asset_triggered"]
+        return any(r["state"] == "success" for r in asset_runs) and bool(
+            services.store.etag("digests/2024-01-07/digest.html")
+        )
+
+    services.wait_for("the asset-triggered news_digest run", digest_done)
+    html = services.store.get_bytes("digests/2024-01-07/digest.html").decode()
+    assert "Foreign Minister Yoko Kamikawa promised" in html
+
+
+def test_a_document_dropped_into_the_inbox_is_ingested(services: Services) -> None:
+    services.wait_for("news_ingest to be parsed and unpaused", lambda: dag_ready(services, "news_ingest"))
+    services.store.put_bytes("inbox/dropped.txt", (FIXTURES / "lead-on-second-line.txt").read_bytes())
+    services.wait_for(
+        "the inbox document's article", lambda: list(services.store.list_keys("articles/date=2024-03-01/"))
+    )
+    services.wait_for(
+        "the document to move to inbox/processed/",
+        lambda: list(services.store.list_keys("inbox/processed/")) == ["inbox/processed/dropped.txt"],
+    )
+    inbox_runs = [r for r in runs(services, "news_ingest") if r["run_type"] == "asset_triggered"]
+    assert inbox_runs, "the inbox event, not the hourly schedule, started the run"
+    services.wait_for(
+        "the digest of the inbox document's day", lambda: services.store.etag("digests/2024-03-01/digest.html")
+    )
+
+
+def test_services_listen_on_loopback_only(services: Services) -> None:
+    listening = {
+        c.laddr.ip
+        for c in psutil.net_connections(kind="inet")
+        if c.status == psutil.CONN_LISTEN and c.pid and _airflow_process(c.pid)
+    }
+    assert listening == {"127.0.0.1"}, listening
+
+
+def _airflow_process(pid: int) -> bool:
+    try:
+        return "airflow" in " ".join(psutil.Process(pid).cmdline())
+    except psutil.Error:
+        return False
