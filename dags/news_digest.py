@@ -19,8 +19,10 @@ import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task, task_group
 from news_airflow import DEFAULT_ARGS, NEWS_ARTICLES, NEWS_DIGESTS, object_store
 
-from pipeline import stages
 from pipeline.settings import get_settings
+
+# Tasks import pipeline.stages when they run: it loads libraries (lingua, trafilatura, pyarrow, boto3)
+# that would make every parse of this file slow.
 
 
 @dag(
@@ -44,6 +46,8 @@ def news_digest() -> None:
     @task
     def dates_to_build(params: dict[str, Any], triggering_asset_events: Any, logical_date: Any = None) -> list[str]:
         """Choose the days to rebuild: the form's date, the dates of stored articles, or yesterday."""
+        from pipeline import stages
+
         extras = [event.extra for events in (triggering_asset_events or {}).values() for event in events]
         days = stages.digest_dates(params.get("date"), extras, logical_date)
         return [d.isoformat() for d in days]
@@ -51,16 +55,22 @@ def news_digest() -> None:
     @task
     def compact_lake(day: str) -> str | None:
         """Rewrite the day's Parquet file in lake/ from its articles."""
+        from pipeline import stages
+
         return stages.compact_lake(object_store(), date.fromisoformat(day))
 
     @task(outlets=[NEWS_DIGESTS])
     def publish_digest(day: str) -> dict[str, str]:
         """Build and publish the digest of one day."""
+        from pipeline import stages
+
         return stages.publish_daily_digest(object_store(), get_settings(), date.fromisoformat(day))
 
     @task
     def apply_retention() -> dict[str, int]:
         """Delete raw/ and quarantine/ objects past their retention (nothing unless configured)."""
+        from pipeline import stages
+
         return stages.apply_retention(object_store(), get_settings(), pendulum.now("UTC").date())
 
     @task_group

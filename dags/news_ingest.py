@@ -23,10 +23,12 @@ import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task, task_group
 from news_airflow import DEFAULT_ARGS, FETCH_POOL, NEWS_ARTICLES, NEWS_INBOX, object_store
 
-from pipeline import stages
+from pipeline.inbox import INBOX_ID
 from pipeline.models import SLUG, StageResult
 from pipeline.settings import get_settings
-from pipeline.sources import INBOX_ID
+
+# Tasks import pipeline.stages when they run: it loads libraries (lingua, trafilatura, pyarrow, boto3)
+# that would make every parse of this file slow.
 
 
 @dag(
@@ -54,6 +56,8 @@ def news_ingest() -> None:
     @task
     def plan_sources(params: dict[str, Any], triggering_asset_events: Any) -> list[list[str]]:
         """Split the sources to ingest into shards; an inbox event ingests just the inbox."""
+        from pipeline import stages
+
         inbox_event = any(getattr(asset, "name", asset) == NEWS_INBOX.name for asset in triggering_asset_events or {})
         only = [INBOX_ID] if inbox_event else params["sources"] or None
         return stages.plan_shards(get_settings(), only)
@@ -61,17 +65,23 @@ def news_ingest() -> None:
     @task(pool=FETCH_POOL)
     def fetch_sources(source_ids: list[str], run_id: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         """Fetch the shard's sources concurrently and archive new payloads under raw/."""
+        from pipeline import stages
+
         results = stages.fetch_sources(object_store(), get_settings(), source_ids, run_id, params["force_refetch"])
         return _dump(results)
 
     @task
     def normalise_sources(fetched: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Parse and normalise the payloads; quarantine what fails."""
+        from pipeline import stages
+
         return _dump(stages.normalise_sources(object_store(), get_settings(), _load(fetched)))
 
     @task
     def enrich_sources(normalised: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Add language, summary and story to the staged articles."""
+        from pipeline import stages
+
         return _dump(stages.enrich_sources(object_store(), get_settings(), _load(normalised)))
 
     @task(outlets=[NEWS_ARTICLES])
@@ -79,6 +89,8 @@ def news_ingest() -> None:
         enriched: list[dict[str, Any]], outlet_events: Any, params: dict[str, Any]
     ) -> list[dict[str, Any]]:
         """Store the articles and announce the dates they belong to."""
+        from pipeline import stages
+
         results = stages.store_sources(object_store(), get_settings(), _load(enriched), params["dry_run"])
         dates = sorted({d.isoformat() for r in results for d in r.dates})
         outlet_events[NEWS_ARTICLES].extra = {"dates": dates}
@@ -93,6 +105,8 @@ def news_ingest() -> None:
         params: dict[str, Any],
     ) -> dict[str, Any]:
         """Write the run report; fail the run only when every source failed."""
+        from pipeline import stages
+
         planned = [source_id for shard in shards for source_id in shard]
         results = [r for shard in stored if shard for r in _load(shard)]
         key, report = stages.write_run_report(

@@ -10,7 +10,6 @@ from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
 from pipeline.inbox import claim_new_documents
 from pipeline.settings import get_settings
-from pipeline.storage import ObjectStore
 
 __all__ = ["InboxTrigger"]
 
@@ -29,6 +28,8 @@ class InboxTrigger(BaseEventTrigger):
         return ("news_triggers.InboxTrigger", {"poll_interval": self.poll_interval})
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        from pipeline.storage import ObjectStore  # boto3 is heavy; the dag-processor never needs it
+
         settings = get_settings()
         store = ObjectStore.from_settings(settings)
         while True:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from pipeline.storage import ObjectStore
+from typing import TYPE_CHECKING
 
-__all__ = ["PENDING", "PROCESSED", "claim_new_documents", "processed_key"]
+if TYPE_CHECKING:
+    from pipeline.storage import ObjectStore
+
+__all__ = ["INBOX_ID", "PENDING", "PROCESSED", "claim_new_documents", "processed_key"]
+
+INBOX_ID = "inbox"
 
 PENDING = "pending/"
 PROCESSED = "processed/"

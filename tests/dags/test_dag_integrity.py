@@ -56,3 +56,21 @@ def test_conventions(dag_id: str) -> None:
     for task in dag.tasks:
         assert task.retries >= 2, task.task_id
         assert task.retry_exponential_backoff, task.task_id
+
+
+def test_parsing_loads_no_heavy_library() -> None:
+    """The dag-processor parses each file in a fresh process: what the DAG files import, it pays every time."""
+    import os
+    import subprocess
+    import sys
+
+    heavy = ["boto3", "lingua", "trafilatura", "pyarrow", "duckdb", "feedparser", "spacy", "lxml"]
+    code = (
+        "import sys\n"
+        "from airflow.dag_processing.dagbag import DagBag\n"
+        f"bag = DagBag({str(DAGS)!r})\n"
+        "assert not bag.import_errors, bag.import_errors\n"
+        f"print([m for m in {heavy!r} if m in sys.modules])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from pipeline.errors import PermanentError
+from pipeline.inbox import INBOX_ID
 from pipeline.models import Source, SourceKind
 from pipeline.settings import Settings
 
@@ -75,9 +76,6 @@ def load_registry(path: Path) -> Registry:
     if problems:
         raise RegistryError("invalid sources file:\n  " + "\n  ".join(problems))
     return Registry(path.resolve(), tuple(sources))
-
-
-INBOX_ID = "inbox"
 
 
 def load_sources(settings: Settings) -> Registry:
