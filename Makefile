@@ -69,7 +69,14 @@ demo: install $(AIRFLOW_HOME)/.migrated ## Start S3, run news_ingest then news_d
 	@$(NEWS) articles list --date $(DEMO_DATE)
 	@$(NEWS) digest show --date $(DEMO_DATE)
 
-test: install ## Run every test (unit, integration on real SeaweedFS, DAGs, end to end)
+CHROMIUM := /usr/bin/chromium
+
+# Browser tests use Debian's Chromium (Playwright's own browser download is not used).
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	else echo "the browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi
+
+test: install $(CHROMIUM) ## Run every test (unit, integration on real SeaweedFS, DAGs, services, browser)
 	$(BIN)/pytest
 
 test-fast: install ## Unit tests only

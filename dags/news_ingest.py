@@ -85,21 +85,19 @@ def news_ingest() -> None:
         return _dump(stages.enrich_sources(object_store(), get_settings(), _load(normalised)))
 
     @task(outlets=[NEWS_ARTICLES])
-    def store_sources(
-        enriched: list[dict[str, Any]], outlet_events: Any, params: dict[str, Any]
-    ) -> list[dict[str, Any]]:
+    def store_sources(enriched: list[dict[str, Any]], outlet_events: Any, params: dict[str, Any]) -> dict[str, Any]:
         """Store the articles and announce the dates they belong to."""
         from pipeline import stages
 
         results = stages.store_sources(object_store(), get_settings(), _load(enriched), params["dry_run"])
         dates = sorted({d.isoformat() for r in results for d in r.dates})
         outlet_events[NEWS_ARTICLES].extra = {"dates": dates}
-        return _dump(results)
+        return {"results": _dump(results)}
 
     @task(trigger_rule="all_done")
     def write_run_report(
         shards: list[list[str]],
-        stored: list[list[dict[str, Any]] | None],
+        stored: list[dict[str, Any] | None] | dict[str, Any],
         run_id: str,
         dag_run: Any,
         params: dict[str, Any],
@@ -108,7 +106,9 @@ def news_ingest() -> None:
         from pipeline import stages
 
         planned = [source_id for shard in shards for source_id in shard]
-        results = [r for shard in stored if shard for r in _load(shard)]
+        # One shard's output arrives as is, several as a list (with None for shards that failed).
+        per_shard = [stored] if isinstance(stored, dict) else stored
+        results = [r for shard in per_shard if shard for r in _load(shard["results"])]
         key, report = stages.write_run_report(
             object_store(), "news_ingest", run_id, planned, results, dag_run.start_date, dict(params)
         )

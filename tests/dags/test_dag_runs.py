@@ -69,3 +69,15 @@ def test_ingest_then_digest_through_airflow(airflow_db: None, seeded: Settings, 
     assert data["stories"][0]["summary"].startswith("Foreign Minister Yoko Kamikawa promised")
     assert "# News digest for Sunday 7 January 2024" in store.get_bytes("digests/2024-01-07/digest.md").decode()
     assert store.etag("lake/articles/date=2024-01-07/part-0000.parquet") is not None
+
+
+def test_a_run_of_one_shard_reports_its_source(airflow_db: None, seeded: Settings, store: ObjectStore) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAGS))
+    run = bag.dags["news_ingest"].test(run_conf={"sources": ["seed-articles"]})
+    assert run.state == "success"
+    [report_key] = list(store.list_keys("runs/news_ingest/"))
+    report = json.loads(store.get_bytes(report_key))
+    assert [s["source"] for s in report["sources"]] == ["seed-articles"]
+    assert report["params"]["sources"] == ["seed-articles"]

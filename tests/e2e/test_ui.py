@@ -1,0 +1,68 @@
+"""A person in headless Chromium: sign in to the Airflow UI and trigger news_ingest from its trigger form."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import unquote
+
+import pytest
+
+from tests.e2e.conftest import Services
+from tests.e2e.test_services import dag_ready, run_state
+
+pytestmark = pytest.mark.e2e
+CHROMIUM = "/usr/bin/chromium"
+# Debian's Chromium, headless, with nothing that would reach beyond this machine.
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    assert shutil.which(CHROMIUM), "Debian's chromium is needed: `make test` installs it (apt-get install chromium)"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield chromium
+        chromium.close()
+
+
+def sign_in(browser: Any, services: Services) -> Any:
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(f"{services.base_url}/")
+    page.wait_for_url("**/auth/login**", timeout=30_000)  # the UI asks who you are first
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill(services.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{services.base_url}/", timeout=30_000)
+    return page
+
+
+def test_trigger_news_ingest_from_the_trigger_form(browser: Any, services: Services) -> None:
+    services.wait_for("news_ingest to be parsed and unpaused", lambda: dag_ready(services, "news_ingest"))
+    page = sign_in(browser, services)
+    page.goto(f"{services.base_url}/dags/news_ingest")
+    page.get_by_role("button", name="Trigger").first.click()
+    form = page.get_by_role("dialog")
+    form.get_by_placeholder("Enter each string on a new line").fill("seed-articles")
+    form.get_by_text("force_refetch").click()
+    form.get_by_role("checkbox").first.check(force=True)
+    form.get_by_role("button", name="Trigger").click()
+    page.wait_for_url("**/dags/news_ingest/runs/**", timeout=30_000)
+    run_id = unquote(page.url.rsplit("/runs/", 1)[1].split("?")[0])
+
+    run = services.api("GET", f"/dags/news_ingest/dagRuns/{run_id}").json()
+    assert run["conf"] == {"sources": ["seed-articles"], "force_refetch": True, "dry_run": False}
+    services.wait_for("the run started from the form to succeed", lambda: run_state(services, "news_ingest", run_id))
+    page.close()
