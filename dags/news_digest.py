@@ -17,7 +17,7 @@ from typing import Any
 
 import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task, task_group
-from news_airflow import DEFAULT_ARGS, NEWS_ARTICLES, NEWS_DIGESTS, object_store
+from news_airflow import DEFAULT_ARGS, DIGEST_CRON, NEWS_ARTICLES, NEWS_DIGESTS, object_store
 
 from pipeline.settings import get_settings
 
@@ -27,7 +27,7 @@ from pipeline.settings import get_settings
 
 @dag(
     dag_id="news_digest",
-    schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("0 6 * * *", timezone="UTC"), assets=NEWS_ARTICLES),
+    schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable(DIGEST_CRON, timezone="UTC"), assets=NEWS_ARTICLES),
     start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
     catchup=False,
     default_args=DEFAULT_ARGS,

@@ -21,7 +21,7 @@ from typing import Any
 
 import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task, task_group
-from news_airflow import DEFAULT_ARGS, FETCH_POOL, NEWS_ARTICLES, NEWS_INBOX, object_store
+from news_airflow import DEFAULT_ARGS, FETCH_POOL, INGEST_CRON, NEWS_ARTICLES, NEWS_INBOX, object_store
 
 from pipeline.inbox import INBOX_ID
 from pipeline.models import SLUG, StageResult
@@ -33,7 +33,7 @@ from pipeline.settings import get_settings
 
 @dag(
     dag_id="news_ingest",
-    schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("0 * * * *", timezone="UTC"), assets=NEWS_INBOX),
+    schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable(INGEST_CRON, timezone="UTC"), assets=NEWS_INBOX),
     start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,

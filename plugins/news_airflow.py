@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +14,17 @@ from pipeline.settings import get_settings
 if TYPE_CHECKING:
     from pipeline.storage import ObjectStore
 
-__all__ = ["AWS_CONN_ID", "DEFAULT_ARGS", "FETCH_POOL", "NEWS_ARTICLES", "NEWS_DIGESTS", "NEWS_INBOX", "object_store"]
+__all__ = [
+    "AWS_CONN_ID",
+    "DEFAULT_ARGS",
+    "DIGEST_CRON",
+    "FETCH_POOL",
+    "INGEST_CRON",
+    "NEWS_ARTICLES",
+    "NEWS_DIGESTS",
+    "NEWS_INBOX",
+    "object_store",
+]
 
 AWS_CONN_ID = "aws_default"
 # Name-only assets: a URI with a scheme makes Airflow load every provider's URI handlers (and boto3) at parse.
@@ -21,6 +32,9 @@ NEWS_ARTICLES = Asset(name="news_articles")
 NEWS_DIGESTS = Asset(name="news_digests")
 # A document put under inbox/ in the bucket: the triggerer fires one event per document.
 NEWS_INBOX = Asset(name="news_inbox", watchers=[AssetWatcher(name="news_inbox", trigger=InboxTrigger())])
+# When the DAGs run on their own. Plain environment variables: reading them costs the parser nothing.
+INGEST_CRON = os.environ.get("NEWS_INGEST_CRON", "0 * * * *")
+DIGEST_CRON = os.environ.get("NEWS_DIGEST_CRON", "0 6 * * *")
 FETCH_POOL = "news_fetch"  # caps concurrent fetch tasks across runs; `make up` creates it
 
 # S3 hiccups and busy feeds clear up; retry with growing pauses before calling a task failed.
