@@ -133,3 +133,25 @@ def test_backfill_rebuilds_digests_idempotently(services: Services) -> None:
     assert b"Foreign Minister Yoko Kamikawa promised" in after
     if before is not None:
         assert after == before, "rebuilding a day changes nothing"
+
+
+def test_digest_page_in_the_airflow_ui_needs_auth(services: Services) -> None:
+    import httpx
+
+    services.wait_for("news_ingest to be parsed and unpaused", lambda: dag_ready(services, "news_ingest"))
+    if not services.store.etag("digests/2024-01-07/digest.html"):
+        triggered = services.api(
+            "POST", "/dags/news_digest/dagRuns", json={"logical_date": None, "conf": {"date": "2024-01-07"}}
+        )
+        run_id = triggered.json()["dag_run_id"]
+        services.wait_for("news_digest to succeed", lambda: run_state(services, "news_digest", run_id))
+
+    assert httpx.get(f"{services.base_url}/news-digests/").status_code == 401
+    assert httpx.get(f"{services.base_url}/news-digests/2024-01-07").status_code == 401
+    auth = {"Authorization": f"Bearer {services.token()}"}
+    index = httpx.get(f"{services.base_url}/news-digests/", headers=auth)
+    assert index.status_code == 200 and 'href="2024-01-07"' in index.text
+    page = httpx.get(f"{services.base_url}/news-digests/2024-01-07", headers=auth)
+    assert page.status_code == 200
+    assert page.text == services.store.get_bytes("digests/2024-01-07/digest.html").decode()
+    assert httpx.get(f"{services.base_url}/news-digests/not-a-date", headers=auth).status_code == 404

@@ -66,3 +66,13 @@ def test_trigger_news_ingest_from_the_trigger_form(browser: Any, services: Servi
     assert run["conf"] == {"sources": ["seed-articles"], "force_refetch": True, "dry_run": False}
     services.wait_for("the run started from the form to succeed", lambda: run_state(services, "news_ingest", run_id))
     page.close()
+
+
+def test_digests_page_in_the_ui(browser: Any, services: Services) -> None:
+    page = sign_in(browser, services)
+    page.goto(f"{services.base_url}/news-digests/")  # the plugin's own page, with the UI's session cookie
+    services.wait_for("a digest to be listed", lambda: page.reload() or page.get_by_role("link").count() > 0)
+    page.get_by_role("link").first.click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", level=1).inner_text().startswith("News digest for")
+    page.close()

@@ -79,3 +79,11 @@ def test_atom_feed_is_well_formed_and_newest_first() -> None:
     ns = {"a": "http://www.w3.org/2005/Atom"}
     links = [e.find("a:link", ns).get("href") for e in feed.findall("a:entry", ns)]  # type: ignore[union-attr]
     assert links == ["2024-01-07/digest.html", "2024-01-06/digest.html", "2024-01-05/digest.html"]
+
+
+def test_index_lists_digests_newest_first() -> None:
+    from pipeline.digest.render import render_index
+
+    html = render_index([build_digest(date(2024, 1, d), [make_article(d)]) for d in (5, 7, 6)])
+    assert html.index('href="2024-01-07"') < html.index('href="2024-01-06"') < html.index('href="2024-01-05"')
+    assert "No digest has been published yet." in render_index([])

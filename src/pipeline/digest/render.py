@@ -11,7 +11,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from pipeline.models import Digest
 
-__all__ = ["render_atom", "render_html", "render_json", "render_markdown", "safe_url"]
+__all__ = ["render_atom", "render_html", "render_index", "render_json", "render_markdown", "safe_url"]
 
 _MD_INLINE = re.compile(r"([\\`*_\[\]<>|~])")
 # Only at the start of a paragraph do these begin a heading, quote, list or rule.
@@ -63,6 +63,12 @@ def _env() -> Environment:
 
 def render_html(digest: Digest) -> str:
     return _env().get_template("digest.html.j2").render(digest=digest)
+
+
+def render_index(digests: list[Digest]) -> str:
+    """A page listing digests, newest first, each linking to `YYYY-MM-DD` relative to the page."""
+    ordered = sorted(digests, key=lambda d: d.date, reverse=True)
+    return _env().get_template("index.html.j2").render(digests=ordered)
 
 
 def render_markdown(digest: Digest) -> str:
