@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -67,3 +68,15 @@ def store(settings: Settings) -> ObjectStore:
 def feed_server() -> Iterator[FeedServer]:
     with FeedServer() as server:
         yield server
+
+
+def seed_documents(settings: Settings, *names: str, source_id: str = "seeds", folder: str = "docs") -> Path:
+    """Register a documents source in the test's sources file, holding these fixture documents."""
+    target = settings.sources_file.parent / folder
+    target.mkdir()
+    for name in names:
+        shutil.copy(FIXTURES / "documents" / name, target)
+    settings.sources_file.write_text(
+        f'[[sources]]\nid = "{source_id}"\nkind = "documents"\npath = "{folder}"\nname = "Seed articles"\n'
+    )
+    return target

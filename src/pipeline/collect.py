@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import random
 import time
+from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -220,23 +221,13 @@ async def _collect_pages(
     return dict(pair for pair in await asyncio.gather(*(one(link) for link in links)) if pair)
 
 
-async def _collect_one(
-    fetcher: Fetcher,
-    robots: RobotsRules,
-    store: ObjectStore,
-    registry: Registry,
-    source: Source,
-    existing_states: set[str],
-    run_id: str,
-    now: datetime,
-    force: bool,
-) -> StageResult:
+async def _timed(work: Awaitable[StageResult]) -> StageResult:
     started = time.perf_counter()
-    result = await _collect_timed(fetcher, robots, store, registry, source, existing_states, run_id, now, force)
+    result = await work
     return result.model_copy(update={"durations": {"fetch": round(time.perf_counter() - started, 3)}})
 
 
-async def _collect_timed(
+async def _collect_one(
     fetcher: Fetcher,
     robots: RobotsRules,
     store: ObjectStore,
@@ -279,7 +270,10 @@ async def _collect_all(
         robots = RobotsRules(fetcher, policy.user_agent)
         return list(
             await asyncio.gather(
-                *(_collect_one(fetcher, robots, store, registry, s, existing, run_id, now, force) for s in sources)
+                *(
+                    _timed(_collect_one(fetcher, robots, store, registry, s, existing, run_id, now, force))
+                    for s in sources
+                )
             )
         )
 

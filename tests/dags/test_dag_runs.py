@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from pipeline.settings import Settings
 from pipeline.storage import ObjectStore
+from tests.conftest import seed_documents
 from tests.dags.conftest import DAGS
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "documents"
@@ -17,13 +17,7 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "documents"
 
 @pytest.fixture
 def seeded(airflow_env: Settings) -> Settings:
-    folder = airflow_env.sources_file.parent / "articles"
-    folder.mkdir()
-    shutil.copy(FIXTURES / "seed-kamikawa.txt", folder)
-    shutil.copy(FIXTURES / "no-date-header.txt", folder)
-    airflow_env.sources_file.write_text(
-        '[[sources]]\nid = "seed-articles"\nkind = "documents"\npath = "articles"\nname = "Seed articles"\n'
-    )
+    seed_documents(airflow_env, "seed-kamikawa.txt", "no-date-header.txt", source_id="seed-articles")
     return airflow_env
 
 

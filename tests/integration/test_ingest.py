@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 from pipeline import stages
 from pipeline.settings import Settings
 from pipeline.storage import ObjectStore
+from tests.conftest import seed_documents
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "documents"
 SEED_DAY = date(2024, 1, 7)
@@ -20,12 +20,7 @@ SEED_DAY = date(2024, 1, 7)
 @pytest.fixture
 def sources(settings: Settings) -> Path:
     """A documents source holding the seed article and one document without a date header."""
-    folder = settings.sources_file.parent / "docs"
-    folder.mkdir()
-    shutil.copy(FIXTURES / "seed-kamikawa.txt", folder)
-    shutil.copy(FIXTURES / "no-date-header.txt", folder)
-    settings.sources_file.write_text('[[sources]]\nid = "seeds"\nkind = "documents"\npath = "docs"\nname = "Seeds"\n')
-    return folder
+    return seed_documents(settings, "seed-kamikawa.txt", "no-date-header.txt")
 
 
 def snapshot(store: ObjectStore, *prefixes: str) -> dict[str, str | None]:

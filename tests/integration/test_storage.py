@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
@@ -14,18 +13,14 @@ from pipeline.lake import lake_key, query_lake
 from pipeline.models import Article
 from pipeline.settings import Settings
 from pipeline.storage import ObjectStore, S3Config, article_key
-from tests.integration.test_ingest import FIXTURES, SEED_DAY
+from tests.conftest import seed_documents
+from tests.integration.test_ingest import SEED_DAY
 from tests.unit.test_digest import make_article
 
 
 @pytest.fixture
 def seeded(settings: Settings) -> Settings:
-    folder = settings.sources_file.parent / "docs"
-    folder.mkdir()
-    shutil.copy(FIXTURES / "seed-kamikawa.txt", folder)
-    shutil.copy(FIXTURES / "lead-on-second-line.txt", folder)
-    shutil.copy(FIXTURES / "no-date-header.txt", folder)
-    settings.sources_file.write_text('[[sources]]\nid = "seeds"\nkind = "documents"\npath = "docs"\n')
+    seed_documents(settings, "seed-kamikawa.txt", "lead-on-second-line.txt", "no-date-header.txt")
     return settings
 
 
