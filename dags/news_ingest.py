@@ -112,7 +112,7 @@ def news_ingest() -> None:
         key, report = stages.write_run_report(
             object_store(), "news_ingest", run_id, planned, results, dag_run.start_date, dict(params)
         )
-        if planned and len(report.failed_sources) == len(planned):
+        if report.all_failed:
             raise RuntimeError(f"every source failed: {', '.join(report.failed_sources)} (report {key})")
         return {"report_key": key, "read": report.read, "stored": report.stored, "failed": report.failed_sources}
 

@@ -193,7 +193,7 @@ def ingest(
     except PipelineError as exc:
         raise _fail(str(exc)) from None
     print_report(report, key)
-    if report.failed_sources and len(report.failed_sources) == len(report.sources):
+    if report.all_failed:
         raise typer.Exit(1)
 
 

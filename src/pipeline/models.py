@@ -217,6 +217,13 @@ class RunReport(_Model):
     failed_sources: list[str]
     dates: list[date]
 
+    @property
+    def all_failed(self) -> bool:
+        """Every planned source failed: the run as a whole failed (one failing source does not)."""
+        return bool(self.failed_sources) and len(self.failed_sources) == len(
+            {s.source for s in self.sources} | set(self.failed_sources)
+        )
+
 
 class StoryMention(_Model):
     source: str

@@ -188,3 +188,15 @@ def test_fulltext_pages_follow_robots_txt_and_replace_feed_snippets(
     dated = articles["Undated in the feed"]
     assert (dated["published_at"], dated["date_source"]) == ("2024-01-05T00:00:00Z", "page")
     assert any(k.endswith(".html") for k in store.list_keys("raw/full-xml/")), "the page is archived in raw/"
+
+
+def test_one_failing_source_fails_nothing_but_all_failing_fail_the_run(
+    settings: Settings, store: ObjectStore, feed_server: FeedServer
+) -> None:
+    feed_server.routes["/ok.xml"] = Route(body=(FEEDS / "rss091.xml").read_bytes())
+    feed_server.routes["/down.xml"] = Route(status=503)
+    register(settings, feed_server, "/ok.xml", "/down.xml")
+    _, some = stages.ingest(store, settings, "run-1")
+    assert some.failed_sources == ["down-xml"] and not some.all_failed
+    _, none = stages.ingest(store, settings, "run-2", only=["down-xml"], force=True)
+    assert none.failed_sources == ["down-xml"] and none.all_failed
