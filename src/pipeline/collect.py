@@ -19,7 +19,6 @@ from pipeline.models import QuarantineRecord, Source, SourceHealth, SourceKind, 
 from pipeline.parse import parse_feed, parse_json_feed
 from pipeline.settings import Settings
 from pipeline.sources import Registry, read_documents
-from pipeline.sources.documents import MAX_DOCUMENT_BYTES
 from pipeline.storage import STATE_PREFIX, ObjectStore, quarantine_key, raw_key, state_key
 
 __all__ = [
@@ -99,14 +98,22 @@ def failed_state(state: SourceState, error: PipelineError, now: datetime) -> Sou
 
 
 def _collect_documents(
-    store: ObjectStore, registry: Registry, source: Source, state: SourceState, run_id: str, now: datetime, force: bool
+    store: ObjectStore,
+    registry: Registry,
+    source: Source,
+    state: SourceState,
+    run_id: str,
+    now: datetime,
+    force: bool,
+    max_bytes: int,
 ) -> StageResult:
     raw_keys: list[str] = []
     consumed: dict[str, str] = {}
     seen = dict(state.documents)
     read = quarantined = not_modified = 0
-    for doc in read_documents(source, registry.base_dir, store):
-        digest = _sha256(doc.data)
+    for doc in read_documents(source, registry.base_dir, store, max_bytes):
+        # An oversized document is never read: name and size stand in for its content.
+        digest = _sha256(f"{doc.name}\n{doc.size}".encode() if doc.too_large(max_bytes) else doc.data)
         if source.consume and doc.key:
             destination = processed_key(doc.key, doc.name)
             if destination is None:
@@ -118,8 +125,8 @@ def _collect_documents(
         else:
             seen[doc.name] = digest
         key = raw_key(source.id, now, digest, "txt")
-        if len(doc.data) > MAX_DOCUMENT_BYTES:
-            reason = f"document {doc.name!r} is larger than {MAX_DOCUMENT_BYTES} bytes"
+        if doc.too_large(max_bytes):
+            reason = f"document {doc.name!r} has {doc.size} bytes, more than the {max_bytes} allowed"
             quarantine(store, source.id, key, digest, reason, now)
             read += 1
             quarantined += 1
@@ -244,7 +251,9 @@ async def _collect_one(
         return StageResult(source=source.id, run_id=run_id, not_due_until=state.next_attempt_at)
     try:
         if source.kind is SourceKind.DOCUMENTS:
-            return await asyncio.to_thread(_collect_documents, store, registry, source, state, run_id, now, force)
+            return await asyncio.to_thread(
+                _collect_documents, store, registry, source, state, run_id, now, force, fetcher.policy.max_bytes
+            )
         return await _collect_feed(fetcher, robots, store, source, state, run_id, now, force)
     except StorageError:
         raise  # the object store is down: fail the task so Airflow retries it
@@ -303,7 +312,7 @@ def _recorded_state(store: ObjectStore | None, source: str) -> SourceState | Non
 
 
 def _count_documents(registry: Registry, source: Source, store: ObjectStore | None) -> int:
-    return sum(1 for _ in read_documents(source, registry.base_dir, store))
+    return sum(1 for _ in read_documents(source, registry.base_dir, store, max_bytes=0))  # count, do not read
 
 
 async def _probe(fetcher: Fetcher, registry: Registry, source: Source, store: ObjectStore | None) -> SourceCheck:

@@ -302,13 +302,18 @@ class ObjectStore:
                 return None
             raise
 
-    def list_keys(self, prefix: str) -> Iterator[str]:
-        """Yield every key under `prefix` in key order, page by page."""
+    def list_objects(self, prefix: str) -> Iterator[tuple[str, int]]:
+        """Yield (key, size) of every object under `prefix` in key order, page by page."""
         paginator = self.client.get_paginator("list_objects_v2")
         with self._errors("list", prefix):
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
                 for obj in page.get("Contents", []):
-                    yield obj["Key"]
+                    yield obj["Key"], obj.get("Size", 0)
+
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        """Yield every key under `prefix` in key order, page by page."""
+        for key, _ in self.list_objects(prefix):
+            yield key
 
     def move(self, source: str, destination: str) -> None:
         """Copy then delete: S3 has no rename."""

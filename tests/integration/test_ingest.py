@@ -134,3 +134,14 @@ def test_inbox_documents_are_ingested_once_and_moved(settings: Settings, store: 
     ]
     _, again = stages.ingest(store, settings, "run-2")
     assert (again.read, again.stored) == (0, 0)
+
+
+def test_oversized_document_is_quarantined_unread(settings: Settings, store: ObjectStore, sources: Path) -> None:
+    capped = settings.model_copy(update={"fetch_max_bytes": 500})
+    _, report = stages.ingest(store, capped, "run-1")
+    [seeds] = [r for r in report.sources if r.source == "seeds"]
+    assert (seeds.read, seeds.stored, seeds.quarantined) == (2, 0, 2)
+    reasons = [json.loads(store.get_bytes(k))["reason"] for k in store.list_keys("quarantine/")]
+    size = (FIXTURES / "seed-kamikawa.txt").stat().st_size
+    assert f"document 'seed-kamikawa.txt' has {size} bytes, more than the 500 allowed" in reasons
+    assert len(list(store.list_keys("raw/"))) == 1, "only the small document was read and archived"

@@ -13,28 +13,30 @@ from pipeline.storage import ObjectStore
 
 __all__ = ["Document", "read_documents"]
 
-MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
-
 
 @dataclass(frozen=True)
 class Document:
     name: str
-    data: bytes
+    data: bytes  # empty when the document is over the size cap: it is never read into memory
+    size: int
     key: str | None = None  # for documents in the bucket
 
+    def too_large(self, max_bytes: int) -> bool:
+        return self.size > max_bytes
 
-def read_documents(source: Source, base_dir: Path, store: ObjectStore | None) -> Iterator[Document]:
-    """Yield every `.txt` document of the source in name order."""
+
+def read_documents(source: Source, base_dir: Path, store: ObjectStore | None, max_bytes: int) -> Iterator[Document]:
+    """Yield every `.txt` document of the source in name order, reading only those within `max_bytes`."""
     assert source.path is not None
     if source.path.startswith("s3://"):
         if store is None:
             raise PipelineError(f"source {source.id!r} reads {source.path}: no object store configured")
         bucket, _, prefix = source.path.removeprefix("s3://").partition("/")
         other = store if bucket == store.bucket else store.with_bucket(bucket)
-        for key in other.list_keys(prefix):
+        for key, size in other.list_objects(prefix):
             name = key.removeprefix(prefix).lstrip("/")
             if name.endswith(".txt") and not name.startswith(PROCESSED):
-                yield Document(name, other.get_bytes(key), key)
+                yield Document(name, other.get_bytes(key) if size <= max_bytes else b"", size, key)
         return
     folder = Path(source.path)
     if not folder.is_absolute():
@@ -42,4 +44,5 @@ def read_documents(source: Source, base_dir: Path, store: ObjectStore | None) ->
     if not folder.is_dir():
         raise FileNotFoundError(f"documents folder of source {source.id!r} not found: {folder}")
     for path in sorted(folder.glob("*.txt")):
-        yield Document(path.name, path.read_bytes())
+        size = path.stat().st_size
+        yield Document(path.name, path.read_bytes() if size <= max_bytes else b"", size)
