@@ -201,6 +201,7 @@ async def _collect_pages(
     now: datetime,
 ) -> dict[str, str]:
     """Fetch and archive the article page of every item, where robots.txt allows; failures fall back to the feed."""
+    # Parsed here only for the item links (parse is pure and cheap); the normalise stage parses it again.
     try:
         if source.kind is SourceKind.JSONFEED:
             payload = parse_json_feed(feed.body, source, key, now)
