@@ -15,7 +15,7 @@ from pipeline.errors import PermanentError
 from pipeline.html_text import html_to_sections, sanitise_html
 from pipeline.models import Article, DateSource, RawItem, Section
 
-__all__ = ["article_id", "canonical_url", "clean_text", "derive_title", "normalise_item"]
+__all__ = ["article_id", "canonical_url", "clean_text", "derive_title", "normalise_item", "shorten", "split_sentences"]
 
 MAX_TITLE_CHARS = 120
 MAX_FEED_TITLE_CHARS = 1000  # a megabyte "title" is an attack or a bug, not a headline
@@ -23,6 +23,9 @@ EARLIEST_TRUSTED = datetime(1990, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE = timedelta(days=1)
 _TRACKING = re.compile(r"^(utm_.*|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|yclid|_hsenc|_hsmi|igshid)$", re.I)
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”»)]*\s+(?=[\"'“«(]?[A-ZÀ-ÖØ-ÞА-ЯЁЇІЄҐ0-9])")  # noqa: RUF001
+_SENTENCE_BREAK = re.compile(  # like _SENTENCE_END, but a closing quotation mark stays with its sentence
+    r"(?:(?<=[.!?…])|(?<=[.!?…][\"'”»)]))\s+(?=[\"'“«„(]?[A-ZÀ-ÖØ-ÞА-ЯЁЇІЄҐ0-9])"  # noqa: RUF001
+)
 # Repair mojibake but keep the publisher's typography: curly quotes and full-width characters stay.
 _FTFY = ftfy.TextFixerConfig(uncurl_quotes=False, fix_character_width=False, normalization="NFC")
 _SPACE_BEFORE_PUNCTUATION = re.compile(r" +([.,;:!?])(?= |$)")
@@ -31,8 +34,9 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 def clean_text(value: str) -> str:
     """Decode entities, repair mojibake (ftfy), NFC-normalise and collapse whitespace."""
-    value = ftfy.fix_text(html.unescape(value), _FTFY)
-    value = " ".join(value.replace("\u00a0", " ").split())
+    # Whitespace first: ftfy can read a no-break space as part of mojibake, and would then differ on a second pass.
+    value = " ".join(html.unescape(value).replace("\u00a0", " ").split())
+    value = " ".join(ftfy.fix_text(value, _FTFY).replace("\u00a0", " ").split())
     return _SPACE_BEFORE_PUNCTUATION.sub(r"\1", value)
 
 
@@ -84,6 +88,17 @@ def article_id(source: str, url: str | None, title: str, day: str, guid: str | N
     else:
         basis = f"{source}\n{_normalised_title(title)}\n{day}"
     return hashlib.sha256(basis.encode()).hexdigest()[:32]
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of the text's paragraphs; headings (short lines with no closing punctuation) are left out."""
+    sentences: list[str] = []
+    for paragraph in text.split("\n\n"):
+        paragraph = " ".join(paragraph.split())
+        if not paragraph or (paragraph[-1] not in '.!?…"”»)' and len(paragraph.split()) < 8):
+            continue
+        sentences.extend(s for s in _SENTENCE_BREAK.split(paragraph) if s)
+    return sentences
 
 
 def first_sentences(text: str, count: int) -> str:
