@@ -36,7 +36,7 @@ export AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT := 8794
 # The S3 credentials and the aws_default connection come from the embedded store, never from a file in git.
 WITH_S3 := eval "$$($(NEWS) s3 env)";
 
-.PHONY: help install demo up down test test-fast lint format bench clean
+.PHONY: help install demo up down test test-fast lint format bench eval clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -113,6 +113,9 @@ up: install $(AIRFLOW_HOME)/.migrated ## Start S3 and Airflow (api-server, sched
 		sleep 1; \
 	done
 	@echo "Airflow UI: http://127.0.0.1:$(API_PORT)  user: admin  password: $$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["admin"])' $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated)"
+
+eval: install ## Score enrichment on the labelled set in tests/eval (precision, recall, F1 per field)
+	$(BIN)/python -m tests.eval.scoring
 
 bench: install ## Benchmarks side by side with their baselines -> docs/benchmarks.md, bench/results.json
 	$(BIN)/python bench/run.py

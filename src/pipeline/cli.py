@@ -309,6 +309,19 @@ def replay(
     print_report(report, key)
 
 
+@app.command()
+def reenrich(date_: Annotated[str, typer.Option("--date", help="Published day, YYYY-MM-DD.")]) -> None:
+    """Run enrichment again on the stored articles of one day (after an enricher or model upgrade)."""
+    day = _parse_date(date_)
+    assert day is not None
+    settings = get_settings()
+    try:
+        counts = stages.reenrich(_store(settings), settings, day)
+    except PipelineError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"{day}: read {counts['read']}, re-enriched {counts['changed']}")
+
+
 @lake_app.command("compact")
 def lake_compact(date_: Annotated[str, typer.Option("--date", help="Day, YYYY-MM-DD.")]) -> None:
     """Rewrite one day of the Parquet lake from its articles."""

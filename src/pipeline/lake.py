@@ -20,16 +20,25 @@ __all__ = ["ARTICLES_SCHEMA", "articles_table", "compact_day", "lake_key", "quer
 LAKE_PREFIX = "lake/articles"
 
 _SECTION = pa.struct([("heading", pa.string()), ("paragraphs", pa.list_(pa.string()))])
+_MENTION = pa.struct([("text", pa.string()), ("start", pa.int32()), ("end", pa.int32())])
 _ENTITY = pa.struct(
     [
+        ("name", pa.string()),
+        ("type", pa.string()),
+        ("country", pa.string()),
+        ("count", pa.int32()),
+        ("mentions", pa.list_(_MENTION)),
+    ]
+)
+_QUOTE = pa.struct(
+    [
         ("text", pa.string()),
-        ("label", pa.string()),
-        ("canonical", pa.string()),
+        ("speaker", pa.string()),
+        ("direct", pa.bool_()),
         ("start", pa.int32()),
         ("end", pa.int32()),
     ]
 )
-_QUOTE = pa.struct([("text", pa.string()), ("speaker", pa.string())])
 _UTC = pa.timestamp("us", tz="UTC")
 # One schema for every day, so readers (DuckDB, Athena, Spark) never see a column change type between files.
 ARTICLES_SCHEMA = pa.schema(
@@ -57,6 +66,8 @@ ARTICLES_SCHEMA = pa.schema(
         ("summary", pa.string()),
         ("entities", pa.list_(_ENTITY)),
         ("quotes", pa.list_(_QUOTE)),
+        ("keywords", pa.list_(pa.string())),
+        ("enrichment", pa.map_(pa.string(), pa.string())),
         ("content_hash", pa.string()),
         ("raw_key", pa.string()),
         ("revision", pa.int32()),
@@ -73,9 +84,8 @@ def lake_key(day: date) -> str:
 def articles_table(articles: Iterable[Article]) -> pa.Table:
     rows: list[dict[str, Any]] = []
     for article in sorted(articles, key=lambda a: a.id):
-        row = article.model_dump(exclude={"html"})
-        row.setdefault("entities", [])
-        row.setdefault("quotes", [])
+        row = article.model_dump(mode="python", exclude={"html"})
+        row["enrichment"] = sorted(row["enrichment"].items())  # a Parquet map is a list of pairs
         rows.append(row)
     return pa.Table.from_pylist(rows, schema=ARTICLES_SCHEMA)
 

@@ -17,7 +17,11 @@ __all__ = [
     "Digest",
     "DigestCounts",
     "DigestStory",
+    "Entity",
+    "EntityType",
+    "Mention",
     "QuarantineRecord",
+    "Quote",
     "RawItem",
     "RunReport",
     "Section",
@@ -26,6 +30,7 @@ __all__ = [
     "SourceKind",
     "SourceState",
     "StageResult",
+    "Story",
     "StoryMention",
 ]
 
@@ -108,6 +113,36 @@ class RawItem(_Model):
     source_name: str | None = None
 
 
+class EntityType(StrEnum):
+    PERSON = "person"
+    ORGANISATION = "organisation"
+    PLACE = "place"
+
+
+class Mention(_Model):
+    text: str
+    start: int = Field(description="Character offset in `Article.text`.")
+    end: int
+
+
+class Entity(_Model):
+    """One person, organisation or place, with every mention of it in the article's text."""
+
+    name: str = Field(description="Canonical name: the fullest form used in the article or the gazetteer's.")
+    type: EntityType
+    country: str | None = Field(None, description="ISO 3166-1 alpha-2 code of a place (its own, for a country).")
+    count: int
+    mentions: list[Mention]
+
+
+class Quote(_Model):
+    text: str
+    speaker: str | None = Field(None, description="Canonical name of the person (or organisation) quoted.")
+    direct: bool = Field(description="Quoted words, as opposed to an attributed statement (`X said that …`).")
+    start: int = Field(description="Character offset of the quoted words in `Article.text`.")
+    end: int
+
+
 class Article(_Model):
     """One normalised, enriched article: the unit that is stored, deduplicated and digested."""
 
@@ -133,11 +168,17 @@ class Article(_Model):
     language: str | None = None
     language_confidence: float | None = None
     summary: str | None = None
+    entities: list[Entity] = Field(default_factory=list)
+    quotes: list[Quote] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
+    enrichment: dict[str, str] = Field(
+        default_factory=dict, description="Enriched field -> the enricher and version that produced it."
+    )
     content_hash: str = Field(description="sha256 of the normalised title and text.")
     raw_key: str
     revision: int = 1
-    story_id: str | None = None
-    duplicate_of: str | None = None
+    story_id: str | None = Field(None, description="Id of the first article of the story this one belongs to.")
+    duplicate_of: str | None = Field(None, description="Id of the article this one copies (exactly or nearly).")
 
 
 class SourceHealth(StrEnum):
@@ -223,6 +264,15 @@ class RunReport(_Model):
         return bool(self.failed_sources) and len(self.failed_sources) == len(
             {s.source for s in self.sources} | set(self.failed_sources)
         )
+
+
+class Story(_Model):
+    """Articles about one event across sources: syndicated copies and rewrites."""
+
+    story_id: str
+    representative: str = Field(description="Id of the article that stands for the story.")
+    articles: list[str]
+    sources: list[str]
 
 
 class StoryMention(_Model):

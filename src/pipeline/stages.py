@@ -12,13 +12,14 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from pipeline.collect import collect_sources, quarantine
 from pipeline.digest import build_digest, publish_digest
-from pipeline.enrich import enrich_article
+from pipeline.enrich import Enricher
 from pipeline.errors import PermanentError, StorageError
 from pipeline.fulltext import extract_page
 from pipeline.lake import compact_day
@@ -37,18 +38,21 @@ from pipeline.storage import (
     staging_key,
     state_key,
 )
+from pipeline.stories import assign_stories
 
 __all__ = [
     "apply_retention",
     "compact_lake",
     "digest_dates",
     "enrich_sources",
+    "enricher",
     "fetch_sources",
     "ingest",
     "load_articles",
     "normalise_sources",
     "plan_shards",
     "publish_daily_digest",
+    "reenrich",
     "replay",
     "store_sources",
     "write_run_report",
@@ -175,11 +179,35 @@ def normalise_sources(store: ObjectStore, settings: Settings, fetched: list[Stag
     return _each(fetched, "normalise", lambda r: normalise_source(store, registry.get(r.source), r))
 
 
+@cache
+def _enricher(languages: tuple[str, ...], model: str, ner_max_chars: int) -> Enricher:
+    return Enricher(languages, model, ner_max_chars)
+
+
+def enricher(settings: Settings) -> Enricher:
+    """The process's enricher: the model and gazetteer load once, on first use."""
+    return _enricher(tuple(settings.languages), settings.spacy_model, settings.ner_max_chars)
+
+
+_ENRICHED_FIELDS = ("language", "language_confidence", "entities", "quotes", "keywords", "summary", "enrichment")
+
+
 def enrich_source(store: ObjectStore, settings: Settings, normalised: StageResult) -> StageResult:
-    """Add language, summary and story to every staged article of one source."""
+    """Add language, entities, quotes, keywords and summary to every staged article of one source.
+
+    Content already stored and enriched by the same enricher versions is not enriched again.
+    """
     assert normalised.staging_key is not None
-    languages = tuple(settings.languages)
-    enriched = [enrich_article(a, languages) for a in _read_jsonl(store, normalised.staging_key)]
+    engine = enricher(settings)
+    articles = list(_read_jsonl(store, normalised.staging_key))
+    done: dict[int, Article] = {}
+    for i, article in enumerate(articles):
+        stored = store.get_bytes_or_none(article_key(article.published_date, article.id))
+        previous = Article.model_validate_json(stored) if stored else None
+        if previous and previous.content_hash == article.content_hash and engine.is_current(previous):
+            done[i] = article.model_copy(update={f: getattr(previous, f) for f in _ENRICHED_FIELDS})
+    fresh = iter(engine.enrich([a for i, a in enumerate(articles) if i not in done]))
+    enriched = [done[i] if i in done else next(fresh) for i in range(len(articles))]
     key = staging_key(normalised.run_id, "enriched", normalised.source)
     _write_jsonl(store, key, enriched)
     store.delete(normalised.staging_key)
@@ -221,17 +249,22 @@ def _would_write(store: ObjectStore, key: str, article: Article) -> bool:
     return current is None or Article.model_validate_json(current).content_hash != article.content_hash
 
 
-def store_source(store: ObjectStore, enriched: StageResult, dry_run: bool = False) -> StageResult:
-    """Write each article under articles/: unchanged ones count as duplicates, changed ones get a revision.
+def store_source(store: ObjectStore, enriched: StageResult, window_days: int = 7, dry_run: bool = False) -> StageResult:
+    """Place each article in its story, then write it under articles/: unchanged ones count as duplicates,
+    changed ones get a revision.
 
-    A dry run counts what it would write and writes nothing: no article, no fetch state, no inbox move.
+    A dry run counts what it would write and writes nothing: no article, no story index, no fetch state,
+    no inbox move.
     """
     assert enriched.staging_key is not None
     stored = unchanged = 0
     dates: set[date] = set()
     keys: list[str] = []
     write = _would_write if dry_run else write_article
-    for article in _read_jsonl(store, enriched.staging_key):
+    articles = list(_read_jsonl(store, enriched.staging_key))
+    if not dry_run:
+        articles = assign_stories(store, articles, window_days)
+    for article in articles:
         key = article_key(article.published_date, article.id)
         if write(store, key, article):
             stored += 1
@@ -261,7 +294,7 @@ def store_source(store: ObjectStore, enriched: StageResult, dry_run: bool = Fals
 def store_sources(
     store: ObjectStore, settings: Settings, enriched: list[StageResult], dry_run: bool = False
 ) -> list[StageResult]:
-    return _each(enriched, "store", lambda r: store_source(store, r, dry_run))
+    return _each(enriched, "store", lambda r: store_source(store, r, settings.story_window_days, dry_run))
 
 
 def write_run_report(
@@ -372,6 +405,32 @@ def replay(store: ObjectStore, settings: Settings, day: date, only: list[str] | 
     )
     params = {"date": day.isoformat(), "sources": only or []}
     return write_run_report(store, "replay", run_id, source_ids, results, started, params)
+
+
+def reenrich(store: ObjectStore, settings: Settings, day: date, batch: int = 64) -> dict[str, int]:
+    """Enrich the stored articles of `day` again with the current enrichers; stories and revisions are kept.
+
+    Each article is replaced only if its enrichment changed, with a conditional write so a concurrent ingest
+    is never overwritten.
+    """
+    engine = enricher(settings)
+    keys = sorted(store.list_keys(articles_prefix(day)))
+    counts = {"read": 0, "changed": 0}
+    for start in range(0, len(keys), batch):
+        loaded = [(key, store.get_with_etag(key)) for key in keys[start : start + batch]]
+        current = [(key, etag, Article.model_validate_json(data)) for key, (data, etag) in _present(loaded)]
+        fresh = engine.enrich([article for _, _, article in current])
+        for (key, etag, old), new in zip(current, fresh, strict=True):
+            counts["read"] += 1
+            story = {"story": old.enrichment["story"]} if "story" in old.enrichment else {}
+            new = new.model_copy(update={"enrichment": new.enrichment | story})
+            if new != old and store.replace(key, _article_bytes(new), etag, "application/json"):
+                counts["changed"] += 1
+    return counts
+
+
+def _present(loaded: list[tuple[str, tuple[bytes, str] | None]]) -> Iterator[tuple[str, tuple[bytes, str]]]:
+    return ((key, found) for key, found in loaded if found is not None)
 
 
 def apply_retention(store: ObjectStore, settings: Settings, today: date) -> dict[str, int]:

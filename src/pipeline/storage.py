@@ -42,6 +42,7 @@ __all__ = [
     "safe_segment",
     "staging_key",
     "state_key",
+    "story_index_key",
 ]
 
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
@@ -82,6 +83,14 @@ STATE_PREFIX = "state/sources/"
 
 def state_key(source: str) -> str:
     return f"{STATE_PREFIX}{source}.json"
+
+
+STORIES_PREFIX = "state/stories/"
+
+
+def story_index_key(day: date) -> str:
+    """MinHash signatures and story assignments of the articles published on `day`."""
+    return f"{STORIES_PREFIX}{day.isoformat()}.parquet"
 
 
 def quarantine_key(day: date, source: str, sha256: str) -> str:

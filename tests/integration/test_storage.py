@@ -100,6 +100,22 @@ def test_lake_is_queryable_with_duckdb(seeded: Settings, store: ObjectStore) -> 
         "select id, len(sections) from articles where date = '2024-01-07'",
     )
     assert [n for _, n in dated] == [4]
+    # Enrichment survives compaction as typed, nested columns.
+    _, people = query_lake(
+        S3Config.from_settings(seeded),
+        seeded.bucket,
+        "select e.name, e.count, len(e.mentions) from (select unnest(entities) as e from articles"
+        " where date = '2024-01-07') where e.type = 'person' order by 1",
+    )
+    assert people == [("Dmytro Kuleba", 2, 2), ("Yoko Kamikawa", 3, 3)]
+    _, speakers = query_lake(
+        S3Config.from_settings(seeded),
+        seeded.bucket,
+        "select q.speaker, enrichment['quotes'] from (select unnest(quotes) as q, enrichment from articles"
+        " where date = '2024-01-07') order by q.start",
+    )
+    assert [s for s, _ in speakers] == ["Yoko Kamikawa", "Dmytro Kuleba"]
+    assert all(made_by for _, made_by in speakers)
 
 
 def test_news_query_command(seeded: Settings, store: ObjectStore, monkeypatch: pytest.MonkeyPatch) -> None:

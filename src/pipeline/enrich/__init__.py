@@ -1,7 +1,6 @@
-"""Enrichment of normalised articles. Pure given its inputs."""
+"""Enrichment of normalised articles: language, entities, quotes, keywords, summary, near-duplicates."""
 
-from pipeline.enrich.enricher import enrich_article
+from pipeline.enrich.enricher import Enricher
 from pipeline.enrich.language import detect_language
-from pipeline.enrich.summary import summarise
 
-__all__ = ["detect_language", "enrich_article", "summarise"]
+__all__ = ["Enricher", "detect_language"]

@@ -1,23 +1,103 @@
-"""Apply every enrichment to one article."""
+"""Apply every enrichment to a batch of articles, recording which enricher (and version) made each field."""
 
 from __future__ import annotations
 
-from pipeline.enrich.language import detect_language
-from pipeline.enrich.summary import summarise
+from collections.abc import Sequence
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
+
+from pipeline.enrich.entities import Span, extract_entities
+from pipeline.enrich.gazetteer import GAZETTEER_VERSION, gazetteer
+from pipeline.enrich.keywords import extract_keywords
+from pipeline.enrich.language import LANGUAGE_VERSION, detect_language
+from pipeline.enrich.quotes import extract_quotes
+from pipeline.enrich.summary import MAX_SENTENCES, summarise
 from pipeline.models import Article
 
-__all__ = ["enrich_article"]
+if TYPE_CHECKING:
+    from spacy.language import Language
+
+__all__ = ["RULES_VERSION", "Enricher"]
+
+# Bump when the rules in entities/quotes/keywords/summary change, so stored articles are enriched again.
+RULES_VERSION = "1"
+# The model only sees a text's opening (NER cost grows with length); its names are then found in the rest.
+DEFAULT_NER_MAX_CHARS = 2000
+_NER_LANGUAGES = {"en"}
 
 
-def enrich_article(article: Article, languages: tuple[str, ...]) -> Article:
-    """Return the article with language, summary and story fields filled in."""
-    language, confidence = detect_language(f"{article.title}\n{article.text}", languages)
-    return article.model_copy(
-        update={
-            "language": language or article.language,
-            "language_confidence": confidence if language else None,
-            "summary": summarise(article),
-            # Each article is its own story until near-duplicate grouping assigns shared ones.
-            "story_id": article.story_id or article.id,
+class Enricher:
+    """One per process: loads the spaCy model and the gazetteer once, then enriches batches with `nlp.pipe`."""
+
+    def __init__(self, languages: tuple[str, ...], model: str, ner_max_chars: int = DEFAULT_NER_MAX_CHARS) -> None:
+        self.languages = languages
+        self.model_name = model
+        self.ner_max_chars = ner_max_chars
+        self.provenance = {
+            "language": LANGUAGE_VERSION,
+            "entities": f"{_model_version(model)}+{GAZETTEER_VERSION}+rules-{RULES_VERSION}",
+            "quotes": f"rules-{RULES_VERSION}",
+            "keywords": f"rules-{RULES_VERSION}",
+            "summary": f"textrank-{MAX_SENTENCES}-rules-{RULES_VERSION}",
         }
-    )
+
+    def is_current(self, article: Article) -> bool:
+        """True when the article was enriched by exactly these enrichers (its story fields are set on store)."""
+        return all(article.enrichment.get(field) == made_by for field, made_by in self.provenance.items())
+
+    def enrich(self, articles: Sequence[Article]) -> list[Article]:
+        places = gazetteer(self.languages)
+        detected = [detect_language(f"{a.title}\n{a.text}", self.languages) for a in articles]
+        languages = [lang or a.language for (lang, _), a in zip(detected, articles, strict=True)]
+        spans = self._spans([a.text for a in articles], languages)
+        enriched: list[Article] = []
+        for article, (found, confidence), language, doc_spans in zip(articles, detected, languages, spans, strict=True):
+            entities = extract_entities(article.text, doc_spans, places)
+            enriched.append(
+                article.model_copy(
+                    update={
+                        "language": language,
+                        "language_confidence": confidence if found else None,
+                        "entities": entities,
+                        "quotes": extract_quotes(article.text, entities),
+                        "keywords": extract_keywords(article.title, article.text, entities, language),
+                        "summary": summarise(article.lead, article.text),
+                        "enrichment": dict(self.provenance),
+                    }
+                )
+            )
+        return enriched
+
+    def _spans(self, texts: list[str], languages: list[str | None]) -> list[list[Span]]:
+        spans: list[list[Span]] = [[] for _ in texts]
+        english = [i for i, lang in enumerate(languages) if lang in _NER_LANGUAGES]
+        if not english:
+            return spans
+        heads = (_head(texts[i], self.ner_max_chars) for i in english)
+        for i, doc in zip(english, _nlp(self.model_name).pipe(heads, batch_size=64), strict=True):
+            spans[i] = [Span(e.label_, e.start_char, e.end_char) for e in doc.ents]
+        return spans
+
+
+def _head(text: str, limit: int) -> str:
+    """The text up to `limit` characters, cut at the end of a paragraph or sentence so no name is split."""
+    if len(text) <= limit:
+        return text
+    cut = max(text.rfind("\n", 0, limit), text.rfind(". ", 0, limit) + 1)
+    return text[: cut if cut > limit // 2 else limit]
+
+
+@cache
+def _nlp(model: str) -> Language:
+    import spacy  # a second or two to import: only enrichment needs it
+
+    # Only the entity recogniser: in the small English models it has its own token-to-vector layer.
+    return spacy.load(model, exclude=["tagger", "parser", "attribute_ruler", "lemmatizer", "senter", "tok2vec"])
+
+
+def _model_version(model: str) -> str:
+    try:
+        return f"{model}-{version(model.replace('_', '-'))}"
+    except PackageNotFoundError:
+        return model

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from importlib.metadata import version
 
 from lingua import IsoCode639_1, Language, LanguageDetector, LanguageDetectorBuilder
 
-__all__ = ["detect_language"]
+__all__ = ["LANGUAGE_VERSION", "detect_language"]
+
+LANGUAGE_VERSION = f"lingua-{version('lingua-language-detector')}"
 
 # Lingua is most accurate on the first few hundred words; more only costs time.
 MAX_CHARS = 2000

