@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.enrich.dedup import DEDUP_VERSION, Signed, StoryIndex, signature
+from pipeline.enrich.dedup import DEDUP_VERSION, HASH_DTYPE, Signed, StoryIndex, signature
 from pipeline.errors import StorageError
 from pipeline.models import Article
 from pipeline.storage import ObjectStore, story_index_key
@@ -73,7 +73,7 @@ def _load(store: ObjectStore, day: date) -> tuple[list[Signed], str | None]:
             row["content_hash"],
             row["story_id"],
             row["duplicate_of"],
-            np.frombuffer(row["hashvalues"], dtype=np.uint64),
+            np.frombuffer(row["hashvalues"], dtype=HASH_DTYPE),
         )
         for row in table.to_pylist()
     ]
@@ -88,7 +88,7 @@ def _commit(store: ObjectStore, day: date, loaded: tuple[list[Signed], str | Non
             "content_hash": m.content_hash,
             "story_id": m.story_id,
             "duplicate_of": m.duplicate_of,
-            "hashvalues": m.hashvalues.astype(np.uint64).tobytes(),
+            "hashvalues": m.hashvalues.astype(HASH_DTYPE).tobytes(),
         }
         for m in sorted([*members, *new], key=lambda m: m.article_id)
     ]

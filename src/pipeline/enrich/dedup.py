@@ -13,12 +13,14 @@ from datasketch import MinHash, MinHashLSH
 __all__ = [
     "DEDUP_VERSION",
     "DUPLICATE_SIMILARITY",
+    "HASH_DTYPE",
     "NUM_PERM",
     "STORY_SIMILARITY",
     "Assignment",
     "Signed",
     "StoryIndex",
     "signature",
+    "similarity",
 ]
 
 NUM_PERM = 128
@@ -33,13 +35,27 @@ DEDUP_VERSION = f"minhash-{SCHEME}-{NUM_PERM}-w{SHINGLE_WORDS}-datasketch-{datas
 _WORD = re.compile(r"\w+")
 
 
+# Drawn once: datasketch would otherwise draw the permutations again for every MinHash it rebuilds.
+_PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME).permutations
+HASH_DTYPE = np.uint32  # the affine32 scheme's values
+
+
+def _minhash(hashvalues: np.ndarray | None = None) -> MinHash:
+    return MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME, hashvalues=hashvalues, permutations=_PERMUTATIONS)
+
+
 def signature(title: str, text: str) -> np.ndarray:
     words = [w.casefold() for w in _WORD.findall(f"{title} {text}")[:MAX_WORDS]]
     shingles = {" ".join(words[i : i + SHINGLE_WORDS]).encode() for i in range(max(1, len(words) - SHINGLE_WORDS + 1))}
-    minhash = MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME)
+    minhash = _minhash()
     minhash.update_batch(list(shingles))
-    values: np.ndarray = minhash.hashvalues.astype(np.uint64)
+    values: np.ndarray = minhash.hashvalues.astype(HASH_DTYPE)
     return values
+
+
+def similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """Estimated Jaccard similarity of two signatures: the share of equal MinHash values."""
+    return float(np.count_nonzero(a == b)) / NUM_PERM
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,17 +100,15 @@ class StoryIndex:
         if original is not None:
             story = self._members[original].story_id
             return self._add(Signed(article_id, content_hash, story, self._root(original), hashvalues))
-        minhash = MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME, hashvalues=hashvalues)
         best: tuple[float, str] | None = None
-        for candidate in self._lsh.query(minhash):
-            other = self._members[candidate]
-            similarity = minhash.jaccard(MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME, hashvalues=other.hashvalues))
-            if similarity >= STORY_SIMILARITY and (best is None or (similarity, candidate) > best):
-                best = (similarity, candidate)
+        for candidate in self._lsh.query(_minhash(hashvalues)):
+            score = similarity(hashvalues, self._members[candidate].hashvalues)
+            if score >= STORY_SIMILARITY and (best is None or (score, candidate) > best):
+                best = (score, candidate)
         if best is None:
             return self._add(Signed(article_id, content_hash, article_id, None, hashvalues))
-        similarity, match = best
-        duplicate_of = self._root(match) if similarity >= DUPLICATE_SIMILARITY else None
+        score, match = best
+        duplicate_of = self._root(match) if score >= DUPLICATE_SIMILARITY else None
         return self._add(Signed(article_id, content_hash, self._members[match].story_id, duplicate_of, hashvalues))
 
     def members(self) -> list[Signed]:

@@ -23,7 +23,7 @@ __all__ = ["RULES_VERSION", "Enricher"]
 # Bump when the rules in entities/quotes/keywords/summary change, so stored articles are enriched again.
 RULES_VERSION = "1"
 # The model only sees a text's opening (NER cost grows with length); its names are then found in the rest.
-DEFAULT_NER_MAX_CHARS = 2000
+DEFAULT_NER_MAX_CHARS = 1500
 _NER_LANGUAGES = {"en"}
 
 

@@ -15,6 +15,7 @@ _TYPES = {"PERSON": EntityType.PERSON, "ORG": EntityType.ORGANISATION, "GPE": En
 _LEADING = re.compile(r"^(?:the|The)\s+")
 _POSSESSIVE = re.compile(r"['’]s?$")  # noqa: RUF001
 _DEMONYM_ENDINGS = ("ian", "ean", "ese", "ish", "ic", "i")
+_FIRST_WORD = re.compile(r"\w+")
 _TYPE_ORDER = {EntityType.PERSON: 0, EntityType.ORGANISATION: 1, EntityType.PLACE: 2}
 
 
@@ -43,15 +44,19 @@ def extract_entities(text: str, spans: Iterable[Span], places: Gazetteer) -> lis
     looked up across the whole text.
     """
     found = _from_model(text, spans, places)
+    covered: dict[int, _Found] = {p: f for f in found for p in range(f.start, f.end)}
+    removed: set[int] = set()
     for hit in places.find(text):
-        overlapping = [f for f in found if f.start < hit.end and hit.start < f.end]
+        overlapping = list({id(f): f for p in range(hit.start, hit.end) if (f := covered.get(p))}.values())
+        overlapping = [f for f in overlapping if id(f) not in removed]
         same = all(f.start == hit.start and f.end == hit.end for f in overlapping)
         if not same and any(f.type is EntityType.ORGANISATION for f in overlapping):
             continue  # "Ministry of Foreign Affairs of Japan" is one organisation, not also a place
         if overlapping and not hit.place.major and not (same and overlapping[0].type is EntityType.PLACE):
             continue  # the model's reading of a small city's name ("Charlotte said") stands
-        found = [f for f in found if f not in overlapping]
+        removed |= {id(f) for f in overlapping}
         found.append(_Found(EntityType.PLACE, hit.start, hit.end, hit.place.name, hit.place.country))
+    found = [f for f in found if id(f) not in removed]
     people = _canonical_people(found)
     _merge_acronyms(found)
     entities = _group(text, found, people)
@@ -122,24 +127,38 @@ def _group(text: str, found: list[_Found], people: dict[str, str]) -> list[Entit
             continue  # a lone name never introduced in full is more often a product or a place ("Patriot")
         _, mentions = groups.setdefault((kind, name), (item.country, {}))
         mentions[item.start] = Mention(text=text[item.start : item.end], start=item.start, end=item.end)
-    taken = sorted((m.start, m.end) for _, ms in groups.values() for m in ms.values())
+    taken = bytearray(len(text))  # 1 where a mention already is
+    for _, ms in groups.values():
+        for m in ms.values():
+            taken[m.start : m.end] = b"\x01" * (m.end - m.start)
+    words = _word_index(text)
     for (kind, name), (_, mentions) in groups.items():
         # Names the model saw in the head of the text are counted wherever else they appear.
         surfaces = {m.text for m in mentions.values()} | (
             {w for w, full in people.items() if full == name} if kind is EntityType.PERSON else set()
         )
-        for start, end in _occurrences(text, surfaces):
-            if not any(s < end and start < e for s, e in taken):
+        for start, end in _occurrences(text, surfaces, words):
+            if taken.find(1, start, end) == -1:
                 mentions[start] = Mention(text=text[start:end], start=start, end=end)
-                taken.append((start, end))
+                taken[start:end] = b"\x01" * (end - start)
     return [
         Entity(name=name, type=kind, country=country, count=len(ms), mentions=[ms[k] for k in sorted(ms)])
         for (kind, name), (country, ms) in groups.items()
     ]
 
 
-def _occurrences(text: str, surfaces: set[str]) -> Iterable[tuple[int, int]]:
-    if not surfaces:
-        return []
-    pattern = "|".join(re.escape(s) for s in sorted(surfaces, key=len, reverse=True))
-    return ((m.start(), m.end()) for m in re.finditer(rf"(?<!\w)(?:{pattern})(?!\w)", text))
+def _occurrences(text: str, surfaces: set[str], words: dict[str, list[int]]) -> Iterable[tuple[int, int]]:
+    """Whole-word occurrences of the surfaces, looked up by their first word (one regex scan per article)."""
+    for surface in sorted(surfaces, key=len, reverse=True):
+        first = _FIRST_WORD.match(surface)
+        for start in words.get(first.group(), []) if first else []:
+            end = start + len(surface)
+            if text.startswith(surface, start) and (end == len(text) or not text[end].isalnum()):
+                yield start, end
+
+
+def _word_index(text: str) -> dict[str, list[int]]:
+    index: dict[str, list[int]] = {}
+    for match in _FIRST_WORD.finditer(text):
+        index.setdefault(match.group(), []).append(match.start())
+    return index

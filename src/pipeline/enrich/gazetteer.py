@@ -76,7 +76,12 @@ class Gazetteer:
                     aliases.add(territory)
             for name in aliases:
                 self._names[name.casefold()] = place
-        self._longest = _LONGEST_NAME
+        # The most words a name starting with this word has: most words start no name of two words or more.
+        self._first_words: dict[str, int] = {}
+        for name in self._names:
+            words = _WORD.findall(name)
+            if 1 < len(words) <= _LONGEST_NAME:
+                self._first_words[words[0]] = max(self._first_words.get(words[0], 1), len(words))
 
     def lookup(self, name: str) -> Place | None:
         key = name.casefold().removeprefix("the ")
@@ -92,7 +97,8 @@ class Gazetteer:
             if not text[start].isupper():
                 i += 1
                 continue
-            for n in range(min(self._longest, len(words) - i), 0, -1):
+            longest = self._first_words.get(text[start : words[i][1]].casefold(), 1)
+            for n in range(min(longest, len(words) - i), 0, -1):
                 end = words[i + n - 1][1]
                 if n > 1 and not _joinable(text[start:end]):
                     continue

@@ -13,6 +13,7 @@ __all__ = ["extract_keywords"]
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")  # noqa: RUF001
 _POSSESSIVE = re.compile(r"['’]s$")  # noqa: RUF001
 _MAX_CHARS = 20_000
+_BREAK = re.compile(r"[.,;:!?()\n\"“”«»]")
 
 
 @lru_cache(maxsize=16)
@@ -69,10 +70,11 @@ def _content_runs(text: str, stop: frozenset[str]) -> list[list[tuple[str, int]]
     for match in _WORD.finditer(text):
         word = _POSSESSIVE.sub("", match.group()).strip("'’-")  # noqa: RUF001
         gap = text[last_end : match.start()]
-        if current and (any(ch in gap for ch in '.,;:!?()\n"“”«»') or word.casefold() in stop or len(word) < 3):
+        folded = word.casefold()
+        if current and (_BREAK.search(gap) or folded in stop or len(word) < 3):
             runs.append(current)
             current = []
-        if word.casefold() not in stop and len(word) >= 3:
+        if folded not in stop and len(word) >= 3:
             current.append((word, match.start()))
         last_end = match.end()
     if current:

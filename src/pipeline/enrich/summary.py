@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import re
 
+import numpy as np
+
 from pipeline.normalise import shorten, split_sentences
 
 __all__ = ["MAX_SENTENCES", "summarise"]
@@ -22,16 +24,16 @@ def summarise(lead: str, text: str, sentences: int = 3, iterations: int = 30) ->
         return _fit(candidates) if candidates else shorten(lead, MAX_SUMMARY_CHARS)
     words = [{w.casefold() for w in _WORD.findall(s) if len(w) > 3} for s in candidates]
     n = len(candidates)
-    weights = [[_similarity(words[i], words[j]) if i != j else 0.0 for j in range(n)] for i in range(n)]
-    totals = [sum(row) or 1.0 for row in weights]
+    weights = np.array([[_similarity(words[i], words[j]) if i != j else 0.0 for j in range(n)] for i in range(n)])
+    totals = weights.sum(axis=1, keepdims=True)
+    transition = np.divide(weights, totals, out=np.zeros_like(weights), where=totals > 0)
     # Personalised PageRank: random jumps land on early sentences, which is where news puts the point.
-    prior = [1.0 / (i + 1) for i in range(n)]
-    prior_total = sum(prior)
-    prior = [p / prior_total for p in prior]
-    rank = prior[:]
+    prior = 1.0 / np.arange(1, n + 1)
+    prior /= prior.sum()
+    rank = prior.copy()
     for _ in range(iterations):
-        rank = [0.15 * prior[i] + 0.85 * sum(weights[j][i] / totals[j] * rank[j] for j in range(n)) for i in range(n)]
-    best = sorted(range(n), key=lambda i: (-rank[i], i))
+        rank = 0.15 * prior + 0.85 * (transition.T @ rank)
+    best = sorted(range(n), key=lambda i: (-float(rank[i]), i))
     # The first sentence always opens the summary: it is the lead's own summary of the news.
     chosen = sorted({0, *best[: sentences - 1]} if 0 not in best[:sentences] else set(best[:sentences]))
     return _fit([candidates[i] for i in chosen])
