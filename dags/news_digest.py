@@ -7,7 +7,9 @@ the retention of raw/ and quarantine/ when one is configured. Runs every day for
 whenever `news_ingest` stores articles (the `news_articles` asset), rebuilding each date those articles
 belong to. Emits `news_digests`.
 
-Trigger form: `date` rebuilds one chosen day. Rebuilding is idempotent, so backfills are safe.
+Trigger form: `date` rebuilds one chosen day; `email` also sends it. Rebuilding is idempotent, so
+backfills are safe. With `NEWS_DIGEST_EMAIL_TO` set, each scheduled run e-mails the digest through
+Airflow's SMTP notifier (connection `NEWS_SMTP_CONN_ID`, default `smtp_default`).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from pipeline.settings import get_settings
             format="date",
             description="Day to rebuild (empty: from the trigger).",
         ),
+        "email": Param(False, type="boolean", description="E-mail the digest (needs NEWS_DIGEST_EMAIL_TO)."),
     },
 )
 def news_digest() -> None:
@@ -67,6 +70,17 @@ def news_digest() -> None:
         return stages.publish_daily_digest(object_store(), get_settings(), date.fromisoformat(day))
 
     @task
+    def send_digest(day: str, params: dict[str, Any], dag_run: Any = None, **context: Any) -> list[str]:
+        """E-mail the day's digest: on scheduled runs, or when the form asks, and only with recipients set."""
+        from airflow.sdk.exceptions import AirflowSkipException
+        from news_airflow import email_digest
+
+        wanted = params.get("email") or str(getattr(dag_run, "run_type", "")).endswith("scheduled")
+        if not wanted or not get_settings().digest_email_to:
+            raise AirflowSkipException("e-mail is off: no NEWS_DIGEST_EMAIL_TO, or not asked for")
+        return email_digest(day, context | {"params": params, "dag_run": dag_run})
+
+    @task(trigger_rule="none_failed")  # a skipped e-mail must not skip the retention
     def apply_retention() -> dict[str, int]:
         """Delete raw/ and quarantine/ objects past their retention (nothing unless configured)."""
         from pipeline import stages
@@ -75,8 +89,8 @@ def news_digest() -> None:
 
     @task_group
     def rebuild_day(day: str) -> None:
-        """One day: its lake partition, then its digest."""
-        compact_lake(day) >> publish_digest(day)
+        """One day: its lake partition, then its digest, then the e-mail when one is due."""
+        compact_lake(day) >> publish_digest(day) >> send_digest(day)
 
     rebuild_day.expand(day=dates_to_build()) >> apply_retention()
 

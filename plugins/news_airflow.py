@@ -23,6 +23,7 @@ __all__ = [
     "NEWS_ARTICLES",
     "NEWS_DIGESTS",
     "NEWS_INBOX",
+    "email_digest",
     "object_store",
 ]
 
@@ -53,3 +54,31 @@ def object_store() -> ObjectStore:
     from pipeline.storage import ObjectStore
 
     return ObjectStore(S3Hook(aws_conn_id=AWS_CONN_ID).get_conn(), get_settings().bucket)
+
+
+def email_digest(day: str, context: Any) -> list[str]:
+    """E-mail the published HTML digest of `day` through Airflow's SMTP notifier; return the recipients."""
+    from datetime import date
+
+    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+    from pipeline.digest.publish import load_digest
+    from pipeline.storage import digest_key
+
+    settings = get_settings()
+    store = object_store()
+    digest = load_digest(store, date.fromisoformat(day))
+    html = store.get_bytes_or_none(digest_key(date.fromisoformat(day), "html"))
+    if digest is None or html is None:
+        raise FileNotFoundError(f"no published digest for {day}")
+    notifier = SmtpNotifier(
+        to=settings.digest_email_to,
+        from_email=settings.digest_email_from,
+        subject=digest.title,
+        html_content=html.decode(),
+        smtp_conn_id=settings.smtp_conn_id,
+    )
+    # notify(), not notifier(context): calling it would render the digest as a Jinja template, and feed text
+    # must never be evaluated as one.
+    notifier.notify(context)
+    return list(settings.digest_email_to)

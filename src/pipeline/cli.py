@@ -21,7 +21,7 @@ from pipeline.collect import check_sources
 from pipeline.digest.publish import list_digest_dates
 from pipeline.errors import PipelineError
 from pipeline.lake import query_lake
-from pipeline.models import Article, RunReport
+from pipeline.models import Article, Digest, RunReport
 from pipeline.seaweed import EmbeddedS3
 from pipeline.settings import Settings, get_settings
 from pipeline.sources import load_sources
@@ -346,9 +346,12 @@ def lake_retention() -> None:
 
 
 @app.command()
-def schema() -> None:
-    """Print the JSON Schema of the stored Article."""
-    sys.stdout.write(json.dumps(Article.model_json_schema(), indent=2) + "\n")
+def schema(
+    digest: Annotated[bool, typer.Option("--digest", help="The schema of digest.json instead.")] = False,
+) -> None:
+    """Print the JSON Schema of the stored Article (or of digest.json)."""
+    model = Digest if digest else Article
+    sys.stdout.write(json.dumps(model.model_json_schema(), indent=2, ensure_ascii=False) + "\n")
 
 
 def main() -> None:

@@ -16,6 +16,8 @@ __all__ = [
     "DateSource",
     "Digest",
     "DigestCounts",
+    "DigestQuote",
+    "DigestSection",
     "DigestStory",
     "Entity",
     "EntityType",
@@ -281,7 +283,14 @@ class StoryMention(_Model):
     url: str | None = None
 
 
+class DigestQuote(_Model):
+    text: str
+    speaker: str
+
+
 class DigestStory(_Model):
+    """One entry of the digest: a story, told by its representative article, with who else reported it."""
+
     story_id: str
     headline: str
     summary: str
@@ -289,7 +298,20 @@ class DigestStory(_Model):
     source: str
     published_at: AwareDatetime
     language: str | None = None
+    section: str = Field(description="Title of the section the story is listed under.")
+    score: float = Field(description="Rank score: independent sources, then all sources, recency and salience.")
+    independent_sources: int = Field(description="Sources that reported it in their own words (not copies).")
+    people: list[str] = Field(default_factory=list)
+    organisations: list[str] = Field(default_factory=list)
+    places: list[str] = Field(default_factory=list)
+    quote: DigestQuote | None = Field(None, description="A notable direct quote, with its speaker.")
     also_reported_by: list[StoryMention] = Field(default_factory=list)
+
+
+class DigestSection(_Model):
+    title: str
+    country: str | None = Field(None, description="ISO 3166-1 alpha-2 code when the section is a country.")
+    story_ids: list[str] = Field(description="Stories of the section, best first.")
 
 
 class DigestCounts(_Model):
@@ -306,5 +328,8 @@ class Digest(_Model):
     timezone: str
     title: str
     counts: DigestCounts
-    stories: list[DigestStory]
+    stories: list[DigestStory] = Field(description="Every story of the day, best first.")
+    sections: list[DigestSection] = Field(
+        default_factory=list, description="Top stories, then the rest by the country they are about."
+    )
     updated_at: datetime = Field(description="Newest article time: stable for the same articles.")

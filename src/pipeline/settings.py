@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     story_window_days: int = Field(7, ge=0, description="Near-duplicates and stories are matched this far back.")
     digest_timezone: str = "UTC"
     digest_feed_entries: int = 30
+    digest_email_to: list[str] = Field(
+        default_factory=list, description="E-mail the daily digest to these addresses (JSON list); off when empty."
+    )
+    digest_email_from: str | None = Field(None, description="Sender; else the SMTP connection's `from_email`.")
+    smtp_conn_id: str = Field("smtp_default", description="Airflow connection the SMTP notifier sends through.")
 
 
 @lru_cache(maxsize=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import psutil
@@ -109,17 +110,19 @@ def test_backfill_rebuilds_digests_idempotently(services: Services) -> None:
         services.wait_for("news_ingest to succeed", lambda: run_state(services, "news_ingest", run_id))
     before = services.store.get_bytes_or_none("digests/2024-01-07/digest.html")
 
-    created = services.api(
-        "POST",
-        "/backfills",
-        json={
-            "dag_id": "news_digest",
-            "from_date": "2024-01-07T00:00:00Z",
-            "to_date": "2024-01-08T12:00:00Z",
-            "reprocess_behavior": "completed",
-            "max_active_runs": 2,
-        },
-    )
+    request = {
+        "dag_id": "news_digest",
+        "from_date": "2024-01-07T00:00:00Z",
+        "to_date": "2024-01-08T12:00:00Z",
+        "reprocess_behavior": "completed",
+        "max_active_runs": 2,
+    }
+    # On SQLite the API answers 503 "Database is locked" while the scheduler writes; it asks to try again.
+    for _ in range(30):
+        created = services.api("POST", "/backfills", json=request)
+        if created.status_code != 503:
+            break
+        time.sleep(2)
     assert created.status_code == 200, created.text
 
     def backfilled() -> bool:

@@ -24,3 +24,17 @@ def test_news_schema_prints_the_json_schema() -> None:
     assert schema["title"] == "Article"
     assert schema["properties"]["schema_version"]["const"] == 1
     assert set(schema["properties"]) == set(Article.model_fields)
+
+
+def test_digest_schema_file_is_current() -> None:
+    from pipeline.models import Digest
+
+    current = json.dumps(Digest.model_json_schema(), indent=2, ensure_ascii=False) + "\n"
+    assert (SCHEMA_DOC.parent / "digest.schema.json").read_text() == current, "run: news schema --digest > docs/..."
+
+
+def test_every_digest_story_field_is_documented() -> None:
+    from pipeline.models import DigestStory
+
+    documented = (SCHEMA_DOC.parent / "digest.md").read_text()
+    assert [name for name in DigestStory.model_fields if f"`{name}`" not in documented] == []
