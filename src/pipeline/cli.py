@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shlex
 import sys
+import time
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -93,6 +94,24 @@ def s3_status() -> None:
         console.print(f"SeaweedFS not running (endpoint {status.endpoint})")
         raise typer.Exit(1)
     console.print(f"SeaweedFS running: {status.endpoint} (pid {status.pid}, data {status.data_dir})")
+
+
+@s3_app.command("bucket")
+def s3_bucket(
+    wait: Annotated[float, typer.Option(help="Seconds to keep trying while the store starts up.")] = 0,
+) -> None:
+    """Create the bucket (NEWS_BUCKET) on the configured endpoint (AWS_ENDPOINT_URL_S3) if it is missing."""
+    settings = get_settings()
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            ObjectStore.from_settings(settings).ensure_bucket()
+            break
+        except PipelineError as exc:
+            if time.monotonic() >= deadline:
+                raise _fail(str(exc)) from None
+            time.sleep(1)
+    console.print(f"bucket {settings.bucket} ready at {settings.s3_endpoint or 'AWS S3'}")
 
 
 @s3_app.command("env")
