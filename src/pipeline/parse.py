@@ -94,6 +94,7 @@ class ParsedPayload:
 
     items: list[RawItem] = field(default_factory=list)
     rejected: list[tuple[int, str]] = field(default_factory=list)
+    beyond_cap: int = 0  # items after the source's `max_items`, left unread in the archived payload
 
     @property
     def count(self) -> int:
@@ -217,6 +218,7 @@ def parse_feed(
         raise PermanentError(f"not a feed: {reason}")
     result = ParsedPayload()
     entries = parsed.entries[: source.max_items] if source.max_items else parsed.entries
+    result.beyond_cap = len(parsed.entries) - len(entries)
     for index, entry in enumerate(entries):
         try:
             result.items.append(_feed_entry(entry, index, source, raw_key, fetched_at, parsed.feed))
@@ -274,6 +276,7 @@ def parse_json_feed(data: bytes, source: Source, raw_key: str, fetched_at: datet
         raise PermanentError(f"not a JSON Feed: {where}: {first['msg']}") from None
     result = ParsedPayload()
     items = feed.items[: source.max_items] if source.max_items else feed.items
+    result.beyond_cap = len(feed.items) - len(items)
     for index, raw in enumerate(items):
         try:
             item = _JsonFeedItem.model_validate(raw)

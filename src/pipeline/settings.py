@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     allow_private_networks: bool = Field(False, description="Let feeds resolve to loopback/private addresses.")
     contact_url: str | None = Field(None, description="Put in the User-Agent so feed owners can reach you.")
     fetch_max_bytes: int = 10 * 1024 * 1024
+    max_items_per_feed: int = Field(
+        1000, ge=1, description="Items read from one payload unless the source sets max_items; the rest are noted."
+    )
     fetch_timeout: float = Field(30.0, description="Seconds for one whole response, redirects included.")
     fetch_concurrency: int = 64
     fetch_per_host_concurrency: int = 2

@@ -149,6 +149,11 @@ def normalise_source(store: ObjectStore, source: Source, fetched: StageResult) -
         for index, reason in payload.rejected:
             quarantine(store, source.id, key, digest, reason, fetched_at, index)
             quarantined += 1
+        if payload.beyond_cap:  # one quarantined entry stands for them all; the payload keeps every item
+            cap = source.max_items or 0
+            reason = f"{payload.beyond_cap} items after the first {cap} were not read (max_items); all are in {key}"
+            quarantine(store, source.id, key, digest, reason, fetched_at, cap)
+            read, quarantined = read + 1, quarantined + 1
         for item in payload.items:
             if item.url in fetched.pages:
                 item = _with_page_text(store, item, fetched.pages[item.url])
@@ -176,7 +181,12 @@ def _with_page_text(store: ObjectStore, item: RawItem, page_key: str) -> RawItem
 
 def normalise_sources(store: ObjectStore, settings: Settings, fetched: list[StageResult]) -> list[StageResult]:
     registry = load_sources(settings)
-    return _each(fetched, "normalise", lambda r: normalise_source(store, registry.get(r.source), r))
+
+    def capped(source_id: str) -> Source:
+        source = registry.get(source_id)
+        return source.model_copy(update={"max_items": source.max_items or settings.max_items_per_feed})
+
+    return _each(fetched, "normalise", lambda r: normalise_source(store, capped(r.source), r))
 
 
 @cache
