@@ -11,6 +11,7 @@ import json
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -199,6 +200,7 @@ def enricher(settings: Settings) -> Enricher:
     return _enricher(tuple(settings.languages), settings.spacy_model, settings.ner_max_chars)
 
 
+STORE_CONCURRENCY = 16  # requests for articles in flight per task (reads in enrich, writes in store)
 _ENRICHED_FIELDS = ("language", "language_confidence", "entities", "quotes", "keywords", "summary", "enrichment")
 
 
@@ -211,8 +213,9 @@ def enrich_source(store: ObjectStore, settings: Settings, normalised: StageResul
     engine = enricher(settings)
     articles = list(_read_jsonl(store, normalised.staging_key))
     done: dict[int, Article] = {}
-    for i, article in enumerate(articles):
-        stored = store.get_bytes_or_none(article_key(article.published_date, article.id))
+    with ThreadPoolExecutor(max_workers=STORE_CONCURRENCY) as pool:
+        found = list(pool.map(store.get_bytes_or_none, (article_key(a.published_date, a.id) for a in articles)))
+    for i, (article, stored) in enumerate(zip(articles, found, strict=True)):
         previous = Article.model_validate_json(stored) if stored else None
         if previous and previous.content_hash == article.content_hash and engine.is_current(previous):
             done[i] = article.model_copy(update={f: getattr(previous, f) for f in _ENRICHED_FIELDS})
@@ -260,8 +263,16 @@ def _would_write(store: ObjectStore, key: str, article: Article) -> bool:
 
 
 def store_source(store: ObjectStore, enriched: StageResult, window_days: int = 7, dry_run: bool = False) -> StageResult:
-    """Place each article in its story, then write it under articles/: unchanged ones count as duplicates,
-    changed ones get a revision.
+    """Place each staged article of one source in its story, then write it (see `store_sources`)."""
+    assert enriched.staging_key is not None
+    articles = list(_read_jsonl(store, enriched.staging_key))
+    if not dry_run:
+        articles = assign_stories(store, articles, window_days)
+    return _write_source(store, enriched, articles, dry_run)
+
+
+def _write_source(store: ObjectStore, enriched: StageResult, articles: list[Article], dry_run: bool) -> StageResult:
+    """Write each article under articles/: unchanged ones count as duplicates, changed ones get a revision.
 
     A dry run counts what it would write and writes nothing: no article, no story index, no fetch state,
     no inbox move.
@@ -271,30 +282,35 @@ def store_source(store: ObjectStore, enriched: StageResult, window_days: int = 7
     dates: set[date] = set()
     keys: list[str] = []
     write = _would_write if dry_run else write_article
-    articles = list(_read_jsonl(store, enriched.staging_key))
-    if not dry_run:
-        articles = assign_stories(store, articles, window_days)
-    for article in articles:
-        key = article_key(article.published_date, article.id)
-        if write(store, key, article):
-            stored += 1
-            dates.add(article.published_date)
-            keys.append(key)
-        else:
-            unchanged += 1
+    # Each write is a GET and a conditional PUT: waiting on the network, so several at once (boto3 clients
+    # are thread-safe; its pool holds 32 connections).
+    with ThreadPoolExecutor(max_workers=STORE_CONCURRENCY) as pool:
+        written = pool.map(lambda a: write(store, article_key(a.published_date, a.id), a), articles)
+        for article, was_written in zip(articles, list(written), strict=True):
+            if was_written:
+                stored += 1
+                dates.add(article.published_date)
+                keys.append(article_key(article.published_date, article.id))
+            else:
+                unchanged += 1
     if enriched.state is not None and not dry_run:
         # Commit the fetch state only now, so a run that fails earlier refetches next time.
         store.put_json(state_key(enriched.source), enriched.state.model_dump(mode="json"))
     for key, destination in {} if dry_run else enriched.consumed.items():  # stored, so out of the inbox
         store.move(key, destination)
     store.delete(enriched.staging_key)
+    # The keys go to the run report through the bucket: handed over as XCom they would grow with the feed.
+    listed = None
+    if keys and not dry_run:
+        listed = staging_key(enriched.run_id, "stored", enriched.source)
+        store.put_bytes(listed, json.dumps(keys).encode(), "application/json")
     return enriched.model_copy(
         update={
-            "staging_key": None,
+            "staging_key": listed,
             "stored": stored,
             "unchanged": unchanged,
             "dates": [] if dry_run else sorted(dates),
-            "article_keys": keys,
+            "article_keys": [],
             "consumed": {},
             "state": None,
         }
@@ -304,7 +320,23 @@ def store_source(store: ObjectStore, enriched: StageResult, window_days: int = 7
 def store_sources(
     store: ObjectStore, settings: Settings, enriched: list[StageResult], dry_run: bool = False
 ) -> list[StageResult]:
-    return _each(enriched, "store", lambda r: store_source(store, r, settings.story_window_days, dry_run))
+    """Store a shard: its articles are placed in stories together (one update of the story index per shard,
+    not per source), then written source by source."""
+    active = [r for r in enriched if not (r.error or r.not_due_until) and r.staging_key]
+    loaded = {r.source: list(_read_jsonl(store, r.staging_key or "")) for r in active}
+    if not dry_run:
+        placed = iter(assign_stories(store, [a for r in active for a in loaded[r.source]], settings.story_window_days))
+        loaded = {r.source: [next(placed) for _ in loaded[r.source]] for r in active}
+    return _each(enriched, "store", lambda r: _write_source(store, r, loaded[r.source], dry_run))
+
+
+def _with_stored_keys(store: ObjectStore, result: StageResult) -> StageResult:
+    """Bring back the article keys a store stage left in the bucket (see `store_source`)."""
+    if not result.staging_key or "/stored/" not in result.staging_key:
+        return result
+    keys = json.loads(store.get_bytes(result.staging_key))
+    store.delete(result.staging_key)
+    return result.model_copy(update={"staging_key": None, "article_keys": keys})
 
 
 def write_run_report(
@@ -317,6 +349,7 @@ def write_run_report(
     params: dict[str, Any] | None = None,
 ) -> tuple[str, RunReport]:
     """Write runs/{dag_id}/{run_id}.json; planned sources with an error or no result are listed as failed."""
+    results = [_with_stored_keys(store, r) for r in results]
     done = {r.source for r in results if r.error is None}
     finished = _now()
     report = RunReport(

@@ -9,6 +9,7 @@ from typing import Any
 import psutil
 import pytest
 
+from pipeline.settings import Settings
 from tests.e2e.conftest import FIXTURES, Services
 
 pytestmark = pytest.mark.e2e
@@ -158,3 +159,18 @@ def test_digest_page_in_the_airflow_ui_needs_auth(services: Services) -> None:
     assert page.status_code == 200
     assert page.text == services.store.get_bytes("digests/2024-01-07/digest.html").decode()
     assert httpx.get(f"{services.base_url}/news-digests/not-a-date", headers=auth).status_code == 404
+
+
+def test_no_secret_in_any_service_or_task_log(services: Services, s3_server: Settings) -> None:
+    """Runs the other tests left logs behind: neither the admin password nor the S3 keys are in them."""
+    from pipeline.seaweed import read_credentials
+
+    creds = read_credentials(s3_server.local_dir)
+    assert creds is not None
+    s3_secrets = [creds.secret_access_key.get_secret_value(), creds.access_key_id]
+    logs = [*services.home.glob("*.log"), *(p for p in (services.home / "logs").rglob("*") if p.is_file())]
+    assert len(logs) > 4  # the four services, and task logs
+    for path in logs:
+        text = path.read_text(errors="replace")
+        for secret in [services.password, *s3_secrets]:
+            assert secret not in text, f"a secret is in {path}"

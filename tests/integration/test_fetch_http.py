@@ -134,6 +134,24 @@ def test_loopback_is_refused_without_connecting(feed_server: FeedServer) -> None
     assert feed_server.requests == []
 
 
+def test_a_name_that_resolves_to_loopback_is_refused_without_connecting(
+    feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS pointing a public-looking name at 127.0.0.1 (or rebinding to it) changes nothing."""
+    feed_server.routes["/feed"] = Route(body=FEED)
+    real = socket.getaddrinfo
+
+    def resolve(host: str, port: object, *args: object, **kwargs: object) -> Any:
+        if host == "news.rebind.example":  # injected: tests send no DNS queries
+            return real("127.0.0.1", port, *args, **kwargs)  # type: ignore[arg-type]
+        return real(host, port, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    with pytest.raises(BlockedAddressError, match="not a public address"):
+        get(f"http://news.rebind.example:{feed_server.port}/feed", allow_private=False)
+    assert feed_server.requests == []
+
+
 def test_redirect_to_a_metadata_address_is_refused_even_when_private_is_allowed(feed_server: FeedServer) -> None:
     feed_server.routes["/r"] = Route(status=302, headers={"Location": "http://169.254.169.254/latest/meta-data/"})
     with pytest.raises(BlockedAddressError, match=r"169\.254\.169\.254 is a link-local"):

@@ -132,6 +132,7 @@ def write_then_die(*args, **kwargs):
     return written
 
 stages.write_article = write_then_die
+stages.STORE_CONCURRENCY = 1  # one write in flight, so the kill lands exactly after the third
 settings = Settings()
 stages.ingest(ObjectStore.from_settings(settings), settings, "run-killed")
 """

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from pipeline.errors import PermanentError
@@ -97,6 +97,8 @@ def test_canonical_url_is_idempotent(host: str, path: list[str], query: list[tup
 
 @BUDGET
 @given(title=st.text(max_size=200), paragraphs=st.lists(st.text(max_size=300), max_size=5))
+# Found by this test: ftfy read the no-break space as part of mojibake, so a second pass differed.
+@example(title="\xa0À\x86", paragraphs=[])
 def test_normalising_twice_changes_nothing(title: str, paragraphs: list[str]) -> None:
     raw = RawItem(
         source_id="feed",
