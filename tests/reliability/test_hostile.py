@@ -21,7 +21,7 @@ from tests.reliability.conftest import register_feeds
 
 ROOT = Path(__file__).resolve().parents[2]
 FEEDS = ROOT / "tests" / "fixtures" / "feeds"
-MAX_SECONDS = 180  # the whole run, 12 hostile sources and one normal one, on CI's 2 cores
+MAX_SECONDS = 180  # the whole run, 13 hostile sources and one normal one, on CI's 2 cores
 MAX_RSS_MB = 1500  # one worker process, the spaCy model included
 GIB = 1024**3
 MIB = 1024**2
@@ -77,6 +77,10 @@ def test_hostile_feeds_are_contained(
     routes = {
         "billion-laughs": Route(body=(FEEDS / "entity-bomb.xml").read_bytes()),
         "xxe": Route(body=(FEEDS / "xxe.xml").read_bytes()),
+        "external-dtd": Route(
+            body=f'<?xml version="1.0"?><!DOCTYPE rss SYSTEM "{feed_server.url("/evil.dtd")}">'.encode()
+            + _rss(_item("External DTD", n=7)).split(b"?>", 1)[1]
+        ),
         "gzip-bomb": Route(body=bomb, headers={"Content-Encoding": "gzip", "Content-Type": "application/rss+xml"}),
         "one-gib": Route(body=_one_gib),
         "hundred-thousand-items": Route(body=_rss(many)),
@@ -120,6 +124,8 @@ def test_hostile_feeds_are_contained(
     [xxe] = articles["xxe"]
     assert "root:" not in xxe["title"] + xxe["text"]
     assert not any(seen.path.startswith("/latest") for seen in feed_server.requests)  # nothing fetched for it
+    [dtd] = articles["external-dtd"]
+    assert dtd["title"] == "External DTD" and feed_server.hits("/evil.dtd") == 0  # the DTD is never fetched
     many_result = results["hundred-thousand-items"]
     assert (many_result["read"], many_result["stored"], many_result["quarantined"]) == (1001, 1000, 1)
     [capped] = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ SHINGLE_WORDS = 3
 # same report about 0.25-0.5, unrelated articles under 0.1.
 DUPLICATE_SIMILARITY = 0.6
 STORY_SIMILARITY = 0.2
+MAX_CANDIDATES = 64  # verified per article: bounds the cost when thousands of items look alike
 MAX_WORDS = 1500  # the opening of an article decides what it is a copy of; more only costs time
 DEDUP_VERSION = f"minhash-{SCHEME}-{NUM_PERM}-w{SHINGLE_WORDS}-datasketch-{datasketch.__version__}"
 _WORD = re.compile(r"\w+")
@@ -101,7 +103,10 @@ class StoryIndex:
             story = self._members[original].story_id
             return self._add(Signed(article_id, content_hash, story, self._root(original), hashvalues))
         best: tuple[float, str] | None = None
-        for candidate in self._lsh.query(_minhash(hashvalues)):
+        candidates = self._lsh.query(_minhash(hashvalues))
+        if len(candidates) > MAX_CANDIDATES:  # templated items ("Shares of X rose"): check a fixed subset
+            candidates = heapq.nsmallest(MAX_CANDIDATES, candidates)
+        for candidate in candidates:
             score = similarity(hashvalues, self._members[candidate].hashvalues)
             if score >= STORY_SIMILARITY and (best is None or (score, candidate) > best):
                 best = (score, candidate)

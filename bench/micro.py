@@ -1,0 +1,138 @@
+"""Per-stage benchmarks, each beside its baseline in the same run: parse + normalise against feedparser
+alone, storing articles against a sequential `put_object` loop, and the digest of 10,000 articles."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+RUNS = 5
+
+
+def _median_seconds(fn: Any, runs: int = RUNS) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def bench_parse_normalise(feeds: int = 40, items: int = 50) -> dict[str, Any]:
+    """feedparser.parse on the bytes, against the pipeline's parse_feed + normalise_item on the same bytes."""
+    import feedparser
+    from feed_server import feed_body
+
+    from pipeline.models import Source
+    from pipeline.normalise import normalise_item
+    from pipeline.parse import parse_feed
+
+    bodies = [feed_body(n, items) for n in range(feeds)]
+    source = Source(id="bench", kind="feed", url="https://example.org/feed")
+    fetched = datetime(2024, 1, 8, tzinfo=UTC)
+
+    def baseline() -> None:
+        for body in bodies:
+            feedparser.parse(body)
+
+    def pipeline() -> None:
+        for body in bodies:
+            for item in parse_feed(body, source, "raw/bench", fetched).items:
+                normalise_item(item)
+
+    base, ours = _median_seconds(baseline), _median_seconds(pipeline)
+    n = feeds * items
+    return {
+        "items": n,
+        "feedparser_us_per_item": round(base / n * 1e6),
+        "pipeline_us_per_item": round(ours / n * 1e6),
+        "ratio": round(ours / base, 2),
+        "goal": "at most 1.5x feedparser alone",
+    }
+
+
+def bench_store(count: int = 2000) -> dict[str, Any]:
+    """Articles into SeaweedFS: the store stage's writes (GET + conditional PUT, 16 in flight) against a
+    sequential put_object loop of the same bytes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pipeline import stages
+    from pipeline.seaweed import EmbeddedS3, on_free_ports
+    from pipeline.settings import Settings
+    from pipeline.storage import ObjectStore, article_key
+    from tests.eval.scoring import load_cases, to_article
+
+    template = to_article(load_cases()[0])
+    articles = [template.model_copy(update={"id": f"{i:032x}", "content_hash": f"{i:064x}"}) for i in range(count)]
+    with tempfile.TemporaryDirectory(prefix="news-bench-store-") as tmp:
+        settings = on_free_ports(Settings(), Path(tmp))
+        server = EmbeddedS3(settings)
+        server.up()
+        try:
+            store = ObjectStore.from_settings(settings)
+            store.ensure_bucket()
+            start = time.perf_counter()
+            for a in articles:
+                store.client.put_object(Bucket=store.bucket, Key=f"baseline/{a.id}.json", Body=stages._article_bytes(a))
+            sequential = time.perf_counter() - start
+            start = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=stages.STORE_CONCURRENCY) as pool:
+                list(pool.map(lambda a: stages.write_article(store, article_key(a.published_date, a.id), a), articles))
+            ours = time.perf_counter() - start
+        finally:
+            server.down()
+    return {
+        "objects": count,
+        "sequential_put_per_s": round(count / sequential),
+        "store_stage_per_s": round(count / ours),
+        "ratio": round(sequential / ours, 2),
+        "note": "the store stage also reads each key first (conditional write), the loop only puts",
+    }
+
+
+_DIGEST = """
+import json, resource, sys, time
+from datetime import date, timedelta
+from pathlib import Path
+from pipeline.digest import build_digest, render_html, render_json, render_markdown
+from pipeline.models import Article
+base = [Article.model_validate_json(l) for l in Path("tests/fixtures/digest/articles.jsonl").read_text().splitlines()]
+articles = []
+for i in range(10_000):
+    a = base[i % len(base)]
+    story = f"{i // 3:032x}"  # stories of three articles
+    articles.append(a.model_copy(update={"id": f"{i:032x}", "story_id": story, "source": f"s{i % 300}"}))
+start = time.perf_counter()
+digest = build_digest(date(2026, 3, 2), articles)
+sizes = [len(render_html(digest)), len(render_markdown(digest)), len(render_json(digest))]
+seconds = time.perf_counter() - start
+print(json.dumps({"seconds": seconds, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+                  "stories": digest.counts.stories, "bytes": sizes}))
+"""
+
+
+def bench_digest() -> dict[str, Any]:
+    out = subprocess.run([sys.executable, "-c", _DIGEST], capture_output=True, text=True, check=True, cwd=ROOT)
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return {
+        "articles": 10_000,
+        "stories": result["stories"],
+        "seconds": round(result["seconds"], 2),
+        "rss_mb": result["rss_mb"],
+        "goal": "under 30 s and 1 GB",
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps({"parse": bench_parse_normalise(), "store": bench_store(), "digest": bench_digest()}, indent=2))
