@@ -55,4 +55,8 @@ def test_hostile_digest_runs_no_script_and_loads_nothing(browser: Any, feed_serv
     assert dialogs == []
     assert requests == [feed_server.url("/digest.html")], "no remote resource, no navigation to a script URL"
     assert page.get_by_text("<script>window.pwned = 'script'</script>").count() == 2, "headline and summary, as text"
+    # The page still reads as a digest: sections and stories drawn, not a blank or broken page.
+    assert page.locator("h2.section").count() >= 1 and page.locator("article").count() == len(articles)
+    shot = page.screenshot(full_page=True, path=str(tmp_path / "hostile-digest.png"))
+    assert shot.startswith(b"\x89PNG") and len(shot) > 20_000, "a rendered page, not an empty one"
     page.close()
