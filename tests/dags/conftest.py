@@ -22,9 +22,8 @@ def airflow_db() -> None:
     Pool.create_or_update_pool("news_fetch", slots=4, description="news fetch tasks", include_deferred=False)
 
 
-@pytest.fixture
-def airflow_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    """Point the DAGs' settings and `aws_default` at this test's bucket on the session's SeaweedFS."""
+def point_airflow_at(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point the DAGs' settings and `aws_default` at `settings`' bucket and embedded SeaweedFS."""
     from pipeline.seaweed import read_credentials
 
     creds = read_credentials(settings.local_dir)
@@ -42,5 +41,11 @@ def airflow_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator
     monkeypatch.setenv("NEWS_LOCAL_DIR", str(settings.local_dir))
     monkeypatch.setenv("NEWS_S3_PORT", str(settings.s3_port))
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def airflow_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """The DAGs use this test's bucket on the session's SeaweedFS."""
+    point_airflow_at(settings, monkeypatch)
     yield settings
     get_settings.cache_clear()

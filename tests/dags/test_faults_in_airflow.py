@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.seaweed import EmbeddedS3, read_credentials
+from pipeline.seaweed import EmbeddedS3
 from pipeline.settings import Settings, get_settings
 from pipeline.storage import ObjectStore
 from tests.conftest import embedded_settings, seed_documents
-from tests.dags.conftest import DAGS
+from tests.dags.conftest import DAGS, point_airflow_at
 
 
 @pytest.fixture
@@ -25,20 +25,7 @@ def own_s3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Se
     server = EmbeddedS3(settings)
     server.up()
     ObjectStore.from_settings(settings).ensure_bucket()
-    creds = read_credentials(settings.local_dir)
-    assert creds is not None
-    connection = {
-        "conn_type": "aws",
-        "login": creds.access_key_id,
-        "password": creds.secret_access_key.get_secret_value(),
-        "extra": {"endpoint_url": f"http://127.0.0.1:{settings.s3_port}", "region_name": "us-east-1"},
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(connection))
-    monkeypatch.setenv("NEWS_BUCKET", settings.bucket)
-    monkeypatch.setenv("NEWS_SOURCES_FILE", str(settings.sources_file))
-    monkeypatch.setenv("NEWS_LOCAL_DIR", str(settings.local_dir))
-    monkeypatch.setenv("NEWS_S3_PORT", str(settings.s3_port))
-    get_settings.cache_clear()
+    point_airflow_at(settings, monkeypatch)
     try:
         yield settings, server
     finally:
