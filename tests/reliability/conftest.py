@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
+from typing import Any
 
 from pipeline.models import RunReport, StageResult
 from pipeline.settings import Settings
@@ -33,3 +39,30 @@ def stored_once(store: ObjectStore) -> Counter[str]:
     ids = Counter(key.rsplit("/", 1)[1] for key in store.list_keys("articles/"))
     assert all(n == 1 for n in ids.values()), ids
     return ids
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_python(settings: Settings, script: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run `script` in a fresh interpreter configured for the test's bucket, sources file and S3 server."""
+    environment = (
+        os.environ
+        | {
+            "NEWS_BUCKET": settings.bucket,
+            "NEWS_SOURCES_FILE": str(settings.sources_file),
+            "NEWS_LOCAL_DIR": str(settings.local_dir),
+            "NEWS_S3_PORT": str(settings.s3_port),
+            "NEWS_INBOX_PREFIX": "",
+        }
+        | env
+    )
+    command = [sys.executable, "-c", script]
+    return subprocess.run(command, env=environment, cwd=ROOT, capture_output=True, text=True, check=False)
+
+
+def last_json_line(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    """The JSON the script printed last, after checking it exited cleanly."""
+    assert done.returncode == 0, done.stderr[-3000:]
+    outcome: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return outcome

@@ -6,11 +6,8 @@ After each, a re-run completes, every item is accounted for and every article is
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +20,7 @@ from pipeline.settings import Settings
 from pipeline.storage import ObjectStore
 from tests.conftest import embedded_settings
 from tests.feedserver import FeedServer, Route
-from tests.reliability.conftest import accounted, register_feeds, stored_once
+from tests.reliability.conftest import accounted, register_feeds, run_python, stored_once
 
 ROOT = Path(__file__).resolve().parents[2]
 FEEDS = ROOT / "tests" / "fixtures" / "feeds"
@@ -143,14 +140,7 @@ def test_store_stage_killed_with_sigkill_converges_on_rerun(
 ) -> None:
     feed_server.routes["/alpha.xml"] = Route(body=_rss("alpha", 10))
     register_feeds(settings, feed_server, {"alpha": "/alpha.xml"})
-    env = os.environ | {
-        "NEWS_BUCKET": settings.bucket,
-        "NEWS_SOURCES_FILE": str(settings.sources_file),
-        "NEWS_LOCAL_DIR": str(settings.local_dir),
-        "NEWS_S3_PORT": str(settings.s3_port),
-        "NEWS_INBOX_PREFIX": "",
-    }
-    killed = subprocess.run([sys.executable, "-c", _KILLED_WHILE_STORING], env=env, cwd=ROOT, check=False)
+    killed = run_python(settings, _KILLED_WHILE_STORING)
     assert killed.returncode == -signal.SIGKILL
     assert len(stored_once(store)) == 3  # the fetch state was not committed: the next run fetches again
 

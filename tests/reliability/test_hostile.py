@@ -4,9 +4,6 @@ whole run stays within a time and memory bound (measured in a fresh process, mod
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +14,7 @@ import pytest
 from pipeline.settings import Settings
 from pipeline.storage import ObjectStore
 from tests.feedserver import FeedServer, Route
-from tests.reliability.conftest import register_feeds
+from tests.reliability.conftest import last_json_line, register_feeds, run_python
 
 ROOT = Path(__file__).resolve().parents[2]
 FEEDS = ROOT / "tests" / "fixtures" / "feeds"
@@ -98,16 +95,7 @@ def test_hostile_feeds_are_contained(
         feed_server.routes[f"/{name}" + (".json" if name.startswith("json") else ".xml")] = route
     register_feeds(settings, feed_server, {n: f"/{n}" + (".json" if n.startswith("json") else ".xml") for n in routes})
 
-    env = os.environ | {
-        "NEWS_BUCKET": settings.bucket,
-        "NEWS_SOURCES_FILE": str(settings.sources_file),
-        "NEWS_LOCAL_DIR": str(settings.local_dir),
-        "NEWS_S3_PORT": str(settings.s3_port),
-        "NEWS_INBOX_PREFIX": "",
-    }
-    done = subprocess.run([sys.executable, "-c", _RUN], env=env, cwd=ROOT, capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
-    outcome: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    outcome = last_json_line(run_python(settings, _RUN))
     assert outcome["seconds"] < MAX_SECONDS and outcome["rss_mb"] < MAX_RSS_MB, outcome
     results = {r["source"]: r for r in outcome["report"]["sources"]}
     for r in results.values():

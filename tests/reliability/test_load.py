@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import random
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +13,7 @@ import pytest
 from pipeline.settings import Settings
 from pipeline.storage import ObjectStore
 from tests.feedserver import FeedServer, Route
-from tests.reliability.conftest import stored_once
+from tests.reliability.conftest import last_json_line, run_python, stored_once
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES, ITEMS, HOSTS = 1000, 50, 4
@@ -96,17 +93,6 @@ def test_a_thousand_sources_and_fifty_thousand_items(settings: Settings, store: 
 
 
 def _run(settings: Settings) -> dict[str, Any]:
-    env = os.environ | {
-        "NEWS_BUCKET": settings.bucket,
-        "NEWS_SOURCES_FILE": str(settings.sources_file),
-        "NEWS_LOCAL_DIR": str(settings.local_dir),
-        "NEWS_S3_PORT": str(settings.s3_port),
-        "NEWS_INBOX_PREFIX": "",
-        # Four loopback hosts serve 250 feeds each: politeness per host would only measure its delay.
-        "NEWS_FETCH_PER_HOST_CONCURRENCY": "32",
-        "NEWS_FETCH_PER_HOST_DELAY": "0",
-    }
-    done = subprocess.run([sys.executable, "-c", _RUN], env=env, cwd=ROOT, capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
-    outcome: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return outcome
+    # Four loopback hosts serve 250 feeds each: politeness per host would only measure its delay.
+    done = run_python(settings, _RUN, NEWS_FETCH_PER_HOST_CONCURRENCY="32", NEWS_FETCH_PER_HOST_DELAY="0")
+    return last_json_line(done)
