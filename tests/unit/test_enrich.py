@@ -181,3 +181,17 @@ def test_bundled_model_is_the_official_release() -> None:
     assert meta["performance"]["dep_las"] == pytest.approx(0.8991533598)
     assert meta["pipeline"] == ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "ner"]
     assert len(meta["labels"]["ner"]) == 18 and "PERSON" in meta["labels"]["ner"]
+
+
+def test_stories_do_not_depend_on_arrival_order() -> None:
+    """Parallel shards store in any order: a rewrite just above the story threshold must join either way."""
+    import itertools
+
+    from tests.eval.scoring import load_cases, to_article
+
+    cases = {c["id"]: c for c in load_cases()}
+    group = [to_article(cases[i]) for i in ("port-strike-wire", "port-strike-copy", "port-strike-rewrite")]
+    for order in itertools.permutations(group):
+        index = StoryIndex()
+        stories = {index.assign(a.id, a.content_hash, signature(a.title, a.text)).story_id for a in order}
+        assert len(stories) == 1, [a.id for a in order]
