@@ -195,3 +195,23 @@ def test_stories_do_not_depend_on_arrival_order() -> None:
         index = StoryIndex()
         stories = {index.assign(a.id, a.content_hash, signature(a.title, a.text)).story_id for a in order}
         assert len(stories) == 1, [a.id for a in order]
+
+
+def test_story_index_finds_the_same_whether_loaded_added_or_merged(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Band keys live in a sorted array (loaded window), a dict (added this run) or both after a merge."""
+    from pipeline.enrich import dedup
+    from tests.eval.scoring import load_cases, to_article
+
+    articles = sorted((to_article(c) for c in load_cases()), key=lambda a: a.id)
+    signed = [(a.id, a.content_hash, signature(a.title, a.text)) for a in articles]
+    added = StoryIndex()
+    expected = [added.assign(*s) for s in signed]
+    assert len({m.story_id for m in expected}) < len(expected)  # the set has stories to find
+
+    half = len(signed) // 2
+    loaded = StoryIndex(expected[:half])
+    assert [loaded.assign(*s) for s in signed[half:]] == expected[half:]
+
+    monkeypatch.setattr(dedup._Bands, "MERGE_AT", 100)  # a merge every couple of articles
+    merged = StoryIndex()
+    assert [merged.assign(*s) for s in signed] == expected

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import heapq
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import datasketch
 import numpy as np
-from datasketch import MinHash, MinHashLSH
+from datasketch import MinHash
 
 __all__ = [
     "DEDUP_VERSION",
@@ -33,7 +32,10 @@ DUPLICATE_SIMILARITY = 0.6
 STORY_SIMILARITY = 0.2
 MAX_CANDIDATES = 64  # verified per article: bounds the cost when thousands of items look alike
 MAX_WORDS = 1500  # the opening of an article decides what it is a copy of; more only costs time
-DEDUP_VERSION = f"minhash-{SCHEME}-{NUM_PERM}-w{SHINGLE_WORDS}-datasketch-{datasketch.__version__}"
+# LSH bands of two values: a pair at similarity s shares a band with probability 1 - (1 - s²)^64, 0.94 at 0.21
+# and 0.999 at 0.3, so rewrites just above STORY_SIMILARITY are found whatever order articles arrive in.
+BANDS, ROWS = 64, 2
+DEDUP_VERSION = f"minhash-{SCHEME}-{NUM_PERM}-w{SHINGLE_WORDS}-lsh{BANDS}x{ROWS}-datasketch-{datasketch.__version__}"
 _WORD = re.compile(r"\w+")
 
 
@@ -42,17 +44,23 @@ _PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME).permutations
 HASH_DTYPE = np.uint32  # the affine32 scheme's values
 
 
-def _minhash(hashvalues: np.ndarray | None = None) -> MinHash:
-    return MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME, hashvalues=hashvalues, permutations=_PERMUTATIONS)
-
-
 def signature(title: str, text: str) -> np.ndarray:
     words = [w.casefold() for w in _WORD.findall(f"{title} {text}")[:MAX_WORDS]]
     shingles = {" ".join(words[i : i + SHINGLE_WORDS]).encode() for i in range(max(1, len(words) - SHINGLE_WORDS + 1))}
-    minhash = _minhash()
+    minhash = MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME, permutations=_PERMUTATIONS)
     minhash.update_batch(list(shingles))
     values: np.ndarray = minhash.hashvalues.astype(HASH_DTYPE)
     return values
+
+
+# Distinct per band, so equal values in different bands do not make one key.
+_BAND_SALTS = np.random.default_rng(7).integers(0, 2**63, BANDS, dtype=np.uint64)
+
+
+def _band_keys(hashvalues: np.ndarray) -> np.ndarray:
+    """One 64-bit key per band (shape `(..., BANDS)`): the band's two 32-bit values side by side, salted."""
+    values = hashvalues.astype(np.uint64).reshape(*hashvalues.shape[:-1], BANDS, ROWS)
+    return ((values[..., 0] << np.uint64(32)) | values[..., 1]) ^ _BAND_SALTS
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:
@@ -77,17 +85,67 @@ class Assignment:
     duplicate_of: str | None
 
 
+class _Bands:
+    """Band keys of the members, for finding who shares a band with a new signature.
+
+    datasketch's MinHashLSH keeps a Python set per bucket: about 20 kB per article at 64 bands, 1 GB for a
+    50,000-article window. Here the keys of the loaded window sit in one sorted array (12 bytes per key) and
+    the keys added since in a dict, merged into the array once it grows.
+    """
+
+    MERGE_AT = 1 << 17  # keys in the dict; a merge re-sorts the whole array, so not too often
+
+    def __init__(self) -> None:
+        self._keys = np.empty(0, dtype=np.uint64)
+        self._owners = np.empty(0, dtype=np.int32)
+        self._recent: dict[int, list[int]] = {}
+
+    def extend(self, owners: np.ndarray, keys: np.ndarray) -> None:
+        """Add many keys at once, `owners[i]` owning `keys[i]`."""
+        merged_keys = np.concatenate([self._keys, keys])
+        merged_owners = np.concatenate([self._owners, owners.astype(np.int32)])
+        order = np.argsort(merged_keys, kind="stable")
+        self._keys, self._owners = merged_keys[order], merged_owners[order]
+
+    def add(self, owner: int, keys: np.ndarray) -> None:
+        for key in keys.tolist():
+            self._recent.setdefault(key, []).append(owner)
+        if len(self._recent) >= self.MERGE_AT:
+            recent, self._recent = self._recent, {}
+            owners = np.array([o for os in recent.values() for o in os], dtype=np.int32)
+            flat = np.array([k for k, os in recent.items() for _ in os], dtype=np.uint64)
+            self.extend(owners, flat)
+
+    def query(self, keys: np.ndarray) -> set[int]:
+        """Members sharing at least one band key with `keys`."""
+        found: set[int] = set()
+        lo = np.searchsorted(self._keys, keys, side="left")
+        hi = np.searchsorted(self._keys, keys, side="right")
+        for start, stop in zip(lo.tolist(), hi.tolist(), strict=True):
+            if stop > start:
+                found.update(self._owners[start:stop].tolist())
+        for key in keys.tolist():
+            found.update(self._recent.get(key, ()))
+        return found
+
+
 class StoryIndex:
     """Articles of a rolling window, searchable by content hash and by MinHash similarity."""
 
     def __init__(self, members: Iterable[Signed] = ()) -> None:
-        # LSH only proposes candidates and misses some near its threshold; proposing from half the similarity
-        # makes a rewrite at 0.2 found whatever order articles arrive in. Candidates are verified below.
-        self._lsh = MinHashLSH(threshold=STORY_SIMILARITY / 2, num_perm=NUM_PERM)
         self._members: dict[str, Signed] = {}
         self._by_hash: dict[str, str] = {}
+        self._ids: list[str] = []  # position -> article id, the owners in the band index
+        self._bands = _Bands()
+        loaded = []
         for member in members:
-            self._add(member)
+            if member.article_id not in self._members:
+                self._remember(member)
+                loaded.append(member)
+        if loaded:  # one sort for the whole window rather than a dict entry per key
+            positions = np.arange(len(self._ids) - len(loaded), len(self._ids))
+            keys = _band_keys(np.stack([m.hashvalues for m in loaded]))
+            self._bands.extend(np.repeat(positions, BANDS), keys.ravel())
 
     def __contains__(self, article_id: str) -> bool:
         return article_id in self._members
@@ -105,10 +163,9 @@ class StoryIndex:
             story = self._members[original].story_id
             return self._add(Signed(article_id, content_hash, story, self._root(original), hashvalues))
         best: tuple[float, str] | None = None
-        candidates = self._lsh.query(_minhash(hashvalues))
-        if len(candidates) > MAX_CANDIDATES:  # templated items ("Shares of X rose"): check a fixed subset
-            candidates = heapq.nsmallest(MAX_CANDIDATES, candidates)
-        for candidate in candidates:
+        candidates = sorted(self._ids[owner] for owner in self._bands.query(_band_keys(hashvalues)))
+        # Templated items ("Shares of X rose") can share bands with thousands: check a fixed subset.
+        for candidate in candidates[:MAX_CANDIDATES]:
             score = similarity(hashvalues, self._members[candidate].hashvalues)
             if score >= STORY_SIMILARITY and (best is None or (score, candidate) > best):
                 best = (score, candidate)
@@ -125,10 +182,12 @@ class StoryIndex:
         # Copies of a copy point at the original, so a story has one article the others duplicate.
         return self._members[article_id].duplicate_of or article_id
 
-    def _add(self, member: Signed) -> Signed:
+    def _remember(self, member: Signed) -> None:
         self._members[member.article_id] = member
         self._by_hash.setdefault(member.content_hash, member.article_id)
-        self._lsh.insert(
-            member.article_id, MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME, hashvalues=member.hashvalues)
-        )
+        self._ids.append(member.article_id)
+
+    def _add(self, member: Signed) -> Signed:
+        self._remember(member)
+        self._bands.add(len(self._ids) - 1, _band_keys(member.hashvalues))
         return member
