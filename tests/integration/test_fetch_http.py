@@ -158,6 +158,27 @@ def test_redirect_to_a_metadata_address_is_refused_even_when_private_is_allowed(
         get(feed_server.url("/r"), allow_private=True)
 
 
+def test_redirect_to_loopback_is_refused_without_connecting(
+    feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A public feed answering with a redirect to 127.0.0.1 (private networks not allowed): the hop is refused."""
+    from pipeline import fetch
+
+    real = fetch.refusal
+
+    def public_publisher(address: str, allow_private: bool) -> str | None:
+        return None if address == "127.0.0.2" else real(address, allow_private)  # injected: "on the internet"
+
+    monkeypatch.setattr(fetch, "refusal", public_publisher)
+    feed_server.routes["/admin"] = Route(body=b"internal")
+    with FeedServer("127.0.0.2") as publisher:
+        publisher.routes["/feed"] = Route(status=302, headers={"Location": feed_server.url("/admin")})
+        with pytest.raises(BlockedAddressError, match=r"127\.0\.0\.1 is not a public address"):
+            get(publisher.url("/feed"), allow_private=False)
+        assert [r.path for r in publisher.requests] == ["/feed"]  # the first hop was fetched
+    assert feed_server.requests == []  # the redirect target never was
+
+
 def test_only_http_urls(feed_server: FeedServer) -> None:
     with pytest.raises(PermanentError, match="only http"):
         get("file:///etc/passwd")
