@@ -1,9 +1,13 @@
-"""The object store dies while news_ingest runs in Airflow: the failing task retries with backoff, and once
-the store is back the run succeeds with every article stored exactly once."""
+"""Faults while news_ingest runs in Airflow: the object store dies (the failing task retries with backoff and
+the run succeeds once the store is back), and a task is SIGKILLed while storing (a re-run converges)."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -11,11 +15,14 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.models import RunReport
 from pipeline.seaweed import EmbeddedS3
 from pipeline.settings import Settings, get_settings
 from pipeline.storage import ObjectStore
 from tests.conftest import embedded_settings, seed_documents
 from tests.dags.conftest import DAGS, point_airflow_at
+from tests.feedserver import FeedServer, Route
+from tests.reliability.conftest import accounted, register_feeds, stored_once
 
 
 @pytest.fixture
@@ -64,3 +71,60 @@ def test_store_killed_mid_run_then_retries_succeed(airflow_db: None, own_s3: tup
     [report] = list(store.list_keys("runs/news_ingest/"))
     body = json.loads(store.get_bytes(report))
     assert (body["read"], body["stored"], body["failed_sources"]) == (1, 1, [])
+
+
+# dag.test() runs each task in its own process's interpreter, so the kill lands inside the store task.
+_KILLED_WHILE_STORING = f"""
+import os, signal
+from airflow.dag_processing.dagbag import DagBag
+from pipeline import stages
+
+real, writes = stages.write_article, []
+
+def write_then_die(*args, **kwargs):
+    written = real(*args, **kwargs)
+    writes.append(written)
+    if len(writes) == 4:  # in the middle of store_sources: four articles written, eight to go
+        os.kill(os.getpid(), signal.SIGKILL)
+    return written
+
+stages.write_article = write_then_die
+stages.STORE_CONCURRENCY = 1  # one write in flight, so the kill lands exactly after the fourth
+DagBag(dag_folder={str(DAGS)!r}).dags["news_ingest"].test()
+"""
+
+
+def test_task_killed_with_sigkill_while_storing_converges_on_rerun(
+    airflow_db: None, airflow_env: Settings, feed_server: FeedServer
+) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    settings, store = airflow_env, ObjectStore.from_settings(airflow_env)
+    items = "".join(
+        f"<item><title>Harbour strike, day {i}</title><link>https://port.example/{i}</link>"
+        f"<description>Dock workers in port {i} stayed out for a {i}th day, the union said.</description>"
+        f"<pubDate>Mon, 04 Mar 2024 0{i % 9}:00:00 GMT</pubDate></item>"
+        for i in range(12)
+    )
+    feed_server.routes["/port.xml"] = Route(
+        body=f'<rss version="2.0"><channel><title>Port</title>{items}</channel></rss>'.encode()
+    )
+    register_feeds(settings, feed_server, {"port": "/port.xml"})
+
+    killed = subprocess.run(
+        [sys.executable, "-c", _KILLED_WHILE_STORING], env=os.environ, capture_output=True, check=False
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    assert len(stored_once(store)) == 4  # the fetch state is committed after the articles: not yet
+    assert not list(store.list_keys("runs/news_ingest/"))
+
+    run = DagBag(dag_folder=str(DAGS)).dags["news_ingest"].test()
+    assert run.state == "success"
+    assert len(stored_once(store)) == 12
+    assert {json.loads(store.get_bytes(k))["revision"] for k in store.list_keys("articles/")} == {1}
+    [report_key] = list(store.list_keys("runs/news_ingest/"))
+    report = RunReport.model_validate_json(store.get_bytes(report_key))
+    accounted(report)
+    assert (report.read, report.stored, report.duplicates, report.failed_sources) == (12, 8, 4, [])
+    state = json.loads(store.get_bytes("state/sources/port.json"))  # committed by the run that finished
+    assert state["health"] == "healthy" and state["content_sha256"] is not None
