@@ -36,7 +36,10 @@ def clean_text(value: str) -> str:
     """Decode entities, repair mojibake (ftfy), NFC-normalise and collapse whitespace."""
     # Whitespace first: ftfy can read a no-break space as part of mojibake, and would then differ on a second pass.
     value = " ".join(html.unescape(value).replace("\u00a0", " ").split())
-    value = " ".join(ftfy.fix_text(value, _FTFY).replace("\u00a0", " ").split())
+    # Printable ASCII without entities is something ftfy leaves as it is (no mojibake, control or escape
+    # characters): most English text, at a fifth of normalising's cost.
+    if not (value.isascii() and value.isprintable() and "&" not in value):
+        value = " ".join(ftfy.fix_text(value, _FTFY).replace("\u00a0", " ").split())
     return _SPACE_BEFORE_PUNCTUATION.sub(r"\1", value)
 
 
@@ -57,7 +60,10 @@ def strip_boilerplate(paragraphs: list[str]) -> list[str]:
     for paragraph in paragraphs:
         if _BOILERPLATE.match(paragraph):
             continue
-        paragraph = _BOILERPLATE_TAIL.sub("", paragraph).removesuffix(" [\u2026]").removesuffix(" [...]")
+        ending = paragraph[-60:].casefold()
+        if "continue reading" in ending or "read more" in ending:  # the regex scans every position: only if needed
+            paragraph = _BOILERPLATE_TAIL.sub("", paragraph)
+        paragraph = paragraph.removesuffix(" [\u2026]").removesuffix(" [...]")
         if paragraph:
             kept.append(paragraph)
     return kept
@@ -81,8 +87,12 @@ def _normalised_title(title: str) -> str:
 
 def article_id(source: str, url: str | None, title: str, day: str, guid: str | None = None) -> str:
     """Hash of the canonical URL; without a URL, of source + the feed's guid, or + normalised title + date."""
-    if url:
-        basis = canonical_url(url)
+    return _article_id(source, canonical_url(url) if url else None, title, day, guid)
+
+
+def _article_id(source: str, canonical: str | None, title: str, day: str, guid: str | None) -> str:
+    if canonical:
+        basis = canonical
     elif guid:
         basis = f"{source}\nguid:{guid}"
     else:
@@ -160,7 +170,7 @@ def normalise_item(raw: RawItem) -> Article:
     text = _render_text(sections)
     url = canonical_url(raw.url) if raw.url and raw.url.startswith(("http://", "https://")) else None
     return Article(
-        id=article_id(raw.source_id, url, title, published.date().isoformat(), raw.guid),
+        id=_article_id(raw.source_id, url, title, published.date().isoformat(), raw.guid),
         source=raw.source_id,
         source_name=raw.source_name or raw.source_id,
         url=url,

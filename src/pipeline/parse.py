@@ -212,7 +212,11 @@ def parse_feed(
     data: bytes, source: Source, raw_key: str, fetched_at: datetime, headers: dict[str, str] | None = None
 ) -> ParsedPayload:
     """Parse RSS 0.9x/1.0/2.0 or Atom bytes with feedparser, never letting it fetch anything itself."""
-    parsed = feedparser.parse(neutralise_declarations(data), response_headers=headers or {}, resolve_relative_uris=True)
+    # Not feedparser's sanitiser: the pipeline extracts text with lxml and sanitises kept markup with nh3, and
+    # feedparser's pure-Python pass would cost a fifth of its parse time for nothing.
+    parsed = feedparser.parse(
+        neutralise_declarations(data), response_headers=headers or {}, resolve_relative_uris=True, sanitize_html=False
+    )
     if not parsed.get("version") and not parsed.entries:
         reason = parsed.get("bozo_exception") or "no RSS or Atom root element"
         raise PermanentError(f"not a feed: {reason}")

@@ -122,3 +122,15 @@ def test_normalising_twice_changes_nothing(title: str, paragraphs: list[str]) ->
         first.content_hash,
         first.id,
     )
+
+
+@BUDGET
+@given(st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E, exclude_characters="&")))
+def test_ftfy_leaves_plain_ascii_alone(text: str) -> None:
+    """clean_text skips ftfy for printable ASCII without entities: that is only right if ftfy would not change it."""
+    import ftfy
+
+    from pipeline.normalise import _FTFY
+
+    collapsed = " ".join(text.split())
+    assert ftfy.fix_text(collapsed, _FTFY) == collapsed
