@@ -7,6 +7,7 @@ A source that failed earlier carries its `error` through the later stages untouc
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import time
 from collections import defaultdict
@@ -31,6 +32,7 @@ from pipeline.settings import Settings
 from pipeline.sources import load_sources
 from pipeline.storage import (
     ObjectStore,
+    StoredObject,
     article_key,
     articles_prefix,
     fetched_at_of,
@@ -132,13 +134,19 @@ def _parse(
     return parse_feed(data, source, key, fetched_at, headers)
 
 
-def normalise_source(store: ObjectStore, source: Source, fetched: StageResult) -> StageResult:
-    """Parse and normalise every archived payload of one source; quarantine what fails, stage the rest."""
+def normalise_source(
+    store: ObjectStore, source: Source, fetched: StageResult, payloads: Iterator[StoredObject] | None = None
+) -> StageResult:
+    """Parse and normalise every archived payload of one source; quarantine what fails, stage the rest.
+
+    `payloads` yields the objects of `fetched.raw_keys` in order (read ahead by the caller); by default
+    they are read here.
+    """
     articles: list[Article] = []
     read, quarantined = fetched.read, fetched.quarantined
-    for key in fetched.raw_keys:
+    objects = store.read_ahead(fetched.raw_keys) if payloads is None else payloads
+    for key, raw in zip(fetched.raw_keys, itertools.islice(objects, len(fetched.raw_keys)), strict=True):
         fetched_at = fetched_at_of(key)  # from the key, so a replay reads the payload exactly as it was
-        raw = store.get_object(key)
         digest = _sha256(raw.data)
         try:
             payload = _parse(source, key, raw.data, raw.content_type, raw.metadata.get("url"), fetched_at)
@@ -187,7 +195,10 @@ def normalise_sources(store: ObjectStore, settings: Settings, fetched: list[Stag
         source = registry.get(source_id)
         return source.model_copy(update={"max_items": source.max_items or settings.max_items_per_feed})
 
-    return _each(fetched, "normalise", lambda r: normalise_source(store, capped(r.source), r))
+    # One read-ahead over the whole batch: the next sources' payloads arrive while this one is parsed.
+    going = [r for r in fetched if not (r.error or r.not_due_until)]
+    payloads = store.read_ahead(key for r in going for key in r.raw_keys)
+    return _each(fetched, "normalise", lambda r: normalise_source(store, capped(r.source), r, payloads))
 
 
 @cache

@@ -6,9 +6,12 @@ import contextlib
 import copy
 import hashlib
 import io
+import itertools
 import json
 import re
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -302,6 +305,21 @@ class ObjectStore:
         with self._errors("get", key):
             response = self.client.get_object(Bucket=self.bucket, Key=key)
             return StoredObject(response["Body"].read(), response.get("ContentType", ""), response.get("Metadata", {}))
+
+    def read_ahead(self, keys: Iterable[str], ahead: int = 8) -> Iterator[StoredObject]:
+        """`get_object` of each key in order, with up to `ahead` reads in flight while the caller works on
+        the current object: waiting on the store overlaps with parsing. Memory: `ahead` objects at most."""
+        remaining = iter(keys)
+        with ThreadPoolExecutor(max_workers=ahead) as pool:
+            pending: deque[Future[StoredObject]] = deque(
+                pool.submit(self.get_object, key) for key in itertools.islice(remaining, ahead)
+            )
+            while pending:
+                current = pending.popleft().result()
+                following = next(remaining, None)
+                if following is not None:
+                    pending.append(pool.submit(self.get_object, following))
+                yield current
 
     def get_bytes_or_none(self, key: str) -> bytes | None:
         try:

@@ -152,3 +152,17 @@ def test_run_report_is_a_manifest(seeded: Settings, store: ObjectStore) -> None:
     [seeds] = [s for s in report["sources"] if s["source"] == "seeds"]
     assert set(seeds["durations"]) == {"fetch", "normalise", "enrich", "store"}
     assert len(seeds["raw_keys"]) == 3 and len(seeds["article_keys"]) == 2
+
+
+def test_read_ahead_keeps_order_and_reads_only_a_few_ahead(store: ObjectStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    keys = [f"raw/ahead/{n:02d}.txt" for n in range(20)]
+    for n, key in enumerate(keys):
+        store.put_bytes(key, f"payload {n}".encode(), "text/plain")
+    requested: list[str] = []
+    real = store.get_object
+    monkeypatch.setattr(store, "get_object", lambda key: requested.append(key) or real(key))
+    objects = store.read_ahead(iter(keys), ahead=3)
+    assert next(objects).data == b"payload 0"
+    assert len(requested) <= 4  # the first and at most three more: never the whole batch in memory
+    assert [o.data for o in objects] == [f"payload {n}".encode() for n in range(1, 20)]
+    assert sorted(requested) == keys
