@@ -142,6 +142,8 @@ def normalise_source(
     `payloads` yields the objects of `fetched.raw_keys` in order (read ahead by the caller); by default
     they are read here.
     """
+    if not fetched.raw_keys:  # unchanged (304) or nothing new: no staging objects for the next stages
+        return fetched
     articles: list[Article] = []
     read, quarantined = fetched.read, fetched.quarantined
     objects = store.read_ahead(fetched.raw_keys) if payloads is None else payloads
@@ -220,7 +222,8 @@ def enrich_source(store: ObjectStore, settings: Settings, normalised: StageResul
 
     Content already stored and enriched by the same enricher versions is not enriched again.
     """
-    assert normalised.staging_key is not None
+    if normalised.staging_key is None:  # nothing new from this source
+        return normalised
     engine = enricher(settings)
     articles = list(_read_jsonl(store, normalised.staging_key))
     done: dict[int, Article] = {}
@@ -275,8 +278,7 @@ def _would_write(store: ObjectStore, key: str, article: Article) -> bool:
 
 def store_source(store: ObjectStore, enriched: StageResult, window_days: int = 7, dry_run: bool = False) -> StageResult:
     """Place each staged article of one source in its story, then write it (see `store_sources`)."""
-    assert enriched.staging_key is not None
-    articles = list(_read_jsonl(store, enriched.staging_key))
+    articles = list(_read_jsonl(store, enriched.staging_key)) if enriched.staging_key else []
     if not dry_run:
         articles = assign_stories(store, articles, window_days)
     return _write_source(store, enriched, articles, dry_run)
@@ -288,7 +290,6 @@ def _write_source(store: ObjectStore, enriched: StageResult, articles: list[Arti
     A dry run counts what it would write and writes nothing: no article, no story index, no fetch state,
     no inbox move.
     """
-    assert enriched.staging_key is not None
     stored = unchanged = 0
     dates: set[date] = set()
     keys: list[str] = []
@@ -309,7 +310,8 @@ def _write_source(store: ObjectStore, enriched: StageResult, articles: list[Arti
         store.put_json(state_key(enriched.source), enriched.state.model_dump(mode="json"))
     for key, destination in {} if dry_run else enriched.consumed.items():  # stored, so out of the inbox
         store.move(key, destination)
-    store.delete(enriched.staging_key)
+    if enriched.staging_key:
+        store.delete(enriched.staging_key)
     # The keys go to the run report through the bucket: handed over as XCom they would grow with the feed.
     listed = None
     if keys and not dry_run:
@@ -338,7 +340,7 @@ def store_sources(
     if not dry_run:
         placed = iter(assign_stories(store, [a for r in active for a in loaded[r.source]], settings.story_window_days))
         loaded = {r.source: [next(placed) for _ in loaded[r.source]] for r in active}
-    return _each(enriched, "store", lambda r: _write_source(store, r, loaded[r.source], dry_run))
+    return _each(enriched, "store", lambda r: _write_source(store, r, loaded.get(r.source, []), dry_run))
 
 
 def _with_stored_keys(store: ObjectStore, result: StageResult) -> StageResult:
