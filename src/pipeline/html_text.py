@@ -11,7 +11,7 @@ from lxml import etree
 
 from pipeline.models import Section
 
-__all__ = ["html_to_sections", "sanitise_html"]
+__all__ = ["absolute_links", "html_to_sections", "sanitise_html"]
 
 _DROP = ("script", "style", "noscript", "iframe", "object", "embed", "form", "button", "svg", "template", "head")
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
@@ -29,6 +29,23 @@ _ALLOWED_TAGS = {
     "th", "thead", "tr", "u", "ul",
 }  # fmt: skip
 _ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "abbr": {"title"}}
+
+
+# An href or src whose value does not start with a scheme or a fragment: possibly relative.
+_MAYBE_RELATIVE = re.compile(r"""\b(?:href|src)\s*=\s*["']?\s*(?![a-z][a-z0-9+.-]*:|#)""", re.IGNORECASE)
+
+
+def absolute_links(markup: str, base: str) -> str:
+    """`markup` with relative links and image sources resolved against `base` (the entry's xml:base or the
+    feed's URL). Markup with none, most of it, is returned as it is without being parsed."""
+    if not _MAYBE_RELATIVE.search(markup):
+        return markup
+    try:
+        root = lxml.html.fragment_fromstring(markup, create_parent="div")
+    except (etree.ParserError, ValueError):
+        return markup  # left to the sanitiser, which drops what it cannot read
+    root.make_links_absolute(base, resolve_base_href=False, handle_failures="discard")
+    return (root.text or "") + "".join(etree.tostring(child, encoding="unicode", method="html") for child in root)
 
 
 def sanitise_html(markup: str) -> str:
