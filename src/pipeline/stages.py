@@ -98,18 +98,23 @@ def fetch_sources(
     return collect_sources(store, settings, registry, [registry.get(i) for i in source_ids], run_id, force)
 
 
-def _each(results: list[StageResult], name: str, stage: Callable[[StageResult], StageResult]) -> list[StageResult]:
-    """Apply one stage to every source that is still going, timing it per source."""
-    done = []
-    for result in results:
+def _each(
+    results: list[StageResult], name: str, stage: Callable[[StageResult], StageResult], concurrency: int = 1
+) -> list[StageResult]:
+    """Apply one stage to every source that is still going, timing it per source; in order."""
+
+    def timed(result: StageResult) -> StageResult:
         if result.error or result.not_due_until:
-            done.append(result)
-            continue
+            return result
         started = time.perf_counter()
         after = stage(result)
         elapsed = round(time.perf_counter() - started, 3)
-        done.append(after.model_copy(update={"durations": after.durations | {name: elapsed}}))
-    return done
+        return after.model_copy(update={"durations": after.durations | {name: elapsed}})
+
+    if concurrency == 1:
+        return [timed(r) for r in results]
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        return list(pool.map(timed, results))
 
 
 def _write_jsonl(store: ObjectStore, key: str, articles: Iterable[Article]) -> None:
@@ -340,7 +345,17 @@ def store_sources(
     if not dry_run:
         placed = iter(assign_stories(store, [a for r in active for a in loaded[r.source]], settings.story_window_days))
         loaded = {r.source: [next(placed) for _ in loaded[r.source]] for r in active}
-    return _each(enriched, "store", lambda r: _write_source(store, r, loaded.get(r.source, []), dry_run))
+
+    def write(result: StageResult) -> StageResult:
+        return _write_source(store, result, loaded.get(result.source, []), dry_run)
+
+    # A source with nothing new only commits its fetch state, one PUT: many of those at once (an unchanged
+    # re-run is all of them). The others write their articles 16 at a time, one source after the other.
+    quiet = [r for r in enriched if not r.staging_key]
+    written = _each([r for r in enriched if r.staging_key], "store", write)
+    written += _each(quiet, "store", write, STORE_CONCURRENCY)
+    by_source = {r.source: r for r in written}
+    return [by_source[r.source] for r in enriched]
 
 
 def _with_stored_keys(store: ObjectStore, result: StageResult) -> StageResult:
