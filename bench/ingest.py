@@ -1,0 +1,131 @@
+"""Whole ingest runs: every stage over a workload, then the same run again against unchanged feeds, both at
+stage level (shards on worker processes, as the fetch benchmark) and through Airflow (`dag.test()` of
+news_ingest in a fresh Airflow home)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+from pipeline import stages  # noqa: E402
+from pipeline.seaweed import read_credentials  # noqa: E402
+from pipeline.settings import Settings  # noqa: E402
+from pipeline.storage import ObjectStore  # noqa: E402
+
+
+def _ingest_shard(args: tuple[Settings, list[str], str]) -> list[dict[str, Any]]:
+    """One shard through fetch, normalise, enrich and store, as one mapped task group does."""
+    settings, source_ids, run_id = args
+    store = ObjectStore.from_settings(settings)
+    results = stages.fetch_sources(store, settings, source_ids, run_id)
+    for stage in (stages.normalise_sources, stages.enrich_sources, stages.store_sources):
+        results = stage(store, settings, results)
+    return [r.model_dump(mode="json") for r in results]
+
+
+def _objects(store: ObjectStore, *prefixes: str) -> int:
+    return sum(1 for prefix in prefixes for _ in store.list_keys(prefix))
+
+
+def _counts(results: list[dict[str, Any]]) -> dict[str, int]:
+    fields = ("read", "stored", "unchanged", "not_modified", "quarantined")
+    return {field: sum(r[field] for r in results) for field in fields} | {
+        "errors": sum(1 for r in results if r["error"])
+    }
+
+
+def bench_full_ingest(pool: ProcessPoolExecutor, settings: Settings) -> dict[str, Any]:
+    """First run stores everything; the re-run meets only 304s and must write no raw payload or article."""
+    store = ObjectStore.from_settings(settings)
+    store.ensure_bucket()
+    shards = stages.plan_shards(settings)
+    timings, outcomes, objects = [], [], []
+    for run in ("first", "rerun"):
+        start = time.perf_counter()
+        done = [r for shard in pool.map(_ingest_shard, [(settings, s, f"ingest-{run}") for s in shards]) for r in shard]
+        timings.append(time.perf_counter() - start)
+        outcomes.append(_counts(done))
+        objects.append(_objects(store, "raw/", "articles/"))
+    first, rerun = outcomes
+    assert first["errors"] == 0 and first["read"] == first["stored"] + first["unchanged"] + first["quarantined"]
+    assert rerun["not_modified"] == sum(len(s) for s in shards) and rerun["read"] == 0, rerun
+    return {
+        "sources": rerun["not_modified"],
+        "articles": first["stored"],
+        "first_run_s": round(timings[0], 2),
+        "rerun_s": round(timings[1], 2),
+        "rerun_ratio": round(timings[1] / timings[0], 3),
+        "new_objects_in_rerun": objects[1] - objects[0],
+        "goal": "re-run at most 10% of the first run, all 304, no new objects",
+    }
+
+
+_DAG_TEST = """
+import json, sys, time
+from airflow.models.pool import Pool
+from airflow.utils import db
+db.initdb()
+Pool.create_or_update_pool("news_fetch", slots=4, description="news fetch tasks", include_deferred=False)
+from airflow.dag_processing.dagbag import DagBag
+dag = DagBag(dag_folder=sys.argv[1]).dags["news_ingest"]
+runs = []
+for _ in range(2):
+    start = time.perf_counter()
+    run = dag.test()
+    runs.append({"seconds": time.perf_counter() - start, "state": str(run.state),
+                 "tasks": len(run.get_task_instances())})
+print(json.dumps(runs))
+"""
+
+
+def bench_dag_test(settings: Settings) -> dict[str, Any]:
+    """`dag.test()` of news_ingest over the workload's sources, then again with every feed unchanged."""
+    creds = read_credentials(settings.local_dir)
+    assert creds is not None
+    store = ObjectStore.from_settings(settings)
+    store.ensure_bucket()
+    connection = {
+        "conn_type": "aws",
+        "login": creds.access_key_id,
+        "password": creds.secret_access_key.get_secret_value(),
+        "extra": {"endpoint_url": f"http://127.0.0.1:{settings.s3_port}", "region_name": "us-east-1"},
+    }
+    with tempfile.TemporaryDirectory(prefix="news-bench-airflow-") as home:
+        env = os.environ | {
+            "AIRFLOW_HOME": home,
+            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
+            "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(connection),
+            "NEWS_BUCKET": settings.bucket,
+            "NEWS_SOURCES_FILE": str(settings.sources_file),
+            "NEWS_LOCAL_DIR": str(settings.local_dir),
+            "NEWS_S3_PORT": str(settings.s3_port),
+            "NEWS_INBOX_PREFIX": "",
+        }
+        command = [sys.executable, "-c", _DAG_TEST, str(ROOT / "dags")]
+        done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    first, rerun = json.loads(done.stdout.strip().splitlines()[-1])
+    assert first["state"] == rerun["state"] == "success", (first, rerun)
+    reports = [json.loads(store.get_bytes(k)) for k in sorted(store.list_keys("runs/news_ingest/"))]
+    by_time = sorted(reports, key=lambda r: r["started_at"])
+    return {
+        "sources": len(by_time[0]["sources"]),
+        "articles": by_time[0]["stored"],
+        "tasks": first["tasks"],
+        "first_run_s": round(first["seconds"], 1),
+        "rerun_s": round(rerun["seconds"], 1),
+        "rerun_stored": by_time[-1]["stored"],
+        "rerun_not_modified": by_time[-1]["not_modified"],
+    }
