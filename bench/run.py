@@ -420,7 +420,7 @@ def profiles(results: dict[str, Any]) -> list[str]:
         "1,041 MB and 22 s to build (RSS) | band keys in one sorted numpy array, recent ones in a dict merged "
         "into it | 1,041 MB, 22 s | 191 MB, 3.2 s (37,500 loaded + 12,500 placed) |",
         "| load test (1,000 sources, 50,000 items in one process) | peak RSS: the story index above | as above | "
-        "1,996 MB | 1,039-1,060 MB (CI runs) |",
+        "1,996 MB | 1,039-1,076 MB (three CI runs) |",
         "| store stage | each source's store rewrote the whole day's story index (py-spy on the load test) | one "
         "conditional update per shard | | |",
         "",
