@@ -73,7 +73,7 @@ def test_store_killed_mid_run_then_retries_succeed(airflow_db: None, own_s3: tup
     assert (body["read"], body["stored"], body["failed_sources"]) == (1, 1, [])
 
 
-# dag.test() runs each task in its own process's interpreter, so the kill lands inside the store task.
+# dag.test() runs every task inside its own process, so killing this one lands inside store_sources.
 _KILLED_WHILE_STORING = f"""
 import os, signal
 from airflow.dag_processing.dagbag import DagBag
