@@ -16,7 +16,7 @@ from pipeline.fetch import Fetcher, FetchPolicy, FetchResponse, HttpStatusError
 from pipeline.fulltext import RobotsRules
 from pipeline.inbox import processed_key
 from pipeline.models import QuarantineRecord, Source, SourceHealth, SourceKind, SourceState, StageResult
-from pipeline.parse import parse_feed, parse_json_feed
+from pipeline.parse import parse_payload
 from pipeline.settings import Settings
 from pipeline.sources import Registry, read_documents
 from pipeline.storage import STATE_PREFIX, ObjectStore, quarantine_key, raw_key, state_key
@@ -203,11 +203,8 @@ async def _collect_pages(
     """Fetch and archive the article page of every item, where robots.txt allows; failures fall back to the feed."""
     # Parsed here only for the item links (parse is pure and cheap); the normalise stage parses it again.
     try:
-        if source.kind is SourceKind.JSONFEED:
-            payload = parse_json_feed(feed.body, source, key, now)
-        else:
-            headers = {"content-type": feed.headers.get("content-type", ""), "content-location": feed.url}
-            payload = parse_feed(feed.body, source, key, now, headers)
+        headers = {"content-type": feed.headers.get("content-type", ""), "content-location": feed.url}
+        payload = parse_payload(feed.body, source, key, now, headers)
     except PermanentError:
         return {}  # the payload itself will be quarantined by the normalise stage
     links = list(dict.fromkeys(i.url for i in payload.items if i.url and i.url.startswith(("http://", "https://"))))

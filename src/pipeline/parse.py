@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -15,9 +16,16 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from pipeline.errors import PermanentError
 from pipeline.html_text import absolute_links
-from pipeline.models import DateSource, RawItem, Section, Source
+from pipeline.models import DateSource, RawItem, Section, Source, SourceKind
 
-__all__ = ["ParsedPayload", "neutralise_declarations", "parse_document", "parse_feed", "parse_json_feed"]
+__all__ = [
+    "ParsedPayload",
+    "neutralise_declarations",
+    "parse_document",
+    "parse_feed",
+    "parse_json_feed",
+    "parse_payload",
+]
 
 _DATE_HEADER = re.compile(r"^date[ \t]+(\d{4}-\d{2}-\d{2})\b[ \t]*(.*)$", re.IGNORECASE)
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n+")
@@ -317,3 +325,18 @@ def parse_json_feed(data: bytes, source: Source, raw_key: str, fetched_at: datet
             )
         )
     return result
+
+
+def parse_payload(
+    data: bytes, source: Source, raw_key: str, fetched_at: datetime, headers: Mapping[str, str] | None = None
+) -> ParsedPayload:
+    """Parse one payload the way its source's kind says; the one place that decides how.
+
+    `headers` are the response's (lower-case names): `content-type` and `content-location` help feedparser
+    with the encoding and relative links.
+    """
+    if source.kind is SourceKind.DOCUMENTS:
+        return ParsedPayload(items=[parse_document(data, source, raw_key, fetched_at)])
+    if source.kind is SourceKind.JSONFEED:
+        return parse_json_feed(data, source, raw_key, fetched_at)
+    return parse_feed(data, source, raw_key, fetched_at, dict(headers or {}))

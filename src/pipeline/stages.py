@@ -25,9 +25,9 @@ from pipeline.enrich import Enricher
 from pipeline.errors import PermanentError, StorageError
 from pipeline.fulltext import extract_page
 from pipeline.lake import compact_day
-from pipeline.models import Article, DateSource, RawItem, RunReport, Source, SourceKind, StageResult
+from pipeline.models import Article, DateSource, RawItem, RunReport, Source, StageResult
 from pipeline.normalise import normalise_item
-from pipeline.parse import ParsedPayload, parse_document, parse_feed, parse_json_feed
+from pipeline.parse import parse_payload
 from pipeline.settings import Settings
 from pipeline.sources import load_sources
 from pipeline.storage import (
@@ -128,17 +128,6 @@ def _read_jsonl(store: ObjectStore, key: str) -> Iterator[Article]:
             yield Article.model_validate_json(line)
 
 
-def _parse(
-    source: Source, key: str, data: bytes, content_type: str, url: str | None, fetched_at: datetime
-) -> ParsedPayload:
-    if source.kind is SourceKind.DOCUMENTS:
-        return ParsedPayload(items=[parse_document(data, source, key, fetched_at)])
-    if source.kind is SourceKind.JSONFEED:
-        return parse_json_feed(data, source, key, fetched_at)
-    headers = {"content-type": content_type} | ({"content-location": url} if url else {})
-    return parse_feed(data, source, key, fetched_at, headers)
-
-
 def normalise_source(
     store: ObjectStore, source: Source, fetched: StageResult, payloads: Iterator[StoredObject] | None = None
 ) -> StageResult:
@@ -156,7 +145,10 @@ def normalise_source(
         fetched_at = fetched_at_of(key)  # from the key, so a replay reads the payload exactly as it was
         digest = _sha256(raw.data)
         try:
-            payload = _parse(source, key, raw.data, raw.content_type, raw.metadata.get("url"), fetched_at)
+            headers = {"content-type": raw.content_type} | (
+                {"content-location": url} if (url := raw.metadata.get("url")) else {}
+            )
+            payload = parse_payload(raw.data, source, key, fetched_at, headers)
         except PermanentError as exc:  # the payload as a whole is unreadable: one item, quarantined
             quarantine(store, source.id, key, digest, str(exc), fetched_at)
             read, quarantined = read + 1, quarantined + 1
