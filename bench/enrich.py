@@ -88,7 +88,7 @@ def run_stage() -> dict[str, Any]:
     batch = articles()
     settings = Settings()
     start = time.perf_counter()
-    engine = Enricher(tuple(settings.languages), settings.spacy_model, settings.ner_max_chars)
+    engine = Enricher.from_settings(settings)
     engine.enrich(batch[:1])  # loads the model, the gazetteer and lingua
     loaded = time.perf_counter() - start
     start = time.perf_counter()

@@ -18,19 +18,18 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 
 from pipeline import stages  # noqa: E402
-from pipeline.seaweed import read_credentials  # noqa: E402
 from pipeline.settings import Settings  # noqa: E402
-from pipeline.storage import ObjectStore  # noqa: E402
+from pipeline.storage.credentials import read_credentials  # noqa: E402
+from pipeline.storage.store import ObjectStore  # noqa: E402
 
 
 def _ingest_shard(args: tuple[Settings, list[str], str]) -> list[dict[str, Any]]:
     """One shard through fetch, normalise, enrich and store, as one mapped task group does."""
     settings, source_ids, run_id = args
     store = ObjectStore.from_settings(settings)
-    results = stages.fetch_sources(store, settings, source_ids, run_id)
-    for stage in (stages.normalise_sources, stages.enrich_sources, stages.store_sources):
-        results = stage(store, settings, results)
-    return [r.model_dump(mode="json") for r in results]
+    fetched = stages.fetch_sources(store, settings, source_ids, run_id)
+    enriched = stages.enrich_sources(store, settings, stages.normalise_sources(store, settings, fetched))
+    return [r.model_dump(mode="json") for r in stages.store_sources(store, settings, enriched)]
 
 
 def _objects(store: ObjectStore, *prefixes: str) -> int:
@@ -38,7 +37,7 @@ def _objects(store: ObjectStore, *prefixes: str) -> int:
 
 
 def _counts(results: list[dict[str, Any]]) -> dict[str, int]:
-    fields = ("read", "stored", "unchanged", "not_modified", "quarantined")
+    fields = ("read", "stored", "duplicates", "not_modified", "quarantined")
     return {field: sum(r[field] for r in results) for field in fields} | {
         "errors": sum(1 for r in results if r["error"])
     }

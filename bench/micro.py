@@ -68,10 +68,11 @@ def bench_store(count: int = 2000) -> dict[str, Any]:
     sequential put_object loop of the same bytes."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from pipeline import stages
     from pipeline.seaweed import EmbeddedS3, on_free_ports
     from pipeline.settings import Settings
-    from pipeline.storage import ObjectStore, article_key
+    from pipeline.stages.store import article_bytes, write_article
+    from pipeline.storage.keys import article_key
+    from pipeline.storage.store import ObjectStore
     from tests.eval.scoring import load_cases, to_article
 
     template = to_article(load_cases()[0])
@@ -89,11 +90,11 @@ def bench_store(count: int = 2000) -> dict[str, Any]:
                 start = time.perf_counter()
                 for a in batch:
                     key = f"baseline/{a.id}.json"
-                    store.client.put_object(Bucket=store.bucket, Key=key, Body=stages._article_bytes(a))
+                    store.client.put_object(Bucket=store.bucket, Key=key, Body=article_bytes(a))
                 sequential_runs.append(time.perf_counter() - start)
                 start = time.perf_counter()
-                with ThreadPoolExecutor(max_workers=stages.STORE_CONCURRENCY) as pool:
-                    list(pool.map(lambda a: stages.write_article(store, article_key(a.published_date, a.id), a), batch))
+                with ThreadPoolExecutor(max_workers=settings.store_concurrency) as pool:
+                    list(pool.map(lambda a: write_article(store, article_key(a.published_date, a.id), a), batch))
                 our_runs.append(time.perf_counter() - start)
             sequential, ours = statistics.median(sequential_runs), statistics.median(our_runs)
         finally:

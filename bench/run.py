@@ -34,7 +34,8 @@ from pipeline.parse import parse_feed
 from pipeline.seaweed import EmbeddedS3, free_ports, on_free_ports
 from pipeline.settings import Settings
 from pipeline.sources import load_sources
-from pipeline.storage import ObjectStore, state_key
+from pipeline.storage.keys import state_key
+from pipeline.storage.store import ObjectStore
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTS = 250  # 500 feeds on 250 loopback hosts: two feeds a host, as with real publishers

@@ -17,15 +17,17 @@ Trigger form: `sources` limits the run to some source ids; `force_refetch` repro
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task, task_group
 from news_airflow import DEFAULT_ARGS, FETCH_POOL, INGEST_CRON, NEWS_ARTICLES, NEWS_INBOX, object_store
 
-from pipeline.inbox import INBOX_ID
-from pipeline.models import SLUG, StageResult
+from pipeline.models import SLUG, Enriched, Fetched, Normalised, SourceProgress, Stored
 from pipeline.settings import get_settings
+from pipeline.sources.inbox import INBOX_ID
+
+R = TypeVar("R", bound=SourceProgress)
 
 # Tasks import pipeline.stages when they run: it loads libraries (lingua, trafilatura, pyarrow, boto3)
 # that would make every parse of this file slow.
@@ -75,21 +77,21 @@ def news_ingest() -> None:
         """Parse and normalise the payloads; quarantine what fails."""
         from pipeline import stages
 
-        return _dump(stages.normalise_sources(object_store(), get_settings(), _load(fetched)))
+        return _dump(stages.normalise_sources(object_store(), get_settings(), _load(fetched, Fetched)))
 
     @task
     def enrich_sources(normalised: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Add language, summary and story to the staged articles."""
         from pipeline import stages
 
-        return _dump(stages.enrich_sources(object_store(), get_settings(), _load(normalised)))
+        return _dump(stages.enrich_sources(object_store(), get_settings(), _load(normalised, Normalised)))
 
     @task(outlets=[NEWS_ARTICLES])
     def store_sources(enriched: list[dict[str, Any]], outlet_events: Any, params: dict[str, Any]) -> dict[str, Any]:
         """Store the articles and announce the dates they belong to."""
         from pipeline import stages
 
-        results = stages.store_sources(object_store(), get_settings(), _load(enriched), params["dry_run"])
+        results = stages.store_sources(object_store(), get_settings(), _load(enriched, Enriched), params["dry_run"])
         dates = sorted({d.isoformat() for r in results for d in r.dates})
         outlet_events[NEWS_ARTICLES].extra = {"dates": dates}
         return {"results": _dump(results)}
@@ -108,7 +110,7 @@ def news_ingest() -> None:
         planned = [source_id for shard in shards for source_id in shard]
         # One shard's output arrives as is, several as a list (with None for shards that failed).
         per_shard = [stored] if isinstance(stored, dict) else stored
-        results = [r for shard in per_shard if shard for r in _load(shard["results"])]
+        results = [r for shard in per_shard if shard for r in _load(shard["results"], Stored)]
         key, report = stages.write_run_report(
             object_store(), "news_ingest", run_id, planned, results, dag_run.start_date, dict(params)
         )
@@ -125,12 +127,12 @@ def news_ingest() -> None:
     write_run_report(shards, ingest_shard.expand(source_ids=shards))
 
 
-def _dump(results: list[StageResult]) -> list[dict[str, Any]]:
+def _dump(results: list[SourceProgress]) -> list[dict[str, Any]]:
     return [r.model_dump(mode="json") for r in results]
 
 
-def _load(results: list[dict[str, Any]]) -> list[StageResult]:
-    return [StageResult.model_validate(r) for r in results]
+def _load(results: list[dict[str, Any]], stage_result: type[R]) -> list[R]:
+    return [stage_result.model_validate(r) for r in results]
 
 
 news_ingest()

@@ -12,7 +12,7 @@ from news_triggers import InboxTrigger
 from pipeline.settings import get_settings
 
 if TYPE_CHECKING:
-    from pipeline.storage import ObjectStore
+    from pipeline.storage.store import ObjectStore
 
 __all__ = [
     "AWS_CONN_ID",
@@ -51,7 +51,7 @@ def object_store() -> ObjectStore:
     """The bucket from settings, reached with the credentials and endpoint of the `aws_default` connection."""
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook  # heavy: import only inside tasks
 
-    from pipeline.storage import ObjectStore
+    from pipeline.storage.store import ObjectStore
 
     return ObjectStore(S3Hook(aws_conn_id=AWS_CONN_ID).get_conn(), get_settings().bucket)
 
@@ -63,7 +63,7 @@ def email_digest(day: str, context: Any) -> list[str]:
     from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
     from pipeline.digest.publish import load_digest
-    from pipeline.storage import digest_key
+    from pipeline.storage.keys import digest_key
 
     settings = get_settings()
     store = object_store()

@@ -14,14 +14,14 @@ from fastapi.responses import HTMLResponse
 from pipeline.settings import get_settings
 
 if TYPE_CHECKING:
-    from pipeline.storage import ObjectStore
+    from pipeline.storage.store import ObjectStore
 
 # Plugin apps are mounted without auth: this dependency is what makes anonymous requests get a 401.
 digest_app = FastAPI(title="News digests", dependencies=[Depends(requires_access_view(AccessView.PLUGINS))])
 
 
 def _store() -> ObjectStore:
-    from pipeline.storage import ObjectStore  # boto3: loaded by the api-server only when a page is asked for
+    from pipeline.storage.store import ObjectStore  # boto3: loaded by the api-server only when a page is asked for
 
     return ObjectStore.from_settings(get_settings())
 
@@ -40,7 +40,7 @@ def list_digests() -> str:
 @digest_app.get("/{day}", response_class=HTMLResponse)
 def show_digest(day: str) -> str:
     """The HTML digest of one day, as published."""
-    from pipeline.storage import digest_key
+    from pipeline.storage.keys import digest_key
 
     try:
         when = date.fromisoformat(day)

@@ -8,8 +8,8 @@ from typing import Any
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
-from pipeline.inbox import claim_new_documents
 from pipeline.settings import get_settings
+from pipeline.sources.inbox import claim_new_documents
 
 __all__ = ["InboxTrigger"]
 
@@ -28,7 +28,7 @@ class InboxTrigger(BaseEventTrigger):
         return ("news_triggers.InboxTrigger", {"poll_interval": self.poll_interval})
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from pipeline.storage import ObjectStore  # boto3 is heavy; the dag-processor never needs it
+        from pipeline.storage.store import ObjectStore  # boto3 is heavy; the dag-processor never needs it
 
         settings = get_settings()
         store = ObjectStore.from_settings(settings)

@@ -13,7 +13,7 @@ import pytest
 
 from pipeline.seaweed import EmbeddedS3, on_free_ports
 from pipeline.settings import Settings
-from pipeline.storage import ObjectStore
+from pipeline.storage.store import ObjectStore
 from tests.feedserver import FeedServer
 
 ROOT = Path(__file__).resolve().parent.parent

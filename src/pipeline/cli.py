@@ -18,7 +18,6 @@ from rich.markdown import Markdown
 from rich.table import Table
 
 from pipeline import stages
-from pipeline.collect import check_sources
 from pipeline.digest.publish import list_digest_dates
 from pipeline.errors import PipelineError
 from pipeline.lake import query_lake
@@ -26,7 +25,9 @@ from pipeline.models import Article, Digest, RunReport
 from pipeline.seaweed import EmbeddedS3
 from pipeline.settings import Settings, get_settings
 from pipeline.sources import load_sources
-from pipeline.storage import ObjectStore, S3Config, articles_prefix, digest_key
+from pipeline.sources.check import check_sources
+from pipeline.storage.keys import articles_prefix, digest_key, runs_prefix
+from pipeline.storage.store import ObjectStore, S3Config
 
 __all__ = ["app"]
 
@@ -275,9 +276,9 @@ def runs_show(
 ) -> None:
     """Print the newest run report of a DAG."""
     store = _store(get_settings())
-    keys = list(store.list_keys(f"runs/{dag_id}/"))
+    keys = list(store.list_keys(runs_prefix(dag_id)))
     if not keys:
-        raise _fail(f"no run report under runs/{dag_id}/")
+        raise _fail(f"no run report under {runs_prefix(dag_id)}")
     # Reports are few per DAG and small; read them all to find the newest by content, not key order.
     reports = [(RunReport.model_validate_json(store.get_bytes(k)), k) for k in keys]
     report, key = max(reports, key=lambda rk: rk[0].finished_at)

@@ -1,6 +1,15 @@
-"""Error types that decide what happens next: retry the task, or quarantine the input and go on."""
+"""Error types that decide what happens next: retry the task, quarantine the input and go on, or stop."""
 
-__all__ = ["PermanentError", "PipelineError", "StorageError", "TransientError"]
+__all__ = [
+    "ConfigError",
+    "ObjectNotFound",
+    "PermanentError",
+    "PipelineError",
+    "PreconditionFailed",
+    "StorageError",
+    "TransientError",
+    "TransientStorageError",
+]
 
 
 class PipelineError(Exception):
@@ -15,5 +24,21 @@ class PermanentError(PipelineError):
     """Bad input that will fail the same way on every retry: quarantine it and go on."""
 
 
-class StorageError(TransientError):
-    """The object store failed or is unreachable: the whole task should fail and be retried."""
+class ConfigError(PipelineError):
+    """A setting or the sources file is wrong: stop and say which; retrying cannot help."""
+
+
+class StorageError(PipelineError):
+    """An object store call failed; a stage lets it through so the whole task fails."""
+
+
+class TransientStorageError(StorageError, TransientError):
+    """The object store is unreachable, failing or busy, or concurrent writers kept racing: retry the task."""
+
+
+class ObjectNotFound(StorageError):
+    """No such key (or bucket): asking again will not make it appear."""
+
+
+class PreconditionFailed(StorageError):
+    """A conditional write lost: the object exists already, or changed since it was read."""

@@ -1,4 +1,5 @@
-"""HTTP with httpx: conditional GET, timeouts, a size cap, checked redirects, an SSRF guard and per-host politeness."""
+"""HTTP with httpx: conditional GET, timeouts, a size cap, checked redirects, an SSRF guard, per-host politeness
+and robots.txt."""
 
 from __future__ import annotations
 
@@ -12,10 +13,14 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from importlib.metadata import version
+from typing import Any
+from urllib.parse import urlsplit
+from urllib.robotparser import RobotFileParser
 
 import httpx
 
-from pipeline.errors import PermanentError, TransientError
+from pipeline.errors import PermanentError, PipelineError, TransientError
+from pipeline.settings import Settings
 
 __all__ = [
     "BlockedAddressError",
@@ -24,6 +29,7 @@ __all__ = [
     "Fetcher",
     "HttpStatusError",
     "ResponseTooLargeError",
+    "RobotsRules",
     "parse_max_age",
     "parse_retry_after",
     "refusal",
@@ -54,18 +60,40 @@ class HttpStatusError(TransientError):
         return self.status == 410
 
 
+def _default(setting: str) -> Any:
+    return Settings.model_fields[setting].default
+
+
 @dataclass(frozen=True)
 class FetchPolicy:
+    """How requests are made; the defaults are those of `Settings` (`NEWS_FETCH_*`)."""
+
     user_agent: str = f"news-pipeline/{version('news-pipeline')}"
-    max_bytes: int = 10 * 1024 * 1024
-    connect_timeout: float = 5.0
-    read_timeout: float = 15.0
-    total_timeout: float = 30.0
-    max_redirects: int = 5
-    allow_private_networks: bool = False
-    concurrency: int = 64
-    per_host_concurrency: int = 2
-    per_host_delay: float = 0.5
+    max_bytes: int = _default("fetch_max_bytes")
+    connect_timeout: float = _default("fetch_connect_timeout")
+    read_timeout: float = _default("fetch_read_timeout")
+    total_timeout: float = _default("fetch_timeout")
+    max_redirects: int = _default("fetch_max_redirects")
+    allow_private_networks: bool = _default("allow_private_networks")
+    concurrency: int = _default("fetch_concurrency")
+    per_host_concurrency: int = _default("fetch_per_host_concurrency")
+    per_host_delay: float = _default("fetch_per_host_delay")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FetchPolicy:
+        agent = cls.user_agent + (f" (+{settings.contact_url})" if settings.contact_url else "")
+        return cls(
+            user_agent=agent,
+            max_bytes=settings.fetch_max_bytes,
+            connect_timeout=settings.fetch_connect_timeout,
+            read_timeout=settings.fetch_read_timeout,
+            total_timeout=settings.fetch_timeout,
+            max_redirects=settings.fetch_max_redirects,
+            allow_private_networks=settings.allow_private_networks,
+            concurrency=settings.fetch_concurrency,
+            per_host_concurrency=settings.fetch_per_host_concurrency,
+            per_host_delay=settings.fetch_per_host_delay,
+        )
 
 
 @dataclass(frozen=True)
@@ -270,3 +298,32 @@ class Fetcher:
             )
         finally:
             await response.aclose()
+
+
+class RobotsRules:
+    """robots.txt of each host, fetched once per batch under the same rules as any other request."""
+
+    def __init__(self, fetcher: Fetcher, user_agent: str) -> None:
+        self._fetcher = fetcher
+        self._agent = user_agent.split("/", 1)[0]
+        self._parsers: dict[str, asyncio.Task[RobotFileParser | bool]] = {}
+
+    async def _load(self, origin: str, allow_private: bool) -> RobotFileParser | bool:
+        try:
+            response = await self._fetcher.get(f"{origin}/robots.txt", allow_private=allow_private)
+        except HttpStatusError as exc:
+            # No robots.txt (4xx) allows everything; a server error or refusal means wait and see.
+            return exc.status < 500 and exc.status not in (401, 403)
+        except PipelineError:
+            return False
+        parser = RobotFileParser()
+        parser.parse(response.body.decode("utf-8", errors="replace").splitlines())
+        return parser
+
+    async def allowed(self, url: str, allow_private: bool = False) -> bool:
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if origin not in self._parsers:
+            self._parsers[origin] = asyncio.create_task(self._load(origin, allow_private))
+        rules = await self._parsers[origin]
+        return rules.can_fetch(self._agent, url) if isinstance(rules, RobotFileParser) else rules

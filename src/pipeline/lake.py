@@ -13,11 +13,10 @@ import pyarrow.parquet as pq
 from pyarrow import fs
 
 from pipeline.models import Article
-from pipeline.storage import ObjectStore, S3Config
+from pipeline.storage.keys import LAKE_PREFIX, lake_key
+from pipeline.storage.store import ObjectStore, S3Config
 
-__all__ = ["ARTICLES_SCHEMA", "articles_table", "compact_day", "lake_key", "query_lake"]
-
-LAKE_PREFIX = "lake/articles"
+__all__ = ["ARTICLES_SCHEMA", "articles_table", "compact_day", "query_lake"]
 
 _SECTION = pa.struct([("heading", pa.string()), ("paragraphs", pa.list_(pa.string()))])
 _MENTION = pa.struct([("text", pa.string()), ("start", pa.int32()), ("end", pa.int32())])
@@ -75,10 +74,6 @@ ARTICLES_SCHEMA = pa.schema(
         ("duplicate_of", pa.string()),
     ]
 )
-
-
-def lake_key(day: date) -> str:
-    return f"{LAKE_PREFIX}/date={day.isoformat()}/part-0000.parquet"
 
 
 def articles_table(articles: Iterable[Article]) -> pa.Table:

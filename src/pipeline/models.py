@@ -19,9 +19,12 @@ __all__ = [
     "DigestQuote",
     "DigestSection",
     "DigestStory",
+    "Enriched",
     "Entity",
     "EntityType",
+    "Fetched",
     "Mention",
+    "Normalised",
     "QuarantineRecord",
     "Quote",
     "RawItem",
@@ -30,8 +33,10 @@ __all__ = [
     "Source",
     "SourceHealth",
     "SourceKind",
+    "SourceProgress",
+    "SourceReport",
     "SourceState",
-    "StageResult",
+    "Stored",
     "Story",
     "StoryMention",
 ]
@@ -215,31 +220,74 @@ class QuarantineRecord(_Model):
     quarantined_at: AwareDatetime
 
 
-class StageResult(_Model):
-    """What one stage hands the next for one source: keys and counts, never article bodies."""
+class SourceProgress(_Model):
+    """What every stage hands the next for one source: keys and counts so far, never article bodies.
+
+    A source that failed, or was not due, carries its `error` or `not_due_until` through the later stages.
+    """
 
     source: str
     run_id: str
     fetched_at: AwareDatetime | None = None
-    raw_keys: list[str] = Field(default_factory=list)
-    pages: dict[str, str] = Field(default_factory=dict, description="Item link -> raw key of its full page.")
-    staging_key: str | None = None
+    raw_keys: list[str] = Field(default_factory=list, description="Payloads archived under raw/ by this run.")
     not_modified: int = Field(0, description="Inputs unchanged since they were last stored; not read again.")
     not_due_until: AwareDatetime | None = Field(None, description="Skipped: backing off or cached until then.")
-    read: int = 0
-    stored: int = 0
-    unchanged: int = 0
-    quarantined: int = 0
-    dates: list[date] = Field(default_factory=list)
-    article_keys: list[str] = Field(default_factory=list)
+    read: int = Field(0, description="Items read from the payloads.")
+    quarantined: int = Field(0, description="Items (or whole payloads) rejected, each with a quarantine record.")
     consumed: dict[str, str] = Field(default_factory=dict, description="Inbox key -> where it goes once stored.")
-    durations: dict[str, float] = Field(default_factory=dict, description="Seconds spent per stage.")
     state: SourceState | None = Field(None, description="Committed by the store stage once articles are safe.")
+    durations: dict[str, float] = Field(default_factory=dict, description="Seconds spent per stage.")
     error: str | None = None
 
     @property
-    def duplicates(self) -> int:
-        return self.unchanged
+    def going(self) -> bool:
+        """Still to be worked on: neither failed nor skipped."""
+        return self.error is None and self.not_due_until is None
+
+
+class Fetched(SourceProgress):
+    """The fetch stage's result: payloads under raw/, and the article pages fetched for their full text."""
+
+    pages: dict[str, str] = Field(default_factory=dict, description="Item link -> raw key of its full page.")
+
+
+class Normalised(SourceProgress):
+    """The normalise stage's result: its articles staged as JSON Lines."""
+
+    normalised_key: str | None = Field(None, description="Staged articles; None when nothing new was read.")
+
+
+class Enriched(SourceProgress):
+    """The enrich stage's result: the enriched articles staged as JSON Lines."""
+
+    enriched_key: str | None = Field(None, description="Staged articles; None when nothing new was read.")
+
+
+class Stored(SourceProgress):
+    """The store stage's result: what it wrote, and where the list of written article keys waits."""
+
+    stored: int = 0
+    duplicates: int = Field(0, description="Articles already stored with the same content.")
+    dates: list[date] = Field(default_factory=list, description="Published dates of the articles written.")
+    stored_keys_key: str | None = Field(None, description="JSON list of the article keys written, for the report.")
+
+
+class SourceReport(_Model):
+    """One source's line of the run report."""
+
+    source: str
+    fetched_at: AwareDatetime | None = None
+    raw_keys: list[str] = Field(default_factory=list)
+    not_modified: int = 0
+    not_due_until: AwareDatetime | None = None
+    read: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    dates: list[date] = Field(default_factory=list)
+    article_keys: list[str] = Field(default_factory=list, description="Articles written or revised by the run.")
+    durations: dict[str, float] = Field(default_factory=dict)
+    error: str | None = None
 
 
 class RunReport(_Model):
@@ -251,7 +299,7 @@ class RunReport(_Model):
     finished_at: AwareDatetime
     duration_s: float | None = None
     params: dict[str, Any] = Field(default_factory=dict, description="The run's parameters (inputs).")
-    sources: list[StageResult]
+    sources: list[SourceReport]
     not_modified: int
     read: int
     stored: int

@@ -14,18 +14,15 @@ from w3lib.url import canonicalize_url
 from pipeline.errors import PermanentError
 from pipeline.html_text import html_to_sections, sanitise_html
 from pipeline.models import Article, DateSource, RawItem, Section
+from pipeline.text import first_sentences, shorten
 
-__all__ = ["article_id", "canonical_url", "clean_text", "derive_title", "normalise_item", "shorten", "split_sentences"]
+__all__ = ["article_id", "canonical_url", "clean_text", "derive_title", "normalise_item"]
 
 MAX_TITLE_CHARS = 120
 MAX_FEED_TITLE_CHARS = 1000  # a megabyte "title" is an attack or a bug, not a headline
 EARLIEST_TRUSTED = datetime(1990, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE = timedelta(days=1)
 _TRACKING = re.compile(r"^(utm_.*|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|yclid|_hsenc|_hsmi|igshid)$", re.I)
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”»)]*\s+(?=[\"'“«(]?[A-ZÀ-ÖØ-ÞА-ЯЁЇІЄҐ0-9])")  # noqa: RUF001
-_SENTENCE_BREAK = re.compile(  # like _SENTENCE_END, but a closing quotation mark stays with its sentence
-    r"(?:(?<=[.!?…])|(?<=[.!?…][\"'”»)]))\s+(?=[\"'“«„(]?[A-ZÀ-ÖØ-ÞА-ЯЁЇІЄҐ0-9])"  # noqa: RUF001
-)
 # Repair mojibake but keep the publisher's typography: curly quotes and full-width characters stay.
 _FTFY = ftfy.TextFixerConfig(uncurl_quotes=False, fix_character_width=False, normalization="NFC")
 _SPACE_BEFORE_PUNCTUATION = re.compile(r" +([.,;:!?])(?= |$)")
@@ -100,34 +97,9 @@ def _article_id(source: str, canonical: str | None, title: str, day: str, guid: 
     return hashlib.sha256(basis.encode()).hexdigest()[:32]
 
 
-def split_sentences(text: str) -> list[str]:
-    """Sentences of the text's paragraphs; headings (short lines with no closing punctuation) are left out."""
-    sentences: list[str] = []
-    for paragraph in text.split("\n\n"):
-        paragraph = " ".join(paragraph.split())
-        if not paragraph or (paragraph[-1] not in '.!?…"”»)' and len(paragraph.split()) < 8):
-            continue
-        sentences.extend(s for s in _SENTENCE_BREAK.split(paragraph) if s)
-    return sentences
-
-
-def first_sentences(text: str, count: int) -> str:
-    return " ".join(_SENTENCE_END.split(text, maxsplit=count)[:count]).strip()
-
-
 def derive_title(lead: str, limit: int = MAX_TITLE_CHARS) -> str:
     """A readable title from the lead: its first sentence, shortened at a word boundary if needed."""
     return shorten(first_sentences(lead, 1).rstrip(" ."), limit)
-
-
-def shorten(text: str, limit: int) -> str:
-    """`text` if it fits, else cut at the last word boundary before `limit` with an ellipsis."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    if text[limit - 1] != " " and " " in cut:  # drop the word the limit cut through
-        cut = cut[: cut.rindex(" ")]
-    return cut.rstrip(" ,;:-\u2013\u2014") + "…"
 
 
 def _trusted_date(raw: RawItem) -> tuple[datetime, DateSource, bool]:

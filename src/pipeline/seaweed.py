@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import secrets
 import shutil
@@ -15,51 +14,19 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import SecretStr
-
 from pipeline.errors import PipelineError
 from pipeline.settings import Settings
+from pipeline.storage.credentials import Credentials, ensure_credentials
+from pipeline.storage.store import ObjectStore, S3Config
 
 __all__ = [
-    "Credentials",
     "EmbeddedS3",
     "ServerStatus",
     "free_ports",
     "on_free_ports",
-    "read_credentials",
 ]
 
 HOST = "127.0.0.1"
-CREDENTIALS_FILE = "s3-credentials.json"
-
-
-@dataclass(frozen=True)
-class Credentials:
-    access_key_id: str
-    secret_access_key: SecretStr
-
-
-def read_credentials(local_dir: Path) -> Credentials | None:
-    """Return the embedded server's credentials, or None before the first `news s3 up`."""
-    path = local_dir / CREDENTIALS_FILE
-    if not path.exists():
-        return None
-    data = json.loads(path.read_text())
-    return Credentials(data["access_key_id"], SecretStr(data["secret_access_key"]))
-
-
-def _ensure_credentials(local_dir: Path) -> Credentials:
-    existing = read_credentials(local_dir)
-    if existing:
-        return existing
-    local_dir.mkdir(parents=True, exist_ok=True)
-    creds = {"access_key_id": "news-" + secrets.token_hex(8), "secret_access_key": secrets.token_urlsafe(30)}
-    path = local_dir / CREDENTIALS_FILE
-    # Create with 0600 from the start so the secret is never readable by others, even briefly.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(creds, f)
-    return Credentials(creds["access_key_id"], SecretStr(creds["secret_access_key"]))
 
 
 @dataclass(frozen=True)
@@ -166,7 +133,7 @@ class EmbeddedS3:
         return ServerStatus(running, pid, self.endpoint, self.data_dir)
 
     def credentials(self) -> Credentials:
-        return _ensure_credentials(self.local_dir)
+        return ensure_credentials(self.local_dir)
 
     def command(self, weed: str) -> list[str]:
         p = self.ports
@@ -243,8 +210,6 @@ class EmbeddedS3:
     def _s3_ready(self, creds: Credentials) -> bool:
         if not _port_answers(self.settings.s3_port):
             return False
-        from pipeline.storage import ObjectStore, S3Config  # storage imports this module
-
         config = S3Config(self.endpoint, creds.access_key_id, creds.secret_access_key, "us-east-1")
         try:
             return ObjectStore.from_config(config, self.settings.bucket).bucket_exists()

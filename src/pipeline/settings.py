@@ -44,9 +44,15 @@ class Settings(BaseSettings):
         1000, ge=1, description="Items read from one payload unless the source sets max_items; the rest are noted."
     )
     fetch_timeout: float = Field(30.0, description="Seconds for one whole response, redirects included.")
+    fetch_connect_timeout: float = Field(5.0, description="Seconds to open a connection.")
+    fetch_read_timeout: float = Field(15.0, description="Seconds to wait for the next bytes of a response.")
+    fetch_max_redirects: int = Field(5, ge=0, description="Redirects followed per request, each one checked.")
     fetch_concurrency: int = 64
     fetch_per_host_concurrency: int = 2
     fetch_per_host_delay: float = Field(0.5, description="Seconds between request starts to one host.")
+    fetch_backoff_base: float = Field(300.0, gt=0, description="Seconds a failing source waits after one failure.")
+    fetch_backoff_cap: float = Field(86400.0, gt=0, description="The longest backoff, in seconds (it doubles).")
+    store_concurrency: int = Field(16, ge=1, description="Article reads or writes in flight per task.")
     inbox_prefix: str = Field("inbox/", description="Documents put here are ingested once, then moved; '' disables.")
     raw_retention_days: int | None = Field(None, ge=1, description="Delete raw/ payloads older than this.")
     quarantine_retention_days: int | None = Field(None, ge=1, description="Delete quarantine/ records older.")

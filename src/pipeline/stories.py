@@ -15,9 +15,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.enrich.dedup import DEDUP_VERSION, HASH_DTYPE, Signed, StoryIndex, signature
-from pipeline.errors import StorageError
+from pipeline.errors import TransientStorageError
 from pipeline.models import Article
-from pipeline.storage import ObjectStore, story_index_key
+from pipeline.storage.keys import story_index_key
+from pipeline.storage.store import ObjectStore
 
 __all__ = ["assign_stories"]
 
@@ -52,7 +53,7 @@ def assign_stories(
                 added.setdefault(article.published_date, []).append(placed)
         if all(_commit(store, day, by_day[day], new) for day, new in sorted(added.items())):
             return [_with_story(a, index.get(a.id)) for a in articles]
-    raise StorageError(f"story index still changing after {attempts} conditional writes")
+    raise TransientStorageError(f"story index still changing after {attempts} conditional writes")
 
 
 def _window(days: set[date], window_days: int) -> list[date]:

@@ -24,7 +24,7 @@ def airflow_db() -> None:
 
 def point_airflow_at(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     """Point the DAGs' settings and `aws_default` at `settings`' bucket and embedded SeaweedFS."""
-    from pipeline.seaweed import read_credentials
+    from pipeline.storage.credentials import read_credentials
 
     creds = read_credentials(settings.local_dir)
     assert creds is not None

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.settings import Settings
-from pipeline.storage import ObjectStore
+from pipeline.storage.store import ObjectStore
 from tests.conftest import seed_documents
 from tests.dags.conftest import DAGS
 

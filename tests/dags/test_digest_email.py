@@ -13,7 +13,7 @@ from aiosmtpd.controller import Controller
 
 from pipeline.seaweed import free_ports
 from pipeline.settings import Settings, get_settings
-from pipeline.storage import ObjectStore
+from pipeline.storage.store import ObjectStore
 from tests.conftest import seed_documents
 from tests.dags.conftest import DAGS
 

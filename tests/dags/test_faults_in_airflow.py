@@ -18,7 +18,7 @@ import pytest
 from pipeline.models import RunReport
 from pipeline.seaweed import EmbeddedS3
 from pipeline.settings import Settings, get_settings
-from pipeline.storage import ObjectStore
+from pipeline.storage.store import ObjectStore
 from tests.conftest import embedded_settings, seed_documents
 from tests.dags.conftest import DAGS, point_airflow_at
 from tests.feedserver import FeedServer, Route

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from pipeline.seaweed import read_credentials
 from pipeline.settings import Settings
-from pipeline.storage import ObjectStore
+from pipeline.storage.credentials import read_credentials
+from pipeline.storage.store import ObjectStore
 from tests.conftest import seed_documents
 from tests.dags.conftest import DAGS
 

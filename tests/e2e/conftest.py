@@ -20,9 +20,10 @@ from typing import Any
 import httpx
 import pytest
 
-from pipeline.seaweed import free_ports, read_credentials
+from pipeline.seaweed import free_ports
 from pipeline.settings import Settings
-from pipeline.storage import ObjectStore
+from pipeline.storage.credentials import read_credentials
+from pipeline.storage.store import ObjectStore
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "documents"

@@ -163,7 +163,7 @@ def test_digest_page_in_the_airflow_ui_needs_auth(services: Services) -> None:
 
 def test_no_secret_in_any_service_or_task_log(services: Services, s3_server: Settings) -> None:
     """Runs the other tests left logs behind: neither the admin password nor the S3 keys are in them."""
-    from pipeline.seaweed import read_credentials
+    from pipeline.storage.credentials import read_credentials
 
     creds = read_credentials(s3_server.local_dir)
     assert creds is not None

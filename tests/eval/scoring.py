@@ -71,7 +71,7 @@ def evaluate(settings: Settings | None = None) -> dict[str, Score]:
     """Enrich every case and score entities (per type and overall), quotes, speakers, language and stories."""
     settings = settings or Settings()
     cases = load_cases()
-    engine = Enricher(tuple(settings.languages), settings.spacy_model, settings.ner_max_chars)
+    engine = Enricher.from_settings(settings)
     articles = engine.enrich([to_article(c) for c in cases])
     scores: dict[str, Score] = {name: Score() for name in [*_ENTITY_FIELDS, "entities", "quotes", "speakers"]}
     scores |= {"language": Score(), "story pairs": Score()}

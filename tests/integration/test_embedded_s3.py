@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from pipeline.errors import PipelineError
 from pipeline.seaweed import EmbeddedS3
 from pipeline.settings import Settings
-from pipeline.storage import ObjectStore
+from pipeline.storage.store import ObjectStore
 from tests.conftest import embedded_settings
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from pipeline import stages
 from pipeline.settings import Settings
-from pipeline.storage import ObjectStore
+from pipeline.storage.store import ObjectStore
 from tests.conftest import seed_documents
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "documents"

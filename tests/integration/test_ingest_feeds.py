@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from pipeline import stages
-from pipeline.models import RunReport, SourceState, StageResult
+from pipeline.models import RunReport, SourceReport, SourceState
 from pipeline.settings import Settings
-from pipeline.storage import ObjectStore, state_key
+from pipeline.storage.keys import state_key
+from pipeline.storage.store import ObjectStore
 from tests.feedserver import FeedServer, Route
 
 FEEDS = Path(__file__).resolve().parents[1] / "fixtures" / "feeds"
@@ -27,7 +28,7 @@ def register(settings: Settings, server: FeedServer, *paths: str, allow: bool = 
     settings.sources_file.write_text("\n".join(entries))
 
 
-def by_source(report: RunReport) -> dict[str, StageResult]:
+def by_source(report: RunReport) -> dict[str, SourceReport]:
     for r in report.sources:
         assert r.read == r.stored + r.duplicates + r.quarantined, r
     return {r.source: r for r in report.sources}

@@ -9,10 +9,12 @@ from datetime import date
 import pytest
 
 from pipeline import stages
-from pipeline.lake import lake_key, query_lake
+from pipeline.lake import query_lake
 from pipeline.models import Article
 from pipeline.settings import Settings
-from pipeline.storage import ObjectStore, S3Config, article_key
+from pipeline.stages.store import write_article
+from pipeline.storage.keys import article_key, lake_key
+from pipeline.storage.store import ObjectStore, S3Config
 from tests.conftest import seed_documents
 from tests.integration.test_ingest import SEED_DAY
 from tests.unit.test_digest import make_article
@@ -28,7 +30,7 @@ def test_concurrent_writers_of_the_same_article_keep_one_copy(store: ObjectStore
     article = make_article(1)
     key = article_key(article.published_date, article.id)
     with ThreadPoolExecutor(8) as pool:
-        wrote = list(pool.map(lambda _: stages.write_article(store, key, article), range(8)))
+        wrote = list(pool.map(lambda _: write_article(store, key, article), range(8)))
     assert wrote.count(True) == 1
     assert Article.model_validate_json(store.get_bytes(key)).revision == 1
 
@@ -37,7 +39,7 @@ def test_concurrent_writers_of_new_versions_lose_no_revision(store: ObjectStore)
     versions = [make_article(1).model_copy(update={"content_hash": f"{n:064x}", "title": f"v{n}"}) for n in range(6)]
     key = article_key(versions[0].published_date, versions[0].id)
     with ThreadPoolExecutor(6) as pool:
-        assert all(pool.map(lambda a: stages.write_article(store, key, a), versions))
+        assert all(pool.map(lambda a: write_article(store, key, a), versions))
     final = Article.model_validate_json(store.get_bytes(key))
     assert final.revision == 6, "every accepted write bumped the revision exactly once"
     assert list(store.list_keys("articles/")) == [key]

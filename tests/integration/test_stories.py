@@ -10,9 +10,13 @@ import pytest
 
 from pipeline import stages
 from pipeline.enrich import Enricher
-from pipeline.models import Article, StageResult
+from pipeline.models import Article, Enriched, Normalised
 from pipeline.settings import Settings
-from pipeline.storage import ObjectStore, article_key, staging_key, story_index_key
+from pipeline.stages.enrich import enrich_source
+from pipeline.stages.handover import read_jsonl, write_jsonl
+from pipeline.stages.store import article_bytes, store_source
+from pipeline.storage.keys import article_key, staging_key, story_index_key
+from pipeline.storage.store import ObjectStore
 from tests.eval.scoring import load_cases, to_article
 
 CASES = {c["id"]: c for c in load_cases()}
@@ -28,17 +32,17 @@ def _case(case_id: str, days_later: int = 0) -> Article:
     return article
 
 
-def _stage(store: ObjectStore, run_id: str, source: str, articles: list[Article]) -> StageResult:
+def _stage(store: ObjectStore, run_id: str, source: str, articles: list[Article]) -> Enriched:
     key = staging_key(run_id, "enriched", source)
-    stages._write_jsonl(store, key, articles)
-    return StageResult(source=source, run_id=run_id, staging_key=key)
+    write_jsonl(store, key, articles)
+    return Enriched(source=source, run_id=run_id, enriched_key=key)
 
 
 def _stored(store: ObjectStore, article: Article) -> Article:
     return Article.model_validate_json(store.get_bytes(article_key(article.published_date, article.id)))
 
 
-def test_parallel_shards_agree_on_one_story(store: ObjectStore) -> None:
+def test_parallel_shards_agree_on_one_story(settings: Settings, store: ObjectStore) -> None:
     wire, copy, rewrite, other = (
         _case(c) for c in ("port-strike-wire", "port-strike-copy", "port-strike-rewrite", "ecb-wire")
     )
@@ -50,10 +54,10 @@ def test_parallel_shards_agree_on_one_story(store: ObjectStore) -> None:
     start = threading.Barrier(len(shards))
     errors: list[BaseException] = []
 
-    def store_shard(result: StageResult) -> None:
+    def store_shard(result: Enriched) -> None:
         start.wait()
         try:
-            stages.store_source(store, result, window_days=7)
+            store_source(store, settings, result)
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -76,28 +80,28 @@ def test_parallel_shards_agree_on_one_story(store: ObjectStore) -> None:
     assert store.get_bytes_or_none(story_index_key(wire.published_date)) is not None
 
 
-def test_stories_span_runs_and_days_within_the_window(store: ObjectStore) -> None:
+def test_stories_span_runs_and_days_within_the_window(settings: Settings, store: ObjectStore) -> None:
     first = _case("quake-wire")
-    stages.store_source(store, _stage(store, "run-1", "wire", [first]), window_days=7)
+    store_source(store, settings, _stage(store, "run-1", "wire", [first]))
     later = _case("quake-copy", days_later=3)
-    stages.store_source(store, _stage(store, "run-2", "asia", [later]), window_days=7)
+    store_source(store, settings, _stage(store, "run-2", "asia", [later]))
     assert _stored(store, later).story_id == first.id
     assert _stored(store, later).duplicate_of == first.id
     too_late = _case("ecb-copy", days_later=0)
-    stages.store_source(store, _stage(store, "run-3", "money", [too_late]), window_days=7)
+    store_source(store, settings, _stage(store, "run-3", "money", [too_late]))
     far = _case("ecb-wire", days_later=10)
-    stages.store_source(store, _stage(store, "run-4", "wire", [far]), window_days=7)
+    store_source(store, settings, _stage(store, "run-4", "wire", [far]))
     assert _stored(store, far).story_id == far.id  # ten days on, outside the window: a new story
 
 
-def test_rerun_keeps_story_assignments_and_dry_run_writes_no_index(store: ObjectStore) -> None:
+def test_rerun_keeps_story_assignments_and_dry_run_writes_no_index(settings: Settings, store: ObjectStore) -> None:
     wire, copy = _case("ecb-wire"), _case("ecb-copy")
-    stages.store_source(store, _stage(store, "dry", "wire", [wire, copy]), window_days=7, dry_run=True)
+    store_source(store, settings, _stage(store, "dry", "wire", [wire, copy]), dry_run=True)
     assert store.get_bytes_or_none(story_index_key(wire.published_date)) is None
-    first = stages.store_source(store, _stage(store, "run-1", "wire", [wire, copy]), window_days=7)
+    first = store_source(store, settings, _stage(store, "run-1", "wire", [wire, copy]))
     etag = store.etag(story_index_key(wire.published_date))
-    again = stages.store_source(store, _stage(store, "run-2", "wire", [wire, copy]), window_days=7)
-    assert (first.stored, again.stored, again.unchanged) == (2, 0, 2)
+    again = store_source(store, settings, _stage(store, "run-2", "wire", [wire, copy]))
+    assert (first.stored, again.stored, again.duplicates) == (2, 0, 2)
     assert store.etag(story_index_key(wire.published_date)) == etag
     assert _stored(store, copy).duplicate_of == wire.id
 
@@ -106,8 +110,8 @@ def test_unchanged_content_is_not_enriched_again(
     settings: Settings, store: ObjectStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     articles = [_case("nato-summit"), _case("court-ruling")]
-    enriched = stages.enrich_source(store, settings, _stage_normalised(store, "run-1", articles))
-    stages.store_source(store, enriched, window_days=7)
+    enriched = enrich_source(store, settings, _stage_normalised(store, "run-1", articles))
+    store_source(store, settings, enriched)
     seen: list[int] = []
     real = Enricher.enrich
 
@@ -117,27 +121,27 @@ def test_unchanged_content_is_not_enriched_again(
 
     monkeypatch.setattr(Enricher, "enrich", counting)
     changed = articles[1].model_copy(update={"content_hash": "0" * 64, "title": "EU court upholds Google fine"})
-    again = stages.enrich_source(store, settings, _stage_normalised(store, "run-2", [articles[0], changed]))
+    again = enrich_source(store, settings, _stage_normalised(store, "run-2", [articles[0], changed]))
     assert seen == [1], "only the changed article is enriched"
-    [kept, redone] = stages._read_jsonl(store, again.staging_key or "")
+    [kept, redone] = read_jsonl(store, again.enriched_key or "")
     assert kept.entities == _stored(store, articles[0]).entities and redone.enrichment
 
 
-def _stage_normalised(store: ObjectStore, run_id: str, articles: list[Article]) -> StageResult:
+def _stage_normalised(store: ObjectStore, run_id: str, articles: list[Article]) -> Normalised:
     key = staging_key(run_id, "normalised", "wire")
-    stages._write_jsonl(store, key, articles)
-    return StageResult(source="wire", run_id=run_id, staging_key=key)
+    write_jsonl(store, key, articles)
+    return Normalised(source="wire", run_id=run_id, normalised_key=key)
 
 
 def test_reenrich_rewrites_only_changed_enrichment(settings: Settings, store: ObjectStore) -> None:
     article = _case("bank-merger")
-    enriched = stages.enrich_source(store, settings, _stage_normalised(store, "run-1", [article]))
-    stages.store_source(store, enriched, window_days=7)
+    enriched = enrich_source(store, settings, _stage_normalised(store, "run-1", [article]))
+    store_source(store, settings, enriched)
     key = article_key(article.published_date, article.id)
     before = _stored(store, article)
     assert stages.reenrich(store, settings, article.published_date) == {"read": 1, "changed": 0}
     stale = before.model_copy(update={"keywords": [], "enrichment": before.enrichment | {"keywords": "rules-0"}})
-    store.put_bytes(key, stages._article_bytes(stale), "application/json")
+    store.put_bytes(key, article_bytes(stale), "application/json")
     assert stages.reenrich(store, settings, article.published_date) == {"read": 1, "changed": 1}
     after = _stored(store, article)
     assert after == before  # same keywords, provenance, story and revision as the first enrichment

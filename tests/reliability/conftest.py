@@ -10,9 +10,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from pipeline.models import RunReport, StageResult
+from pipeline.models import RunReport, SourceReport
 from pipeline.settings import Settings
-from pipeline.storage import ObjectStore
+from pipeline.storage.store import ObjectStore
 from tests.feedserver import FeedServer
 
 
@@ -26,7 +26,7 @@ def register_feeds(settings: Settings, server: FeedServer, paths: dict[str, str]
     settings.sources_file.write_text("\n".join(entries))
 
 
-def accounted(report: RunReport) -> dict[str, StageResult]:
+def accounted(report: RunReport) -> dict[str, SourceReport]:
     """Every item read is stored, a duplicate or quarantined: per source, and for the run."""
     for result in report.sources:
         assert result.read == result.stored + result.duplicates + result.quarantined, result

@@ -17,7 +17,7 @@ from pipeline import stages
 from pipeline.errors import PipelineError
 from pipeline.seaweed import EmbeddedS3
 from pipeline.settings import Settings
-from pipeline.storage import ObjectStore
+from pipeline.storage.store import ObjectStore
 from tests.conftest import embedded_settings
 from tests.feedserver import FeedServer, Route
 from tests.reliability.conftest import accounted, register_feeds, run_python, stored_once
@@ -117,7 +117,7 @@ _KILLED_WHILE_STORING = """
 import os, signal, sys
 from pipeline import stages
 from pipeline.settings import Settings
-from pipeline.storage import ObjectStore
+from pipeline.storage.store import ObjectStore
 
 real, writes = stages.write_article, []
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from pipeline.settings import Settings
-from pipeline.storage import ObjectStore
+from pipeline.storage.store import ObjectStore
 from tests.feedserver import FeedServer, Route
 from tests.reliability.conftest import last_json_line, register_feeds, run_python
 
@@ -51,7 +51,7 @@ _RUN = """
 import json, resource, sys, time
 from pipeline import stages
 from pipeline.settings import Settings
-from pipeline.storage import ObjectStore
+from pipeline.storage.store import ObjectStore
 settings = Settings()
 started = time.monotonic()
 key, report = stages.ingest(ObjectStore.from_settings(settings), settings, "hostile")

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from pipeline.settings import Settings
-from pipeline.storage import ObjectStore
+from pipeline.storage.store import ObjectStore
 from tests.feedserver import FeedServer, Route
 from tests.reliability.conftest import last_json_line, run_python, stored_once
 
@@ -26,7 +26,7 @@ _RUN = """
 import json, resource, time
 from pipeline import stages
 from pipeline.settings import Settings
-from pipeline.storage import ObjectStore
+from pipeline.storage.store import ObjectStore
 settings = Settings()
 store = ObjectStore.from_settings(settings)
 started, results, xcom = time.monotonic(), [], []

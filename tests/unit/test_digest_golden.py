@@ -30,7 +30,7 @@ def _enriched_articles() -> list[Article]:
     from tests.eval.scoring import load_cases, to_article
 
     settings = Settings()
-    engine = Enricher(tuple(settings.languages), settings.spacy_model, settings.ner_max_chars)
+    engine = Enricher.from_settings(settings)
     articles = []
     for case in load_cases():
         article = to_article(case | {"date": DAY.isoformat()})

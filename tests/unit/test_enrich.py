@@ -13,9 +13,10 @@ from pipeline.enrich import Enricher
 from pipeline.enrich.dedup import StoryIndex, signature
 from pipeline.enrich.summary import MAX_SENTENCES, summarise
 from pipeline.models import Article, DateSource, EntityType, RawItem, Section, Source
-from pipeline.normalise import normalise_item, split_sentences
+from pipeline.normalise import normalise_item
 from pipeline.parse import parse_document
 from pipeline.settings import Settings
+from pipeline.text import split_sentences
 
 SEED = Path(__file__).parents[2] / "seeds/articles/2024-01-07-japan-kamikawa-kyiv-visit.txt"
 NOW = datetime(2024, 1, 7, 12, tzinfo=UTC)
@@ -24,7 +25,7 @@ NOW = datetime(2024, 1, 7, 12, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def engine() -> Enricher:
     settings = Settings()
-    return Enricher(tuple(settings.languages), settings.spacy_model, settings.ner_max_chars)
+    return Enricher.from_settings(settings)
 
 
 def _article(title: str, *paragraphs: str, url: str = "https://example.org/a") -> Article:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from pipeline.digest.render import render_atom, render_html, render_json, render_markdown
 from pipeline.models import Digest
-from pipeline.storage import DIGEST_FEED_KEY, ObjectStore, digest_key
+from pipeline.storage.keys import DIGEST_FEED_KEY, DIGESTS_PREFIX, digest_date_of, digest_key
+from pipeline.storage.store import ObjectStore
 
 __all__ = ["list_digest_dates", "load_digest", "publish_digest"]
 
-_DIGEST_JSON = re.compile(r"^digests/(\d{4}-\d{2}-\d{2})/digest\.json$")
 CONTENT_TYPES = {
     "html": "text/html; charset=utf-8",
     "md": "text/markdown; charset=utf-8",
@@ -21,9 +20,7 @@ CONTENT_TYPES = {
 
 def list_digest_dates(store: ObjectStore) -> list[date]:
     """Dates that have a published digest, oldest first."""
-    return sorted(
-        date.fromisoformat(m.group(1)) for key in store.list_keys("digests/") if (m := _DIGEST_JSON.match(key))
-    )
+    return sorted(day for key in store.list_keys(DIGESTS_PREFIX) if (day := digest_date_of(key)) is not None)
 
 
 def load_digest(store: ObjectStore, day: date) -> Digest | None:
@@ -31,7 +28,7 @@ def load_digest(store: ObjectStore, day: date) -> Digest | None:
     return Digest.model_validate_json(data) if data else None
 
 
-def publish_digest(store: ObjectStore, digest: Digest, feed_entries: int = 30) -> dict[str, str]:
+def publish_digest(store: ObjectStore, digest: Digest, feed_entries: int) -> dict[str, str]:
     """Publish every rendering of `digest`; return format -> key of what was written for its date."""
     renderings = {"html": render_html(digest), "md": render_markdown(digest), "json": render_json(digest)}
     keys: dict[str, str] = {}

@@ -14,6 +14,7 @@ from pipeline.enrich.language import LANGUAGE_VERSION, detect_language
 from pipeline.enrich.quotes import extract_quotes
 from pipeline.enrich.summary import MAX_SENTENCES, summarise
 from pipeline.models import Article
+from pipeline.settings import Settings
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -22,15 +23,17 @@ __all__ = ["RULES_VERSION", "Enricher"]
 
 # Bump when the rules in entities/quotes/keywords/summary change, so stored articles are enriched again.
 RULES_VERSION = "1"
-# The model only sees a text's opening (NER cost grows with length); its names are then found in the rest.
-DEFAULT_NER_MAX_CHARS = 1500
 _NER_LANGUAGES = {"en"}
 
 
 class Enricher:
     """One per process: loads the spaCy model and the gazetteer once, then enriches batches with `nlp.pipe`."""
 
-    def __init__(self, languages: tuple[str, ...], model: str, ner_max_chars: int = DEFAULT_NER_MAX_CHARS) -> None:
+    # What `enrich` sets: an article enriched by these same enrichers can keep them (see `reuse`).
+    FIELDS = ("language", "language_confidence", "entities", "quotes", "keywords", "summary", "enrichment")
+
+    def __init__(self, languages: tuple[str, ...], model: str, ner_max_chars: int) -> None:
+        # The model only sees a text's opening (NER cost grows with length); its names are found in the rest.
         self.languages = languages
         self.model_name = model
         self.ner_max_chars = ner_max_chars
@@ -42,9 +45,20 @@ class Enricher:
             "summary": f"textrank-{MAX_SENTENCES}-rules-{RULES_VERSION}",
         }
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Enricher:
+        return cls(tuple(settings.languages), settings.spacy_model, settings.ner_max_chars)
+
     def is_current(self, article: Article) -> bool:
         """True when the article was enriched by exactly these enrichers (its story fields are set on store)."""
         return all(article.enrichment.get(field) == made_by for field, made_by in self.provenance.items())
+
+    def reuse(self, article: Article, previous: Article | None) -> Article | None:
+        """`article` with the enrichment of its stored `previous` version, when that one is still valid:
+        same content, enriched by these enrichers. None when it must be enriched again."""
+        if previous is None or previous.content_hash != article.content_hash or not self.is_current(previous):
+            return None
+        return article.model_copy(update={field: getattr(previous, field) for field in self.FIELDS})
 
     def enrich(self, articles: Sequence[Article]) -> list[Article]:
         places = gazetteer(self.languages)

@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 
-from pipeline.normalise import shorten, split_sentences
+from pipeline.text import shorten, split_sentences
 
 __all__ = ["MAX_SENTENCES", "summarise"]
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.errors import PipelineError
-from pipeline.inbox import PROCESSED
 from pipeline.models import Source
-from pipeline.storage import ObjectStore
+from pipeline.storage.keys import INBOX_PROCESSED
+
+if TYPE_CHECKING:
+    from pipeline.storage.store import ObjectStore
 
 __all__ = ["Document", "read_documents"]
 
@@ -35,7 +38,7 @@ def read_documents(source: Source, base_dir: Path, store: ObjectStore | None, ma
         other = store if bucket == store.bucket else store.with_bucket(bucket)
         for key, size in other.list_objects(prefix):
             name = key.removeprefix(prefix).lstrip("/")
-            if name.endswith(".txt") and not name.startswith(PROCESSED):
+            if name.endswith(".txt") and not name.startswith(INBOX_PROCESSED):
                 yield Document(name, other.get_bytes(key) if size <= max_bytes else b"", size, key)
         return
     folder = Path(source.path)

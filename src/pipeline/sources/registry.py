@@ -8,15 +8,15 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from pipeline.errors import PermanentError
-from pipeline.inbox import INBOX_ID
+from pipeline.errors import ConfigError
 from pipeline.models import Source, SourceKind
 from pipeline.settings import Settings
+from pipeline.sources.inbox import INBOX_ID
 
-__all__ = ["INBOX_ID", "Registry", "RegistryError", "load_registry", "load_sources"]
+__all__ = ["Registry", "RegistryError", "load_registry", "load_sources"]
 
 
-class RegistryError(PermanentError):
+class RegistryError(ConfigError):
     """The sources file is missing or invalid."""
 
 

@@ -1,4 +1,4 @@
-"""The object store seam (boto3) and every object key of the bucket layout, in one place."""
+"""The object store seam: one bucket behind a boto3 client, and the configuration that reaches it."""
 
 from __future__ import annotations
 
@@ -8,12 +8,10 @@ import hashlib
 import io
 import itertools
 import json
-import re
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
@@ -22,101 +20,22 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 from pydantic import SecretStr
 
-from pipeline.errors import PipelineError, StorageError
-from pipeline.seaweed import read_credentials
+from pipeline.errors import ConfigError, ObjectNotFound, PreconditionFailed, StorageError, TransientStorageError
 from pipeline.settings import Settings
+from pipeline.storage.credentials import read_credentials
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
 
-__all__ = [
-    "ObjectStore",
-    "S3Config",
-    "StoredObject",
-    "article_key",
-    "articles_prefix",
-    "digest_key",
-    "fetched_at_of",
-    "quarantine_key",
-    "raw_day_prefix",
-    "raw_key",
-    "run_key",
-    "safe_segment",
-    "staging_key",
-    "state_key",
-    "story_index_key",
-]
+__all__ = ["ObjectStore", "S3Config", "StoredObject"]
 
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 _TRANSFER = TransferConfig(multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=8 * 1024 * 1024)
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def safe_segment(value: str) -> str:
-    """Make a run id or name safe as one key segment (Airflow run ids contain ':' and '+')."""
-    return _UNSAFE.sub("_", value).strip("_") or "_"
-
-
-def raw_key(source: str, fetched_at: datetime, sha256: str, ext: str) -> str:
-    stamp = fetched_at.strftime("%Y%m%dT%H%M%SZ")
-    return f"raw/{source}/{fetched_at:%Y/%m/%d}/{stamp}-{sha256}.{ext}"
-
-
-def fetched_at_of(key: str) -> datetime:
-    """The fetch time stamped into a raw/ key by `raw_key`."""
-    stamp = key.rsplit("/", 1)[-1].split("-", 1)[0]
-    return datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
-
-
-def raw_day_prefix(source: str, day: date) -> str:
-    return f"raw/{source}/{day:%Y/%m/%d}/"
-
-
-def article_key(day: date, article_id: str) -> str:
-    return f"articles/date={day.isoformat()}/{article_id}.json"
-
-
-def articles_prefix(day: date) -> str:
-    return f"articles/date={day.isoformat()}/"
-
-
-STATE_PREFIX = "state/sources/"
-
-
-def state_key(source: str) -> str:
-    return f"{STATE_PREFIX}{source}.json"
-
-
-STORIES_PREFIX = "state/stories/"
-
-
-def story_index_key(day: date) -> str:
-    """MinHash signatures and story assignments of the articles published on `day`."""
-    return f"{STORIES_PREFIX}{day.isoformat()}.parquet"
-
-
-def quarantine_key(day: date, source: str, sha256: str) -> str:
-    return f"quarantine/{day.isoformat()}/{source}/{sha256}.json"
-
-
-def run_key(dag_id: str, run_id: str) -> str:
-    return f"runs/{dag_id}/{safe_segment(run_id)}.json"
-
-
-def staging_key(run_id: str, stage: str, source: str) -> str:
-    """Hand-over between stages of one run; deleted once the articles are stored."""
-    return f"staging/{safe_segment(run_id)}/{stage}/{source}.jsonl"
-
-
-def digest_key(day: date | None, fmt: str) -> str:
-    """Key of a digest rendering; `day=None` gives the `latest.{fmt}` copy."""
-    if day is None:
-        return f"digests/latest.{fmt}"
-    return f"digests/{day.isoformat()}/digest.{fmt}"
-
-
-DIGEST_FEED_KEY = "digests/feed.atom"
+_NOT_FOUND = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
+_PRECONDITION_FAILED = {"PreconditionFailed", "412", "ConditionalRequestConflict"}
+# Wrong credentials or permissions: the same on every retry.
+_REFUSED = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "403", "InvalidBucketName"}
 
 
 @dataclass(frozen=True)
@@ -140,7 +59,7 @@ class S3Config:
             )
         creds = read_credentials(settings.local_dir)
         if creds is None:
-            raise PipelineError(
+            raise ConfigError(
                 "no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
                 "(and AWS_ENDPOINT_URL_S3), or start the embedded store with `news s3 up`"
             )
@@ -201,21 +120,26 @@ class ObjectStore:
         try:
             yield
         except EndpointConnectionError as exc:
-            raise StorageError(f"S3 endpoint {self.endpoint} unreachable ({action} {where}): {exc}") from exc
+            raise TransientStorageError(f"S3 endpoint {self.endpoint} unreachable ({action} {where}): {exc}") from exc
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "?")
-            raise StorageError(f"S3 {action} {where} at {self.endpoint} failed: {code}") from exc
+            message = f"S3 {action} {where} at {self.endpoint} failed: {code}"
+            if code in _NOT_FOUND:
+                raise ObjectNotFound(message) from exc
+            if code in _PRECONDITION_FAILED:
+                raise PreconditionFailed(message) from exc
+            if code in _REFUSED:
+                raise StorageError(message) from exc
+            raise TransientStorageError(message) from exc
         except BotoCoreError as exc:
-            raise StorageError(f"S3 {action} {where} at {self.endpoint} failed: {exc}") from exc
+            raise TransientStorageError(f"S3 {action} {where} at {self.endpoint} failed: {exc}") from exc
 
     def bucket_exists(self) -> bool:
         try:
             with self._errors("head bucket"):
                 self.client.head_bucket(Bucket=self.bucket)
-        except StorageError as exc:
-            if _is_not_found(exc):
-                return False
-            raise
+        except ObjectNotFound:
+            return False
         return True
 
     def ensure_bucket(self) -> None:
@@ -246,10 +170,8 @@ class ObjectStore:
                 self.client.put_object(
                     Bucket=self.bucket, Key=key, Body=data, ContentType=content_type, IfNoneMatch="*"
                 )
-        except StorageError as exc:
-            if _is_precondition_failed(exc):
-                return False
-            raise
+        except PreconditionFailed:
+            return False
         return True
 
     def replace(self, key: str, data: bytes, etag: str, content_type: str = "application/octet-stream") -> bool:
@@ -259,10 +181,8 @@ class ObjectStore:
                 self.client.put_object(
                     Bucket=self.bucket, Key=key, Body=data, ContentType=content_type, IfMatch=f'"{etag}"'
                 )
-        except StorageError as exc:
-            if _is_precondition_failed(exc):
-                return False
-            raise
+        except PreconditionFailed:
+            return False
         return True
 
     def get_with_etag(self, key: str) -> tuple[bytes, str] | None:
@@ -270,10 +190,8 @@ class ObjectStore:
             with self._errors("get", key):
                 response = self.client.get_object(Bucket=self.bucket, Key=key)
                 return response["Body"].read(), response["ETag"].strip('"')
-        except StorageError as exc:
-            if _is_not_found(exc):
-                return None
-            raise
+        except ObjectNotFound:
+            return None
 
     def put_if_changed(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> bool:
         """Write unless the object already holds exactly these bytes; return whether it wrote."""
@@ -290,10 +208,8 @@ class ObjectStore:
         try:
             with self._errors("head", key):
                 head = self.client.head_object(Bucket=self.bucket, Key=key)
-        except StorageError as exc:
-            if _is_not_found(exc):
-                return None
-            raise
+        except ObjectNotFound:
+            return None
         return head["ETag"].strip('"')
 
     def get_bytes(self, key: str) -> bytes:
@@ -324,10 +240,8 @@ class ObjectStore:
     def get_bytes_or_none(self, key: str) -> bytes | None:
         try:
             return self.get_bytes(key)
-        except StorageError as exc:
-            if _is_not_found(exc):
-                return None
-            raise
+        except ObjectNotFound:
+            return None
 
     def list_objects(self, prefix: str) -> Iterator[tuple[str, int]]:
         """Yield (key, size) of every object under `prefix` in key order, page by page."""
@@ -366,19 +280,3 @@ class ObjectStore:
             return self.client.generate_presigned_url(
                 "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in
             )
-
-
-def _is_not_found(exc: StorageError) -> bool:
-    cause = exc.__cause__
-    if not isinstance(cause, ClientError):
-        return False
-    return cause.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
-
-
-def _is_precondition_failed(exc: StorageError) -> bool:
-    cause = exc.__cause__
-    return isinstance(cause, ClientError) and cause.response.get("Error", {}).get("Code") in {
-        "PreconditionFailed",
-        "412",
-        "ConditionalRequestConflict",
-    }

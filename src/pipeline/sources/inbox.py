@@ -4,27 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from pipeline.storage import ObjectStore
+from pipeline.storage.keys import inbox_pending_key
 
-__all__ = ["INBOX_ID", "PENDING", "PROCESSED", "claim_new_documents", "processed_key"]
+if TYPE_CHECKING:
+    from pipeline.storage.store import ObjectStore
+
+__all__ = ["INBOX_ID", "claim_new_documents"]
 
 INBOX_ID = "inbox"
-
-PENDING = "pending/"
-PROCESSED = "processed/"
-
-
-def processed_key(key: str, name: str) -> str | None:
-    """Where an inbox document goes once stored, or None for an object the inbox does not ingest.
-
-    `name` is the key relative to the inbox: documents directly in it, or claimed into `pending/`, count;
-    those in other folders (`processed/` among them) do not.
-    """
-    base = name.removeprefix(PENDING)
-    if "/" in base or not base.endswith(".txt"):
-        return None
-    return key[: len(key) - len(name)] + PROCESSED + base
 
 
 def claim_new_documents(store: ObjectStore, prefix: str) -> list[str]:
@@ -37,7 +24,7 @@ def claim_new_documents(store: ObjectStore, prefix: str) -> list[str]:
         name = key.removeprefix(prefix)
         if "/" in name or not name.endswith(".txt"):
             continue
-        target = f"{prefix}{PENDING}{name}"
+        target = inbox_pending_key(prefix, name)
         store.move(key, target)
         claimed.append(target)
     return claimed

@@ -1,0 +1,217 @@
+"""The fetch stage: plan shards, fetch a shard's sources concurrently and archive what is new under raw/."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from collections.abc import Awaitable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from pipeline.errors import PermanentError, PipelineError, StorageError
+from pipeline.fetch import Fetcher, FetchPolicy, FetchResponse, RobotsRules
+from pipeline.models import Fetched, Source, SourceHealth, SourceKind, SourceState
+from pipeline.parse import parse_payload
+from pipeline.settings import Settings
+from pipeline.sources import Registry, load_sources, read_documents
+from pipeline.sources.state import failed_state, load_state, save_state
+from pipeline.stages.handover import quarantine, sha256_hex, utc_now
+from pipeline.storage.keys import PAGE_EXTENSION, STATE_PREFIX, inbox_processed_key, raw_key, state_key
+from pipeline.storage.store import ObjectStore
+
+__all__ = ["fetch_sources", "plan_shards"]
+
+S3_THREADS = 32  # object store calls in flight while fetching (archiving payloads, reading states)
+EXTENSIONS = {SourceKind.FEED: "xml", SourceKind.JSONFEED: "json", SourceKind.DOCUMENTS: "txt"}
+
+
+def _host(source: Source) -> str:
+    return urlsplit(str(source.url)).hostname or "" if source.url else f"documents:{source.id}"
+
+
+def plan_shards(settings: Settings, only: list[str] | None = None) -> list[list[str]]:
+    """Split the sources to ingest into at most `max_shards` batches, keeping each host in one batch.
+
+    Few sources give one source per batch (a grid row per source); many are grouped so a run stays a
+    handful of tasks, and per-host politeness holds because a host's sources are fetched by one task.
+    """
+    sources = load_sources(settings).select(only)
+    by_host: dict[str, list[str]] = defaultdict(list)
+    for source in sources:
+        by_host[_host(source)].append(source.id)
+    shards: list[list[str]] = [[] for _ in range(min(settings.max_shards, len(by_host)))]
+    for group in sorted(by_host.values(), key=len, reverse=True):
+        min(shards, key=len).extend(group)
+    return sorted(sorted(shard) for shard in shards if shard)
+
+
+def fetch_sources(
+    store: ObjectStore, settings: Settings, source_ids: list[str], run_id: str, force: bool = False
+) -> list[Fetched]:
+    """Fetch every source of the batch at once (within the concurrency limits); one result per source."""
+    registry = load_sources(settings)
+    sources = [registry.get(i) for i in source_ids]
+    return asyncio.run(_fetch_all(store, settings, registry, sources, run_id, force))
+
+
+async def _fetch_all(
+    store: ObjectStore, settings: Settings, registry: Registry, sources: list[Source], run_id: str, force: bool
+) -> list[Fetched]:
+    now = utc_now()
+    policy = FetchPolicy.from_settings(settings)
+    # Object store calls run in threads; the default pool (cores + 4) would queue them behind each other.
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(S3_THREADS))
+    # One listing instead of a GET per source that has no state yet.
+    existing = await asyncio.to_thread(lambda: set(store.list_keys(STATE_PREFIX)))
+    async with Fetcher(policy) as fetcher:
+        run = _SourceFetch(fetcher, RobotsRules(fetcher, policy.user_agent), store, settings, registry, run_id, now)
+        return list(await asyncio.gather(*(_timed(run.one(s, state_key(s.id) in existing, force)) for s in sources)))
+
+
+async def _timed(work: Awaitable[Fetched]) -> Fetched:
+    started = time.perf_counter()
+    result = await work
+    return result.model_copy(update={"durations": {"fetch": round(time.perf_counter() - started, 3)}})
+
+
+class _SourceFetch:
+    """What fetching one source of the batch needs: the shared client, robots rules, store and clock."""
+
+    def __init__(
+        self,
+        fetcher: Fetcher,
+        robots: RobotsRules,
+        store: ObjectStore,
+        settings: Settings,
+        registry: Registry,
+        run_id: str,
+        now: datetime,
+    ) -> None:
+        self.fetcher, self.robots, self.store, self.settings = fetcher, robots, store, settings
+        self.registry, self.run_id, self.now = registry, run_id, now
+
+    async def one(self, source: Source, known: bool, force: bool) -> Fetched:
+        state = await asyncio.to_thread(load_state, self.store, source.id) if known else SourceState(source=source.id)
+        if not force and state.next_attempt_at is not None and state.next_attempt_at > self.now:
+            return Fetched(source=source.id, run_id=self.run_id, not_due_until=state.next_attempt_at)
+        try:
+            if source.kind is SourceKind.DOCUMENTS:
+                return await asyncio.to_thread(self._documents, source, state, force)
+            return await self._feed(source, state, force)
+        except StorageError:
+            raise  # the object store is down: fail the task so Airflow retries it
+        except PipelineError as exc:  # this source alone failed; the others go on
+            error: PipelineError = exc
+        except OSError as exc:  # a documents folder that vanished, say
+            error = PermanentError(f"{type(exc).__name__}: {exc}")
+        await asyncio.to_thread(save_state, self.store, failed_state(state, error, self.now, self.settings))
+        return Fetched(source=source.id, run_id=self.run_id, fetched_at=self.now, error=str(error))
+
+    def _documents(self, source: Source, state: SourceState, force: bool) -> Fetched:
+        max_bytes = self.fetcher.policy.max_bytes
+        raw_keys: list[str] = []
+        consumed: dict[str, str] = {}
+        seen = dict(state.documents)
+        read = quarantined = not_modified = 0
+        for doc in read_documents(source, self.registry.base_dir, self.store, max_bytes):
+            # An oversized document is never read: name and size stand in for its content.
+            digest = sha256_hex(f"{doc.name}\n{doc.size}".encode() if doc.too_large(max_bytes) else doc.data)
+            if source.consume and doc.key:
+                destination = inbox_processed_key(doc.key, doc.name)
+                if destination is None:
+                    continue  # not the inbox's own: processed/, or another folder
+                consumed[doc.key] = destination  # moved away once stored, so nothing to remember
+            elif not force and state.documents.get(doc.name) == digest:
+                not_modified += 1  # unchanged since it was last stored: like a 304, nothing to redo
+                continue
+            else:
+                seen[doc.name] = digest
+            key = raw_key(source.id, self.now, digest, EXTENSIONS[source.kind])
+            if doc.too_large(max_bytes):
+                reason = f"document {doc.name!r} has {doc.size} bytes, more than the {max_bytes} allowed"
+                quarantine(self.store, source.id, key, digest, reason, self.now)
+                read += 1
+                quarantined += 1
+                continue
+            self.store.put_if_changed(key, doc.data, "text/plain; charset=utf-8")
+            raw_keys.append(key)
+        healthy = state.model_copy(
+            update={
+                "documents": seen,
+                "last_success_at": self.now,
+                "health": SourceHealth.HEALTHY,
+                "consecutive_failures": 0,
+            }
+        )
+        return Fetched(
+            source=source.id,
+            run_id=self.run_id,
+            fetched_at=self.now,
+            raw_keys=raw_keys,
+            consumed=consumed,
+            not_modified=not_modified,
+            read=read,
+            quarantined=quarantined,
+            state=healthy,
+        )
+
+    async def _feed(self, source: Source, state: SourceState, force: bool) -> Fetched:
+        response = await self.fetcher.get(
+            str(source.url),
+            etag=None if force else state.etag,
+            last_modified=None if force else state.last_modified,
+            allow_private=source.allow_private_network,
+        )
+        digest = sha256_hex(response.body) if not response.not_modified else state.content_sha256
+        unchanged = response.not_modified or (not force and digest == state.content_sha256)
+        healthy = state.model_copy(
+            update={
+                "etag": response.headers.get("etag") or (state.etag if response.not_modified else None),
+                "last_modified": response.headers.get("last-modified")
+                or (state.last_modified if response.not_modified else None),
+                "content_sha256": digest,
+                "health": SourceHealth.HEALTHY,
+                "consecutive_failures": 0,
+                "last_error": None,
+                "last_status": response.status,
+                "next_attempt_at": self.now + timedelta(seconds=response.max_age) if response.max_age else None,
+                "last_success_at": self.now,
+            }
+        )
+        result = Fetched(source=source.id, run_id=self.run_id, fetched_at=self.now, state=healthy)
+        if unchanged:
+            return result.model_copy(update={"not_modified": 1})
+        key = raw_key(source.id, self.now, digest or "", EXTENSIONS[source.kind])
+        content_type = response.headers.get("content-type", "application/octet-stream")
+        await asyncio.to_thread(self.store.put_bytes, key, response.body, content_type, {"url": response.url})
+        pages = await self._pages(source, key, response) if source.fetch_fulltext else {}
+        return result.model_copy(update={"raw_keys": [key], "pages": pages})
+
+    async def _pages(self, source: Source, key: str, feed: FetchResponse) -> dict[str, str]:
+        """Fetch and archive the article page of every item where robots.txt allows; failures keep the feed's text."""
+        # Parsed here only for the item links (parse is pure and cheap); the normalise stage parses it again.
+        try:
+            headers = {"content-type": feed.headers.get("content-type", ""), "content-location": feed.url}
+            payload = parse_payload(feed.body, source, key, self.now, headers)
+        except PermanentError:
+            return {}  # the payload itself will be quarantined by the normalise stage
+        links = [i.url for i in payload.items if i.url and i.url.startswith(("http://", "https://"))]
+
+        async def one(link: str) -> tuple[str, str] | None:
+            if not await self.robots.allowed(link, source.allow_private_network):
+                return None
+            try:
+                page = await self.fetcher.get(link, allow_private=source.allow_private_network)
+            except StorageError:
+                raise
+            except PipelineError:
+                return None
+            page_key = raw_key(source.id, self.now, sha256_hex(page.body), PAGE_EXTENSION)
+            content_type = page.headers.get("content-type", "text/html")
+            metadata = {"url": page.url, "item": link}
+            await asyncio.to_thread(self.store.put_bytes, page_key, page.body, content_type, metadata)
+            return link, page_key
+
+        return dict(pair for pair in await asyncio.gather(*(one(link) for link in dict.fromkeys(links))) if pair)

@@ -1,0 +1,84 @@
+"""What stages hand each other: staged articles as JSON Lines, quarantine records, and the per-source runner."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from pipeline.models import Article, QuarantineRecord, SourceProgress
+from pipeline.storage.keys import quarantine_key
+from pipeline.storage.store import ObjectStore
+
+__all__ = ["advance", "for_each_source", "quarantine", "read_jsonl", "sha256_hex", "utc_now", "write_jsonl"]
+
+In = TypeVar("In", bound=SourceProgress)
+Out = TypeVar("Out", bound=SourceProgress)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def advance(previous: SourceProgress, result: type[Out], **produced: Any) -> Out:
+    """The next stage's result for a source: what every stage carries forward, and what this one produced."""
+    carried = {name: getattr(previous, name) for name in SourceProgress.model_fields}
+    return result(**(carried | produced))
+
+
+def for_each_source(
+    results: list[In], stage_name: str, stage: Callable[[In], Out], skipped: type[Out], concurrency: int = 1
+) -> list[Out]:
+    """Apply one stage to every source still going, timing it per source; in order.
+
+    A source that failed or was not due goes on as a `skipped` result, untouched.
+    """
+
+    def timed(result: In) -> Out:
+        if not result.going:
+            return advance(result, skipped)
+        started = time.perf_counter()
+        after = stage(result)
+        elapsed = round(time.perf_counter() - started, 3)
+        return after.model_copy(update={"durations": after.durations | {stage_name: elapsed}})
+
+    if concurrency == 1:
+        return [timed(r) for r in results]
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        return list(pool.map(timed, results))
+
+
+def write_jsonl(store: ObjectStore, key: str, articles: Iterable[Article]) -> None:
+    body = "".join(a.model_dump_json() + "\n" for a in articles)
+    store.put_bytes(key, body.encode(), "application/x-ndjson")
+
+
+def read_jsonl(store: ObjectStore, key: str) -> Iterator[Article]:
+    for line in store.get_bytes(key).decode().splitlines():
+        if line:
+            yield Article.model_validate_json(line)
+
+
+def quarantine(
+    store: ObjectStore,
+    source: str,
+    raw: str,
+    payload_sha256: str,
+    reason: str,
+    when: datetime,
+    index: int | None = None,
+) -> str:
+    """Record rejected input with its reason, keyed by its content so that re-runs converge."""
+    identity = payload_sha256 if index is None else sha256_hex(f"{payload_sha256}#{index}".encode())
+    key = quarantine_key(when.date(), source, identity)
+    record = QuarantineRecord(source=source, raw_key=raw, item_index=index, reason=reason, quarantined_at=when)
+    if store.etag(key) is None:
+        store.put_json(key, record.model_dump(mode="json"))
+    return key

@@ -1,0 +1,93 @@
+"""The normalise stage: parse each archived payload, normalise its items into articles, quarantine what fails."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+from pipeline.errors import PermanentError
+from pipeline.fulltext import extract_page
+from pipeline.models import Article, DateSource, Fetched, Normalised, RawItem, Source
+from pipeline.normalise import normalise_item
+from pipeline.parse import parse_payload
+from pipeline.settings import Settings
+from pipeline.sources import load_sources
+from pipeline.stages.handover import advance, for_each_source, quarantine, sha256_hex, write_jsonl
+from pipeline.storage.keys import fetched_at_of, staging_key
+from pipeline.storage.store import ObjectStore, StoredObject
+
+__all__ = ["normalise_source", "normalise_sources"]
+
+
+def normalise_sources(store: ObjectStore, settings: Settings, fetched: list[Fetched]) -> list[Normalised]:
+    registry = load_sources(settings)
+
+    def capped(source_id: str) -> Source:
+        source = registry.get(source_id)
+        return source.model_copy(update={"max_items": source.max_items or settings.max_items_per_feed})
+
+    # One read-ahead over the whole batch: the next sources' payloads arrive while this one is parsed.
+    payloads = store.read_ahead(key for r in fetched if r.going for key in r.raw_keys)
+    return for_each_source(
+        fetched, "normalise", lambda r: normalise_source(store, capped(r.source), r, payloads), Normalised
+    )
+
+
+def normalise_source(
+    store: ObjectStore, source: Source, fetched: Fetched, payloads: Iterator[StoredObject] | None = None
+) -> Normalised:
+    """Parse and normalise every archived payload of one source; quarantine what fails, stage the rest.
+
+    `payloads` yields the objects of `fetched.raw_keys` in order (read ahead by the caller); by default
+    they are read here.
+    """
+    if not fetched.raw_keys:  # unchanged (304) or nothing new: no staging objects for the next stages
+        return advance(fetched, Normalised)
+    articles: list[Article] = []
+    read, quarantined = fetched.read, fetched.quarantined
+    objects = store.read_ahead(fetched.raw_keys) if payloads is None else payloads
+    for key, raw in zip(fetched.raw_keys, itertools.islice(objects, len(fetched.raw_keys)), strict=True):
+        fetched_at = fetched_at_of(key)  # from the key, so a replay reads the payload exactly as it was
+        digest = sha256_hex(raw.data)
+        headers = {"content-type": raw.content_type} | (
+            {"content-location": url} if (url := raw.metadata.get("url")) else {}
+        )
+        try:
+            payload = parse_payload(raw.data, source, key, fetched_at, headers)
+        except PermanentError as exc:  # the payload as a whole is unreadable: one item, quarantined
+            quarantine(store, source.id, key, digest, str(exc), fetched_at)
+            read, quarantined = read + 1, quarantined + 1
+            continue
+        read += payload.count
+        for index, reason in payload.rejected:
+            quarantine(store, source.id, key, digest, reason, fetched_at, index)
+            quarantined += 1
+        if payload.beyond_cap:  # one quarantined entry stands for them all; the payload keeps every item
+            cap = source.max_items or 0
+            reason = f"{payload.beyond_cap} items after the first {cap} were not read (max_items); all are in {key}"
+            quarantine(store, source.id, key, digest, reason, fetched_at, cap)
+            read, quarantined = read + 1, quarantined + 1
+        for item in payload.items:
+            if item.url in fetched.pages:
+                item = _with_page_text(store, item, fetched.pages[item.url])
+            try:
+                articles.append(normalise_item(item))
+            except PermanentError as exc:
+                quarantine(store, source.id, key, digest, str(exc), fetched_at, item.index)
+                quarantined += 1
+    staged = staging_key(fetched.run_id, "normalised", source.id)
+    write_jsonl(store, staged, articles)
+    return advance(fetched, Normalised, normalised_key=staged, read=read, quarantined=quarantined)
+
+
+def _with_page_text(store: ObjectStore, item: RawItem, page_key: str) -> RawItem:
+    """Use the article page's main text and canonical URL; keep the feed's text when extraction finds none."""
+    page = store.get_object(page_key)
+    text = extract_page(page.data, page.metadata.get("url") or item.url or "")
+    update: dict[str, Any] = {"url": text.canonical_url or item.url}
+    if text.html:
+        update |= {"html": text.html, "sections": []}
+    if item.published_at is None and text.published is not None:
+        update |= {"published_at": text.published, "date_source": DateSource.PAGE}
+    return item.model_copy(update=update)
