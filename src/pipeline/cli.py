@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shlex
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -67,15 +69,29 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
+@contextlib.contextmanager
+def _failing() -> Iterator[None]:
+    """Report a pipeline error as one line on stderr and exit 1, instead of a traceback."""
+    try:
+        yield
+    except PipelineError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"expected YYYY-MM-DD, got {value!r}") from None
+
+
 @s3_app.command("up")
 def s3_up() -> None:
     """Start the embedded object store (reuses a running one)."""
     server = EmbeddedS3(get_settings())
     was_running = server.status().running
-    try:
+    with _failing():
         status = server.up()
-    except PipelineError as exc:
-        raise _fail(str(exc)) from None
     verb = "already running" if was_running else "started"
     console.print(f"SeaweedFS {verb}: {status.endpoint} (pid {status.pid}, data {status.data_dir})")
 
@@ -147,18 +163,14 @@ def s3_env() -> None:
 def sources_check(sources: SourcesOption = None) -> None:
     """Validate the sources file, probe each source and show its recorded health; exit 1 if one is down."""
     settings = _settings(sources)
-    try:
+    with _failing():
         registry = load_sources(settings)
-    except PipelineError as exc:
-        raise _fail(str(exc)) from None
     try:
         store: ObjectStore | None = ObjectStore.from_settings(settings)
     except PipelineError:
         store = None  # no object store configured: probe only
-    try:
+    with _failing():
         checks = check_sources(settings, registry, store)
-    except PipelineError as exc:
-        raise _fail(str(exc)) from None
     table = Table("id", "kind", "enabled", "location", "probe", "health", "next attempt", title=str(registry.path))
     for check in checks:
         s, state = check.source, check.state
@@ -173,10 +185,8 @@ def sources_check(sources: SourcesOption = None) -> None:
 
 
 def _store(settings: Settings) -> ObjectStore:
-    try:
+    with _failing():
         return ObjectStore.from_settings(settings)
-    except PipelineError as exc:
-        raise _fail(str(exc)) from None
 
 
 def print_report(report: RunReport, key: str) -> None:
@@ -208,48 +218,37 @@ def ingest(
     """Fetch, normalise, enrich and store every source, then print the run report."""
     settings = _settings(sources)
     run_id = "manual__" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    try:
+    with _failing():
         key, report = stages.ingest(_store(settings), settings, run_id, source, force, dry_run)
-    except PipelineError as exc:
-        raise _fail(str(exc)) from None
     print_report(report, key)
     if report.all_failed:
         raise typer.Exit(1)
 
 
-def _parse_date(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"expected YYYY-MM-DD, got {value!r}") from None
-
-
 @digest_app.command("build")
-def digest_build(date_: Annotated[str, typer.Option("--date", help="Day to build, YYYY-MM-DD.")]) -> None:
+def digest_build(
+    day: Annotated[date, typer.Option("--date", parser=_day, metavar="YYYY-MM-DD", help="Day to build, YYYY-MM-DD.")],
+) -> None:
     """Build and publish the digest of one day."""
-    day = _parse_date(date_)
-    assert day is not None
     settings = get_settings()
-    try:
+    with _failing():
         keys = stages.publish_daily_digest(_store(settings), settings, day)
-    except PipelineError as exc:
-        raise _fail(str(exc)) from None
     for fmt, key in keys.items():
         console.print(f"{fmt}: {key}")
 
 
 @digest_app.command("show")
 def digest_show(
-    date_: Annotated[str | None, typer.Option("--date", help="Day to show (default: the latest).")] = None,
+    day: Annotated[
+        date | None,
+        typer.Option("--date", parser=_day, metavar="YYYY-MM-DD", help="Day to show (default: the latest)."),
+    ] = None,
     fmt: Annotated[Format, typer.Option("--format", help="md is rendered for the terminal.")] = Format.md,
 ) -> None:
     """Print a published digest, with a presigned link to share it."""
     settings = get_settings()
     store = _store(settings)
-    day = _parse_date(date_)
-    try:
+    with _failing():
         if day is None:
             dates = list_digest_dates(store)
             if not dates:
@@ -260,8 +259,6 @@ def digest_show(
         if body is None:
             raise _fail(f"no digest for {day}: run `news digest build --date {day}`")
         url = store.presigned_url(digest_key(day, "html"))
-    except PipelineError as exc:
-        raise _fail(str(exc)) from None
     err.print(f"[dim]{key}[/]", highlight=False)
     if fmt is Format.md and console.is_terminal:
         console.print(Markdown(body.decode()))
@@ -286,17 +283,15 @@ def runs_show(
 
 
 @articles_app.command("list")
-def articles_list(date_: Annotated[str, typer.Option("--date", help="Day, YYYY-MM-DD.")]) -> None:
+def articles_list(
+    day: Annotated[date, typer.Option("--date", parser=_day, metavar="YYYY-MM-DD", help="Day, YYYY-MM-DD.")],
+) -> None:
     """List the stored articles of one day: key and title."""
-    day = _parse_date(date_)
-    assert day is not None
     store = _store(get_settings())
-    try:
+    with _failing():
         for key in store.list_keys(articles_prefix(day)):
             article = Article.model_validate_json(store.get_bytes(key))
             console.print(f"{key}  [b]{article.title}[/]", highlight=False)
-    except PipelineError as exc:
-        raise _fail(str(exc)) from None
 
 
 @app.command()
@@ -315,42 +310,39 @@ def query(sql: Annotated[str, typer.Argument(help='e.g. "select source, count(*)
 
 @app.command()
 def replay(
-    date_: Annotated[str, typer.Option("--date", help="Fetch day whose raw/ payloads to replay, YYYY-MM-DD.")],
+    day: Annotated[
+        date,
+        typer.Option(
+            "--date", parser=_day, metavar="YYYY-MM-DD", help="Fetch day whose raw/ payloads to replay, YYYY-MM-DD."
+        ),
+    ],
     source: Annotated[list[str] | None, typer.Option("--source", help="Only this source id (repeatable).")] = None,
 ) -> None:
     """Rebuild articles from the payloads archived under raw/ on one day."""
-    day = _parse_date(date_)
-    assert day is not None
     settings = get_settings()
-    try:
+    with _failing():
         key, report = stages.replay(_store(settings), settings, day, source)
-    except PipelineError as exc:
-        raise _fail(str(exc)) from None
     print_report(report, key)
 
 
 @app.command()
-def reenrich(date_: Annotated[str, typer.Option("--date", help="Published day, YYYY-MM-DD.")]) -> None:
+def reenrich(
+    day: Annotated[date, typer.Option("--date", parser=_day, metavar="YYYY-MM-DD", help="Published day, YYYY-MM-DD.")],
+) -> None:
     """Run enrichment again on the stored articles of one day (after an enricher or model upgrade)."""
-    day = _parse_date(date_)
-    assert day is not None
     settings = get_settings()
-    try:
+    with _failing():
         counts = stages.reenrich(_store(settings), settings, day)
-    except PipelineError as exc:
-        raise _fail(str(exc)) from None
     console.print(f"{day}: read {counts['read']}, re-enriched {counts['changed']}")
 
 
 @lake_app.command("compact")
-def lake_compact(date_: Annotated[str, typer.Option("--date", help="Day, YYYY-MM-DD.")]) -> None:
+def lake_compact(
+    day: Annotated[date, typer.Option("--date", parser=_day, metavar="YYYY-MM-DD", help="Day, YYYY-MM-DD.")],
+) -> None:
     """Rewrite one day of the Parquet lake from its articles."""
-    day = _parse_date(date_)
-    assert day is not None
-    try:
+    with _failing():
         key = stages.compact_lake(_store(get_settings()), day)
-    except PipelineError as exc:
-        raise _fail(str(exc)) from None
     console.print(key or f"no articles on {day}")
 
 
@@ -358,10 +350,8 @@ def lake_compact(date_: Annotated[str, typer.Option("--date", help="Day, YYYY-MM
 def lake_retention() -> None:
     """Delete raw/ and quarantine/ objects older than NEWS_RAW_RETENTION_DAYS / NEWS_QUARANTINE_RETENTION_DAYS."""
     settings = get_settings()
-    try:
+    with _failing():
         deleted = stages.apply_retention(_store(settings), settings, datetime.now(UTC).date())
-    except PipelineError as exc:
-        raise _fail(str(exc)) from None
     console.print(f"deleted {deleted['raw']} raw and {deleted['quarantine']} quarantine objects")
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pipeline.errors import ConfigError
 
 __all__ = ["Settings", "get_settings"]
 
@@ -73,8 +76,32 @@ class Settings(BaseSettings):
     digest_email_from: str | None = Field(None, description="Sender; else the SMTP connection's `from_email`.")
     smtp_conn_id: str = Field("smtp_default", description="Airflow connection the SMTP notifier sends through.")
 
+    @field_validator("digest_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as Europe/Berlin)") from None
+        return value
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Return the process-wide settings, read on first use (never at import time)."""
-    return Settings()
+    """Return the process-wide settings, read on first use (never at import time).
+
+    Raises `ConfigError` naming each bad setting by its environment variable.
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = [f"{_variable(str(e['loc'][0]))}: {e['msg']}" for e in exc.errors()]
+        raise ConfigError("invalid settings:\n  " + "\n  ".join(problems)) from None
+
+
+def _variable(field: str) -> str:
+    """The environment variable that sets `field`."""
+    alias = Settings.model_fields[field].validation_alias if field in Settings.model_fields else None
+    if isinstance(alias, AliasChoices):
+        alias = str(alias.choices[0])
+    return alias if isinstance(alias, str) else f"NEWS_{field.upper()}"

@@ -76,10 +76,11 @@ def test_store_killed_mid_run_then_retries_succeed(airflow_db: None, own_s3: tup
 # dag.test() runs every task inside its own process, so killing this one lands inside store_sources.
 _KILLED_WHILE_STORING = f"""
 import os, signal
+os.environ["NEWS_STORE_CONCURRENCY"] = "1"  # one write in flight, so the kill lands exactly after the fourth
 from airflow.dag_processing.dagbag import DagBag
-from pipeline import stages
+from pipeline.stages import store
 
-real, writes = stages.write_article, []
+real, writes = store.write_article, []
 
 def write_then_die(*args, **kwargs):
     written = real(*args, **kwargs)
@@ -88,8 +89,7 @@ def write_then_die(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGKILL)
     return written
 
-stages.write_article = write_then_die
-stages.STORE_CONCURRENCY = 1  # one write in flight, so the kill lands exactly after the fourth
+store.write_article = write_then_die
 DagBag(dag_folder={str(DAGS)!r}).dags["news_ingest"].test()
 """
 

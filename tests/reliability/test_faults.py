@@ -115,11 +115,13 @@ def test_dns_failure_fails_the_source_not_the_run(
 
 _KILLED_WHILE_STORING = """
 import os, signal, sys
+os.environ["NEWS_STORE_CONCURRENCY"] = "1"  # one write in flight, so the kill lands exactly after the third
 from pipeline import stages
 from pipeline.settings import Settings
+from pipeline.stages import store
 from pipeline.storage.store import ObjectStore
 
-real, writes = stages.write_article, []
+real, writes = store.write_article, []
 
 def write_then_die(*args, **kwargs):
     written = real(*args, **kwargs)
@@ -128,8 +130,7 @@ def write_then_die(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGKILL)
     return written
 
-stages.write_article = write_then_die
-stages.STORE_CONCURRENCY = 1  # one write in flight, so the kill lands exactly after the third
+store.write_article = write_then_die
 settings = Settings()
 stages.ingest(ObjectStore.from_settings(settings), settings, "run-killed")
 """

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from pipeline.models import Digest
+from pipeline.storage.keys import DIGESTS_PREFIX, digest_key
 
 __all__ = ["render_atom", "render_html", "render_index", "render_json", "render_markdown", "safe_url"]
 
@@ -84,7 +85,7 @@ def render_atom(digests: list[Digest], feed_id: str, base_url: str | None = None
     ordered = sorted(digests, key=lambda d: d.date, reverse=True)
 
     def link(day: date) -> str:
-        path = f"{day.isoformat()}/digest.html"
+        path = digest_key(day, "html").removeprefix(DIGESTS_PREFIX)  # the feed sits in digests/ too
         return f"{base_url.rstrip('/')}/{path}" if base_url else path
 
     updated = max((d.updated_at for d in ordered), default=datetime(1970, 1, 1, tzinfo=UTC))
