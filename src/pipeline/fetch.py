@@ -19,6 +19,7 @@ from urllib.robotparser import RobotFileParser
 
 import httpx
 
+from pipeline.decoding import ACCEPT_ENCODING, DecodedTooLargeError, decode_body
 from pipeline.errors import PermanentError, PipelineError, TransientError
 from pipeline.settings import Settings
 
@@ -44,6 +45,10 @@ class BlockedAddressError(PermanentError):
 
 class ResponseTooLargeError(PermanentError):
     """The body (after decompression) exceeds the size cap."""
+
+
+ROBOTS_MAX_BYTES = 512 * 1024
+LONGEST_HINT = 365 * 86400.0  # seconds; a server's Retry-After or max-age beyond this is read as this
 
 
 class HttpStatusError(TransientError):
@@ -109,20 +114,53 @@ class FetchResponse:
         return self.status == 304
 
 
+# Never contacted, whatever `allow_private_networks` says: "this network", link-local, and the cloud metadata
+# endpoints of AWS (both families), Azure and Alibaba.
+_NEVER = tuple(
+    ipaddress.ip_network(n)
+    for n in ("0.0.0.0/8", "169.254.0.0/16", "168.63.129.16/32", "100.100.100.200/32", "fe80::/10", "fd00:ec2::254/128")
+)
+_SITE_LOCAL = ipaddress.ip_network("fec0::/10")  # deprecated, but routed like a private range where it is used
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries: IPv4-mapped, 6to4, Teredo (the client) or NAT64."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def refusal(address: str, allow_private: bool) -> str | None:
     """Why `address` may not be contacted, or None when it may.
 
-    Loopback and private ranges are allowed on request (local feeds, tests); link-local (cloud metadata
-    endpoints), multicast, unspecified and reserved addresses never are.
+    Loopback and private ranges are allowed on request (local feeds, tests). Link-local, cloud metadata
+    endpoints, multicast, unspecified and reserved addresses never are, nor an IPv6 address that embeds one
+    of them or loopback.
     """
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address.split("%", 1)[0])
+    embedded = _embedded_ipv4(ip) if isinstance(ip, ipaddress.IPv6Address) else None
+    for candidate in (ip, embedded):
+        if candidate is not None and any(
+            candidate in network for network in _NEVER if candidate.version == network.version
+        ):
+            return f"{ip} is a link-local, cloud metadata or 'this network' address: never fetched"
+    if embedded is not None:
+        if embedded.is_loopback:
+            return f"{ip} embeds a loopback address"
+        ip = embedded  # judged by the address it carries
     if ip.is_link_local or ip.is_multicast or ip.is_unspecified or (ip.is_reserved and not ip.is_loopback):
         return f"{ip} is a link-local, multicast, unspecified or reserved address"
-    if ip.is_global:
+    private = ip.is_loopback or ip.is_private or (isinstance(ip, ipaddress.IPv6Address) and ip in _SITE_LOCAL)
+    if ip.is_global and not private:
         return None
-    if allow_private and (ip.is_loopback or ip.is_private):
+    if allow_private and private:
         return None
     return (
         f"{ip} is not a public address (set NEWS_ALLOW_PRIVATE_NETWORKS=1 or allow_private_network "
@@ -130,26 +168,43 @@ def refusal(address: str, allow_private: bool) -> str | None:
     )
 
 
+def _bounded_seconds(value: str) -> float | None:
+    return min(float(value), LONGEST_HINT) if value.isdigit() else None
+
+
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date), at most `LONGEST_HINT`."""
     if not value:
         return None
     value = value.strip()
     if value.isdigit():
-        return float(value)
+        return _bounded_seconds(value)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
-    return max(0.0, when.timestamp() - (now if now is not None else time.time()))
+    return min(LONGEST_HINT, max(0.0, when.timestamp() - (now if now is not None else time.time())))
 
 
 def parse_max_age(cache_control: str | None) -> float | None:
+    """`max-age` of a Cache-Control header in seconds, at most `LONGEST_HINT`."""
     for directive in (cache_control or "").split(","):
         name, _, value = directive.strip().partition("=")
-        if name.lower() == "max-age" and value.strip().isdigit():
-            return float(value)
+        if name.lower() == "max-age":
+            return _bounded_seconds(value.strip().strip('"'))
     return None
+
+
+def _url(value: str | httpx.URL, base: httpx.URL | None = None) -> httpx.URL:
+    """Parse (or resolve against `base`) a URL from a feed or a Location header; refuse what is not one."""
+    try:
+        url = base.join(value) if base is not None else httpx.URL(value)
+        url.port  # noqa: B018 - a port such as 99999 or `abc` only fails when read
+    except (httpx.InvalidURL, ValueError, TypeError) as exc:
+        raise PermanentError(f"refused {str(value)[:200]!r}: not a valid URL ({exc})") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise PermanentError(f"refused {str(url)[:200]}: only http(s) URLs are fetched")
+    return url
 
 
 class _HostGate:
@@ -191,7 +246,8 @@ class Fetcher:
             self._clients[host] = httpx.AsyncClient(
                 timeout=httpx.Timeout(self.policy.read_timeout, connect=self.policy.connect_timeout),
                 follow_redirects=False,  # every hop is checked by the SSRF guard first
-                headers={"User-Agent": self.policy.user_agent, "Accept-Encoding": "gzip, deflate, br, zstd"},
+                # Bodies are decoded here, not by httpx, so only codings decoded with a bounded output are asked for.
+                headers={"User-Agent": self.policy.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
                 limits=httpx.Limits(max_connections=self.policy.per_host_concurrency),
                 transport=self._transport,
                 verify=self._tls,
@@ -208,9 +264,14 @@ class Fetcher:
     async def _resolve(self, host: str, port: int, allow_private: bool) -> str:
         """Resolve once and check every address; the request then goes to that address (no DNS rebinding)."""
         try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            async with asyncio.timeout(self.policy.connect_timeout):
+                infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror as exc:
             raise TransientError(f"cannot resolve {host}: {exc.strerror}") from None
+        except TimeoutError:
+            raise TransientError(
+                f"cannot resolve {host}: no answer within {self.policy.connect_timeout:.0f}s"
+            ) from None
         addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
         if not addresses:
             raise TransientError(f"cannot resolve {host}: no address")
@@ -228,8 +289,12 @@ class Fetcher:
         etag: str | None = None,
         last_modified: str | None = None,
         allow_private: bool = False,
+        max_bytes: int | None = None,
     ) -> FetchResponse:
-        """GET `url` conditionally, following checked redirects; raise on errors, caps and refused addresses."""
+        """GET `url` conditionally, following checked redirects; raise on errors, caps and refused addresses.
+
+        Timeouts count only time with a request in flight: waiting for the host's or the batch's turn does not.
+        """
         allow_private = allow_private or self.policy.allow_private_networks
         conditional = {}
         if etag:
@@ -237,34 +302,40 @@ class Fetcher:
         if last_modified:
             conditional["If-Modified-Since"] = last_modified
         try:
-            async with asyncio.timeout(self.policy.total_timeout):
-                return await self._follow(url, conditional, allow_private)
+            return await self._follow(url, conditional, allow_private, max_bytes or self.policy.max_bytes)
         except TimeoutError:
             raise TransientError(f"{url}: no complete response within {self.policy.total_timeout:.0f}s") from None
         except httpx.TimeoutException as exc:
             raise TransientError(f"{url}: timed out ({type(exc).__name__})") from None
         except httpx.TransportError as exc:
             raise TransientError(f"{url}: {type(exc).__name__}: {exc}") from None
+        except httpx.InvalidURL as exc:
+            raise PermanentError(f"{url}: not a valid URL ({exc})") from None
 
-    async def _follow(self, url: str, headers: dict[str, str], allow_private: bool) -> FetchResponse:
-        current = httpx.URL(url)
+    async def _follow(self, url: str, headers: dict[str, str], allow_private: bool, max_bytes: int) -> FetchResponse:
+        current = _url(url)
+        in_flight = self.policy.total_timeout  # seconds left for requests in flight, redirects included
+        loop = asyncio.get_running_loop()
         for _ in range(self.policy.max_redirects + 1):
-            if current.scheme not in ("http", "https") or not current.host:
-                raise PermanentError(f"refused {current}: only http(s) URLs are fetched")
+            host = current.host
             port = current.port or (443 if current.scheme == "https" else 80)
-            address = await self._resolve(current.host, port, allow_private)
-            gate = self._hosts.setdefault(
-                current.host, _HostGate(self.policy.per_host_concurrency, self.policy.per_host_delay)
-            )
-            async with self._global, gate.slot():
-                response = await self._request(current, address, headers)
+            address = await self._resolve(host, port, allow_private)
+            gate = self._hosts.setdefault(host, _HostGate(self.policy.per_host_concurrency, self.policy.per_host_delay))
+            # The host's turn first, then a global slot: a busy host never holds slots the other hosts could use.
+            async with gate.slot(), self._global:
+                sent = loop.time()
+                async with asyncio.timeout(in_flight):
+                    response = await self._request(current, address, headers, max_bytes)
+                in_flight -= loop.time() - sent
             if isinstance(response, httpx.URL):
                 current = response
                 continue
             return response
         raise PermanentError(f"{url}: more than {self.policy.max_redirects} redirects")
 
-    async def _request(self, url: httpx.URL, address: str, headers: dict[str, str]) -> FetchResponse | httpx.URL:
+    async def _request(
+        self, url: httpx.URL, address: str, headers: dict[str, str], max_bytes: int
+    ) -> FetchResponse | httpx.URL:
         host_header = url.host if url.port is None else f"{url.host}:{url.port}"
         pinned = url.copy_with(host=address)
         extensions = {"sni_hostname": url.host} if url.scheme == "https" else {}
@@ -274,27 +345,28 @@ class Fetcher:
         try:
             status = response.status_code
             if status in REDIRECTS and "location" in response.headers:
-                return url.join(response.headers["location"])
+                return _url(response.headers["location"], base=url)
             if status == 304:
                 return FetchResponse(str(url), status, dict(response.headers))
             if status >= 300:
                 retry_after = parse_retry_after(response.headers.get("retry-after"))
                 raise HttpStatusError(f"{url}: HTTP {status}", status, retry_after)
             declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > self.policy.max_bytes:
-                raise ResponseTooLargeError(f"{url}: body of {declared} bytes exceeds {self.policy.max_bytes}")
-            body = bytearray()
-            # aiter_bytes decompresses as it goes, so a gzip bomb is stopped at the cap too.
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) > self.policy.max_bytes:
-                    raise ResponseTooLargeError(f"{url}: body exceeds {self.policy.max_bytes} bytes")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise ResponseTooLargeError(f"{url}: body of {declared} bytes exceeds {max_bytes}")
+            raw = bytearray()
+            async for chunk in response.aiter_raw():  # as sent: decoded below, with its output capped
+                raw += chunk
+                if len(raw) > max_bytes:
+                    raise ResponseTooLargeError(f"{url}: body exceeds {max_bytes} bytes")
+            try:
+                body = decode_body(raw, response.headers.get("content-encoding"), max_bytes)
+            except DecodedTooLargeError as exc:
+                raise ResponseTooLargeError(f"{url}: {exc}") from None
+            except PermanentError as exc:
+                raise PermanentError(f"{url}: {exc}") from None
             return FetchResponse(
-                str(url),
-                status,
-                dict(response.headers),
-                bytes(body),
-                parse_max_age(response.headers.get("cache-control")),
+                str(url), status, dict(response.headers), body, parse_max_age(response.headers.get("cache-control"))
             )
         finally:
             await response.aclose()
@@ -310,14 +382,17 @@ class RobotsRules:
 
     async def _load(self, origin: str, allow_private: bool) -> RobotFileParser | bool:
         try:
-            response = await self._fetcher.get(f"{origin}/robots.txt", allow_private=allow_private)
+            response = await self._fetcher.get(
+                f"{origin}/robots.txt", allow_private=allow_private, max_bytes=ROBOTS_MAX_BYTES
+            )
         except HttpStatusError as exc:
             # No robots.txt (4xx) allows everything; a server error or refusal means wait and see.
             return exc.status < 500 and exc.status not in (401, 403)
         except PipelineError:
             return False
         parser = RobotFileParser()
-        parser.parse(response.body.decode("utf-8", errors="replace").splitlines())
+        lines = response.body.decode("utf-8", errors="replace").splitlines()
+        await asyncio.to_thread(parser.parse, lines)  # a large file must not stall every other request
         return parser
 
     async def allowed(self, url: str, allow_private: bool = False) -> bool:
