@@ -66,16 +66,27 @@ def strip_boilerplate(paragraphs: list[str]) -> list[str]:
     return kept
 
 
-def canonical_url(url: str) -> str:
+def canonical_url(url: str) -> str | None:
     """w3lib's canonical form (lower-case host, sorted query, dot segments resolved, no fragment), without
-    the default port or tracking parameters."""
-    parts = urlsplit(url.strip())
+    the default port, credentials or tracking parameters; None when `url` is no usable http(s) URL."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port  # out of range or not a number: ValueError
+    except ValueError:
+        return None
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
-    if parts.port and parts.port != _DEFAULT_PORTS.get(scheme):
-        host = f"{host}:{parts.port}"
+    if scheme not in _DEFAULT_PORTS or not host:
+        return None
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
+    if port and port != _DEFAULT_PORTS[scheme]:
+        host = f"{host}:{port}"
     query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)])
-    return canonicalize_url(urlunsplit((scheme, host, parts.path or "/", query, "")))
+    try:
+        return canonicalize_url(urlunsplit((scheme, host, parts.path or "/", query, "")))
+    except ValueError:
+        return None
 
 
 def _normalised_title(title: str) -> str:
@@ -140,7 +151,7 @@ def normalise_item(raw: RawItem) -> Article:
         raise PermanentError("item has neither a title nor any text")
     published, date_source, flagged = _trusted_date(raw)
     text = _render_text(sections)
-    url = canonical_url(raw.url) if raw.url and raw.url.startswith(("http://", "https://")) else None
+    url = canonical_url(raw.url) if raw.url else None
     return Article(
         id=_article_id(raw.source_id, url, title, published.date().isoformat(), raw.guid),
         source=raw.source_id,

@@ -162,10 +162,9 @@ def _feed_date(raw: str | None, parsed: time.struct_time | None) -> datetime | N
     if raw and match and match.group(1) in _ZONES:
         try:
             local = parsedate_to_datetime(raw[: match.start()].strip() + " +0000")
-        except (TypeError, ValueError):
-            local = None
-        if local is not None:
             return local - timedelta(minutes=_ZONES[match.group(1)])
+        except (TypeError, ValueError, OverflowError):  # unreadable, or beyond the year 9999 once in UTC
+            pass
     return _struct_to_datetime(parsed)
 
 
@@ -238,8 +237,8 @@ def parse_feed(
     for index, entry in enumerate(entries):
         try:
             result.items.append(_feed_entry(entry, index, source, raw_key, fetched_at, parsed.feed))
-        except (ValidationError, TypeError, ValueError, AttributeError) as exc:
-            result.rejected.append((index, f"unreadable feed entry: {exc}"))
+        except Exception as exc:  # whatever one entry holds, it fails alone
+            result.rejected.append((index, f"unreadable feed entry: {_reason(exc)}"))
     return result
 
 
@@ -295,36 +294,46 @@ def parse_json_feed(data: bytes, source: Source, raw_key: str, fetched_at: datet
     result.beyond_cap = len(feed.items) - len(items)
     for index, raw in enumerate(items):
         try:
-            item = _JsonFeedItem.model_validate(raw)
+            result.items.append(
+                _json_feed_item(_JsonFeedItem.model_validate(raw), index, source, raw_key, fetched_at, feed)
+            )
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "(item)"
             result.rejected.append((index, f"invalid JSON Feed item: {where}: {first['msg']}"))
-            continue
-        published = item.date_published or item.date_modified
-        authors = [a.name for a in (item.authors or ([item.author] if item.author else [])) if a.name]
-        text = item.content_text if not item.content_html else None
-        result.items.append(
-            RawItem(
-                source_id=source.id,
-                raw_key=raw_key,
-                index=index,
-                fetched_at=fetched_at,
-                url=item.url or item.external_url,
-                guid=item.id,
-                title=item.title,
-                html=item.content_html or (None if text else item.summary),
-                sections=[Section(paragraphs=[p for p in re.split(r"\n\s*\n", text) if p.strip()])] if text else [],
-                published_at=published.astimezone(UTC) if published else None,
-                date_source=DateSource.FEED if published else None,
-                authors=authors,
-                categories=item.tags,
-                image_url=item.image,
-                language_hint=source.language or _language(item.language or feed.language),
-                source_name=source.name or feed.title or source.id,
-            )
-        )
+        except Exception as exc:  # whatever one item holds, it fails alone
+            result.rejected.append((index, f"unreadable JSON Feed item: {_reason(exc)}"))
     return result
+
+
+def _reason(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
+def _json_feed_item(
+    item: _JsonFeedItem, index: int, source: Source, raw_key: str, fetched_at: datetime, feed: _JsonFeed
+) -> RawItem:
+    published = item.date_published or item.date_modified
+    authors = [a.name for a in (item.authors or ([item.author] if item.author else [])) if a.name]
+    text = item.content_text if not item.content_html else None
+    return RawItem(
+        source_id=source.id,
+        raw_key=raw_key,
+        index=index,
+        fetched_at=fetched_at,
+        url=item.url or item.external_url,
+        guid=item.id,
+        title=item.title,
+        html=item.content_html or (None if text else item.summary),
+        sections=[Section(paragraphs=[p for p in re.split(r"\n\s*\n", text) if p.strip()])] if text else [],
+        published_at=published.astimezone(UTC) if published else None,
+        date_source=DateSource.FEED if published else None,
+        authors=authors,
+        categories=item.tags,
+        image_url=item.image,
+        language_hint=source.language or _language(item.language or feed.language),
+        source_name=source.name or feed.title or source.id,
+    )
 
 
 def parse_payload(

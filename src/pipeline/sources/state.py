@@ -32,7 +32,7 @@ def failed_state(state: SourceState, error: PipelineError, now: datetime, settin
     delay = min(base * 2 ** (failures - 1), cap) * random.uniform(0.8, 1.2)  # noqa: S311
     status = error.status if isinstance(error, HttpStatusError) else None
     if isinstance(error, HttpStatusError) and error.retry_after is not None:
-        delay = max(delay, timedelta(seconds=error.retry_after))
+        delay = max(delay, min(timedelta(seconds=error.retry_after), cap))  # a server cannot silence a source
     gone = isinstance(error, HttpStatusError) and error.permanent
     return state.model_copy(
         update={

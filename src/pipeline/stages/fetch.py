@@ -17,7 +17,7 @@ from pipeline.parse import parse_payload
 from pipeline.settings import Settings
 from pipeline.sources import Registry, load_sources, read_documents
 from pipeline.sources.state import failed_state, load_state, save_state
-from pipeline.stages.handover import quarantine, sha256_hex, utc_now
+from pipeline.stages.handover import archive_metadata, failure_reason, quarantine, sha256_hex, utc_now
 from pipeline.storage.keys import PAGE_EXTENSION, STATE_PREFIX, inbox_processed_key, raw_key, state_key
 from pipeline.storage.store import ObjectStore
 
@@ -104,8 +104,8 @@ class _SourceFetch:
             raise  # the object store is down: fail the task so Airflow retries it
         except PipelineError as exc:  # this source alone failed; the others go on
             error: PipelineError = exc
-        except OSError as exc:  # a documents folder that vanished, say
-            error = PermanentError(f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # a documents folder that vanished, a header no one expected: the same
+            error = PermanentError(failure_reason(exc))
         await asyncio.to_thread(save_state, self.store, failed_state(state, error, self.now, self.settings))
         return Fetched(source=source.id, run_id=self.run_id, fetched_at=self.now, error=str(error))
 
@@ -185,7 +185,8 @@ class _SourceFetch:
             return result.model_copy(update={"not_modified": 1})
         key = raw_key(source.id, self.now, digest or "", EXTENSIONS[source.kind])
         content_type = response.headers.get("content-type", "application/octet-stream")
-        await asyncio.to_thread(self.store.put_bytes, key, response.body, content_type, {"url": response.url})
+        metadata = archive_metadata(url=response.url) or {}  # without it, only relative links lose their base
+        await asyncio.to_thread(self.store.put_bytes, key, response.body, content_type, metadata)
         pages = await self._pages(source, key, response) if source.fetch_fulltext else {}
         return result.model_copy(update={"raw_keys": [key], "pages": pages})
 
@@ -206,11 +207,13 @@ class _SourceFetch:
                 page = await self.fetcher.get(link, allow_private=source.allow_private_network)
             except StorageError:
                 raise
-            except PipelineError:
+            except Exception:  # this page alone: the article keeps the feed's text
+                return None
+            metadata = archive_metadata(url=page.url, item=link)
+            if metadata is None:  # links too long to archive with the page: the article keeps the feed's text
                 return None
             page_key = raw_key(source.id, self.now, sha256_hex(page.body), PAGE_EXTENSION)
             content_type = page.headers.get("content-type", "text/html")
-            metadata = {"url": page.url, "item": link}
             await asyncio.to_thread(self.store.put_bytes, page_key, page.body, content_type, metadata)
             return link, page_key
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -9,11 +10,23 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from pipeline.errors import PipelineError, StorageError
 from pipeline.models import Article, QuarantineRecord, SourceProgress
 from pipeline.storage.keys import quarantine_key
 from pipeline.storage.store import ObjectStore
 
-__all__ = ["advance", "for_each_source", "quarantine", "read_jsonl", "sha256_hex", "utc_now", "write_jsonl"]
+__all__ = [
+    "advance",
+    "archive_metadata",
+    "archived_value",
+    "failure_reason",
+    "for_each_source",
+    "quarantine",
+    "read_jsonl",
+    "sha256_hex",
+    "utc_now",
+    "write_jsonl",
+]
 
 In = TypeVar("In", bound=SourceProgress)
 Out = TypeVar("Out", bound=SourceProgress)
@@ -25,6 +38,38 @@ def utc_now() -> datetime:
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+# S3 user metadata is ASCII and at most 2 KiB in all.
+_METADATA_BUDGET = 1800
+
+
+def archive_metadata(**values: str) -> dict[str, str] | None:
+    """S3 metadata of an archived payload: where it came from (`url`) and, for a page, which item links to it.
+
+    Non-ASCII values travel base64-encoded; None when the links are too long for S3 metadata.
+    """
+    metadata = {}
+    for name, value in values.items():
+        if value.isascii() and value.isprintable():
+            metadata[name] = value
+        else:
+            metadata[f"{name}-b64"] = base64.urlsafe_b64encode(value.encode()).decode()
+    return metadata if sum(len(k) + len(v) for k, v in metadata.items()) <= _METADATA_BUDGET else None
+
+
+def archived_value(metadata: dict[str, str], name: str) -> str | None:
+    """A value `archive_metadata` stored."""
+    if name in metadata:
+        return metadata[name]
+    encoded = metadata.get(f"{name}-b64")
+    return base64.urlsafe_b64decode(encoded).decode(errors="replace") if encoded else None
+
+
+def failure_reason(exc: BaseException) -> str:
+    """What a quarantine record or a source's error says: the pipeline's own message, else the exception."""
+    reason = str(exc) if isinstance(exc, PipelineError) else f"{type(exc).__name__}: {exc}"
+    return reason[:1000]
 
 
 def advance(previous: SourceProgress, result: type[Out], **produced: Any) -> Out:
@@ -45,7 +90,12 @@ def for_each_source(
         if not result.going:
             return advance(result, skipped)
         started = time.perf_counter()
-        after = stage(result)
+        try:
+            after = stage(result)
+        except StorageError:
+            raise  # the object store failed: the whole task fails and is retried
+        except Exception as exc:  # this source alone fails; the others of the shard go on
+            after = advance(result, skipped, error=f"{stage_name}: {failure_reason(exc)}")
         elapsed = round(time.perf_counter() - started, 3)
         return after.model_copy(update={"durations": after.durations | {stage_name: elapsed}})
 

@@ -9,7 +9,7 @@ from pipeline.models import Article, Fetched, RunReport
 from pipeline.settings import Settings
 from pipeline.sources import load_sources
 from pipeline.stages.enrich import enrich_sources, enricher
-from pipeline.stages.handover import utc_now
+from pipeline.stages.handover import archived_value, utc_now
 from pipeline.stages.normalise import normalise_sources
 from pipeline.stages.report import write_run_report
 from pipeline.stages.store import article_bytes, store_sources
@@ -39,7 +39,7 @@ def replay(store: ObjectStore, settings: Settings, day: date, only: list[str] | 
         keys = sorted(store.list_keys(raw_day_prefix(source_id, day)))
         pages = {}
         for key in filter(is_page_key, keys):
-            item = store.get_object(key).metadata.get("item")
+            item = archived_value(store.get_object(key).metadata, "item")
             if item:
                 pages[item] = key
         payloads = [k for k in keys if not is_page_key(k)]

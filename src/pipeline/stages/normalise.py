@@ -6,14 +6,21 @@ import itertools
 from collections.abc import Iterator
 from typing import Any
 
-from pipeline.errors import PermanentError
 from pipeline.fulltext import extract_page
 from pipeline.models import Article, DateSource, Fetched, Normalised, RawItem, Source
 from pipeline.normalise import normalise_item
 from pipeline.parse import parse_payload
 from pipeline.settings import Settings
 from pipeline.sources import load_sources
-from pipeline.stages.handover import advance, for_each_source, quarantine, sha256_hex, write_jsonl
+from pipeline.stages.handover import (
+    advance,
+    archived_value,
+    failure_reason,
+    for_each_source,
+    quarantine,
+    sha256_hex,
+    write_jsonl,
+)
 from pipeline.storage.keys import fetched_at_of, staging_key
 from pipeline.storage.store import ObjectStore, StoredObject
 
@@ -51,12 +58,12 @@ def normalise_source(
         fetched_at = fetched_at_of(key)  # from the key, so a replay reads the payload exactly as it was
         digest = sha256_hex(raw.data)
         headers = {"content-type": raw.content_type} | (
-            {"content-location": url} if (url := raw.metadata.get("url")) else {}
+            {"content-location": url} if (url := archived_value(raw.metadata, "url")) else {}
         )
         try:
             payload = parse_payload(raw.data, source, key, fetched_at, headers)
-        except PermanentError as exc:  # the payload as a whole is unreadable: one item, quarantined
-            quarantine(store, source.id, key, digest, str(exc), fetched_at)
+        except Exception as exc:  # the payload as a whole is unreadable: one item, quarantined
+            quarantine(store, source.id, key, digest, failure_reason(exc), fetched_at)
             read, quarantined = read + 1, quarantined + 1
             continue
         read += payload.count
@@ -73,8 +80,8 @@ def normalise_source(
                 item = _with_page_text(store, item, fetched.pages[item.url])
             try:
                 articles.append(normalise_item(item))
-            except PermanentError as exc:
-                quarantine(store, source.id, key, digest, str(exc), fetched_at, item.index)
+            except Exception as exc:  # this item alone: its quarantine record says why
+                quarantine(store, source.id, key, digest, failure_reason(exc), fetched_at, item.index)
                 quarantined += 1
     staged = staging_key(fetched.run_id, "normalised", source.id)
     write_jsonl(store, staged, articles)
@@ -84,7 +91,10 @@ def normalise_source(
 def _with_page_text(store: ObjectStore, item: RawItem, page_key: str) -> RawItem:
     """Use the article page's main text and canonical URL; keep the feed's text when extraction finds none."""
     page = store.get_object(page_key)
-    text = extract_page(page.data, page.metadata.get("url") or item.url or "")
+    try:
+        text = extract_page(page.data, archived_value(page.metadata, "url") or item.url or "")
+    except Exception:  # a page the extractor cannot read: the feed's own text stays
+        return item
     update: dict[str, Any] = {"url": text.canonical_url or item.url}
     if text.html:
         update |= {"html": text.html, "sections": []}
