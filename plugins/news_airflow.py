@@ -44,6 +44,8 @@ DEFAULT_ARGS: dict[str, Any] = {
     "retry_delay": timedelta(seconds=20),
     "retry_exponential_backoff": 2.0,
     "max_retry_delay": timedelta(minutes=10),
+    # No task runs forever, whatever a feed does: an hour is well past a fetch budget or a shard's enrichment.
+    "execution_timeout": timedelta(hours=1),
 }
 
 

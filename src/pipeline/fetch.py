@@ -400,5 +400,5 @@ class RobotsRules:
         origin = f"{parts.scheme}://{parts.netloc}"
         if origin not in self._parsers:
             self._parsers[origin] = asyncio.create_task(self._load(origin, allow_private))
-        rules = await self._parsers[origin]
+        rules = await asyncio.shield(self._parsers[origin])  # a caller's timeout must not cancel it for all
         return rules.can_fetch(self._agent, url) if isinstance(rules, RobotFileParser) else rules

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import ftfy
+import tldextract
 from w3lib.url import canonicalize_url
 
 from pipeline.errors import PermanentError
@@ -16,7 +17,7 @@ from pipeline.html_text import html_to_sections, sanitise_html
 from pipeline.models import Article, DateSource, RawItem, Section
 from pipeline.text import first_sentences, shorten
 
-__all__ = ["article_id", "canonical_url", "clean_text", "derive_title", "normalise_item"]
+__all__ = ["article_id", "canonical_url", "clean_text", "derive_title", "normalise_item", "same_site"]
 
 MAX_TITLE_CHARS = 120
 MAX_FEED_TITLE_CHARS = 1000  # a megabyte "title" is an attack or a bug, not a headline
@@ -87,6 +88,22 @@ def canonical_url(url: str) -> str | None:
         return canonicalize_url(urlunsplit((scheme, host, parts.path or "/", query, "")))
     except ValueError:
         return None
+
+
+_SITES = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)  # the bundled suffix list: no download
+
+
+def same_site(url: str, other: str | None) -> bool:
+    """True when both URLs are on one site: the same registered domain (`www.bbc.co.uk`, `news.bbc.co.uk`),
+    or the same host where there is none (an IP address, `localhost`)."""
+    try:
+        hosts = [(urlsplit(u).hostname or "").lower() if u else "" for u in (url, other)]
+    except ValueError:  # an unreadable IPv6 literal
+        return False
+    if not all(hosts):
+        return False
+    domains = [_SITES(h).top_domain_under_public_suffix for h in hosts]
+    return domains[0] == domains[1] if all(domains) else hosts[0] == hosts[1]
 
 
 def _normalised_title(title: str) -> str:

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     fetch_per_host_delay: float = Field(0.5, description="Seconds between request starts to one host.")
     fetch_backoff_base: float = Field(300.0, gt=0, description="Seconds a failing source waits after one failure.")
     fetch_backoff_cap: float = Field(86400.0, gt=0, description="The longest backoff, in seconds (it doubles).")
+    fulltext_budget: float = Field(120.0, gt=0, description="Seconds one source may spend fetching article pages.")
+    fulltext_time_limit: float = Field(10.0, gt=0, description="Seconds the text extraction of one page may take.")
     store_concurrency: int = Field(16, ge=1, description="Article reads or writes in flight per task.")
     inbox_prefix: str = Field("inbox/", description="Documents put here are ingested once, then moved; '' disables.")
     raw_retention_days: int | None = Field(None, ge=1, description="Delete raw/ payloads older than this.")

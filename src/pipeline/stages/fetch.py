@@ -191,23 +191,27 @@ class _SourceFetch:
         return result.model_copy(update={"raw_keys": [key], "pages": pages})
 
     async def _pages(self, source: Source, key: str, feed: FetchResponse) -> dict[str, str]:
-        """Fetch and archive the article page of every item where robots.txt allows; failures keep the feed's text."""
+        """Fetch and archive the article page of every item read (the source's item cap holds) where robots.txt
+        allows, within the source's page budget; a page that fails or is not reached leaves the feed's text."""
         # Parsed here only for the item links (parse is pure and cheap); the normalise stage parses it again.
+        capped = source.model_copy(update={"max_items": source.max_items or self.settings.max_items_per_feed})
         try:
             headers = {"content-type": feed.headers.get("content-type", ""), "content-location": feed.url}
-            payload = parse_payload(feed.body, source, key, self.now, headers)
-        except PermanentError:
+            payload = parse_payload(feed.body, capped, key, self.now, headers)
+        except Exception:
             return {}  # the payload itself will be quarantined by the normalise stage
         links = [i.url for i in payload.items if i.url and i.url.startswith(("http://", "https://"))]
+        deadline = asyncio.get_running_loop().time() + self.settings.fulltext_budget
 
         async def one(link: str) -> tuple[str, str] | None:
-            if not await self.robots.allowed(link, source.allow_private_network):
-                return None
             try:
-                page = await self.fetcher.get(link, allow_private=source.allow_private_network)
+                async with asyncio.timeout_at(deadline):
+                    if not await self.robots.allowed(link, source.allow_private_network):
+                        return None
+                    page = await self.fetcher.get(link, allow_private=source.allow_private_network)
             except StorageError:
                 raise
-            except Exception:  # this page alone: the article keeps the feed's text
+            except Exception:  # this page alone (or the budget is spent): the article keeps the feed's text
                 return None
             metadata = archive_metadata(url=page.url, item=link)
             if metadata is None:  # links too long to archive with the page: the article keeps the feed's text

@@ -6,9 +6,9 @@ import itertools
 from collections.abc import Iterator
 from typing import Any
 
-from pipeline.fulltext import extract_page
+from pipeline.fulltext import PageExtractor
 from pipeline.models import Article, DateSource, Fetched, Normalised, RawItem, Source
-from pipeline.normalise import normalise_item
+from pipeline.normalise import normalise_item, same_site
 from pipeline.parse import parse_payload
 from pipeline.settings import Settings
 from pipeline.sources import load_sources
@@ -36,13 +36,18 @@ def normalise_sources(store: ObjectStore, settings: Settings, fetched: list[Fetc
 
     # One read-ahead over the whole batch: the next sources' payloads arrive while this one is parsed.
     payloads = store.read_ahead(key for r in fetched if r.going for key in r.raw_keys)
-    return for_each_source(
-        fetched, "normalise", lambda r: normalise_source(store, capped(r.source), r, payloads), Normalised
-    )
+    with PageExtractor(settings.fulltext_time_limit) as pages:
+        return for_each_source(
+            fetched, "normalise", lambda r: normalise_source(store, capped(r.source), r, pages, payloads), Normalised
+        )
 
 
 def normalise_source(
-    store: ObjectStore, source: Source, fetched: Fetched, payloads: Iterator[StoredObject] | None = None
+    store: ObjectStore,
+    source: Source,
+    fetched: Fetched,
+    pages: PageExtractor,
+    payloads: Iterator[StoredObject] | None = None,
 ) -> Normalised:
     """Parse and normalise every archived payload of one source; quarantine what fails, stage the rest.
 
@@ -77,7 +82,7 @@ def normalise_source(
             read, quarantined = read + 1, quarantined + 1
         for item in payload.items:
             if item.url in fetched.pages:
-                item = _with_page_text(store, item, fetched.pages[item.url])
+                item = _with_page_text(store, item, fetched.pages[item.url], pages)
             try:
                 articles.append(normalise_item(item))
             except Exception as exc:  # this item alone: its quarantine record says why
@@ -88,14 +93,15 @@ def normalise_source(
     return advance(fetched, Normalised, normalised_key=staged, read=read, quarantined=quarantined)
 
 
-def _with_page_text(store: ObjectStore, item: RawItem, page_key: str) -> RawItem:
+def _with_page_text(store: ObjectStore, item: RawItem, page_key: str, pages: PageExtractor) -> RawItem:
     """Use the article page's main text and canonical URL; keep the feed's text when extraction finds none."""
     page = store.get_object(page_key)
-    try:
-        text = extract_page(page.data, archived_value(page.metadata, "url") or item.url or "")
-    except Exception:  # a page the extractor cannot read: the feed's own text stays
+    text = pages.extract(page.data, archived_value(page.metadata, "url") or item.url or "")
+    if isinstance(text, str):  # too slow, or unreadable: the feed's own text stays
         return item
-    update: dict[str, Any] = {"url": text.canonical_url or item.url}
+    # A page may name any address as canonical; only one on the item's own site may replace its link.
+    canonical = text.canonical_url if text.canonical_url and same_site(text.canonical_url, item.url) else None
+    update: dict[str, Any] = {"url": canonical or item.url}
     if text.html:
         update |= {"html": text.html, "sections": []}
     if item.published_at is None and text.published is not None:

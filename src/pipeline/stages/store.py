@@ -24,7 +24,8 @@ def article_bytes(article: Article) -> bytes:
 
 
 def write_article(store: ObjectStore, key: str, article: Article, attempts: int = 8) -> bool:
-    """Create or update one article with conditional writes; False when it is already stored unchanged.
+    """Create or update one article with conditional writes; False when it is already stored unchanged, or
+    stored by another source (whose article this one may never replace: it counts as this source's duplicate).
 
     A concurrent writer makes the precondition fail; then the article is read again and compared, so two
     runs storing the same article never leave two versions or skip a revision.
@@ -37,7 +38,7 @@ def write_article(store: ObjectStore, key: str, article: Article, attempts: int 
             continue
         data, etag = current
         old = Article.model_validate_json(data)
-        if old.content_hash == article.content_hash:
+        if old.content_hash == article.content_hash or old.source != article.source:
             return False
         newer = article.model_copy(update={"revision": old.revision + 1})
         if store.replace(key, article_bytes(newer), etag, "application/json"):
@@ -47,7 +48,10 @@ def write_article(store: ObjectStore, key: str, article: Article, attempts: int 
 
 def _would_write(store: ObjectStore, key: str, article: Article) -> bool:
     current = store.get_bytes_or_none(key)
-    return current is None or Article.model_validate_json(current).content_hash != article.content_hash
+    if current is None:
+        return True
+    old = Article.model_validate_json(current)
+    return old.content_hash != article.content_hash and old.source == article.source
 
 
 def store_sources(
