@@ -22,6 +22,7 @@ from rich.table import Table
 from pipeline import stages
 from pipeline.digest.publish import list_digest_dates
 from pipeline.errors import PipelineError
+from pipeline.fetch import redact
 from pipeline.lake import query_lake
 from pipeline.models import Article, Digest, RunReport
 from pipeline.seaweed import EmbeddedS3
@@ -174,7 +175,7 @@ def sources_check(sources: SourcesOption = None) -> None:
     table = Table("id", "kind", "enabled", "location", "probe", "health", "next attempt", title=str(registry.path))
     for check in checks:
         s, state = check.source, check.state
-        location = str(s.url) if s.url else str(s.path)
+        location = redact(str(s.url)) if s.url else str(s.path)
         probe = f"[green]{check.detail}" if check.reachable else f"[red]{check.detail}"
         health = f"{state.health} ({state.consecutive_failures} failures)" if state else "unknown"
         next_attempt = state.next_attempt_at.isoformat() if state and state.next_attempt_at else ""

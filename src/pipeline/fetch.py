@@ -33,6 +33,7 @@ __all__ = [
     "RobotsRules",
     "parse_max_age",
     "parse_retry_after",
+    "redact",
     "refusal",
 ]
 
@@ -168,6 +169,16 @@ def refusal(address: str, allow_private: bool) -> str | None:
     )
 
 
+def redact(url: str) -> str:
+    """`url` without the credentials it may carry (`https://user:secret@host/` -> `https://***@host/`): for
+    messages, reports, state and archive metadata."""
+    scheme, sep, rest = url.partition("://")
+    authority, slash, tail = rest.partition("/")
+    if not sep or "@" not in authority:
+        return url
+    return f"{scheme}://***@{authority.rsplit('@', 1)[1]}{slash}{tail}"
+
+
 def _bounded_seconds(value: str) -> float | None:
     return min(float(value), LONGEST_HINT) if value.isdigit() else None
 
@@ -201,9 +212,9 @@ def _url(value: str | httpx.URL, base: httpx.URL | None = None) -> httpx.URL:
         url = base.join(value) if base is not None else httpx.URL(value)
         url.port  # noqa: B018 - a port such as 99999 or `abc` only fails when read
     except (httpx.InvalidURL, ValueError, TypeError) as exc:
-        raise PermanentError(f"refused {str(value)[:200]!r}: not a valid URL ({exc})") from None
+        raise PermanentError(f"refused {redact(str(value))[:200]!r}: not a valid URL ({exc})") from None
     if url.scheme not in ("http", "https") or not url.host:
-        raise PermanentError(f"refused {str(url)[:200]}: only http(s) URLs are fetched")
+        raise PermanentError(f"refused {redact(str(url))[:200]}: only http(s) URLs are fetched")
     return url
 
 
@@ -304,13 +315,15 @@ class Fetcher:
         try:
             return await self._follow(url, conditional, allow_private, max_bytes or self.policy.max_bytes)
         except TimeoutError:
-            raise TransientError(f"{url}: no complete response within {self.policy.total_timeout:.0f}s") from None
+            raise TransientError(
+                f"{redact(url)}: no complete response within {self.policy.total_timeout:.0f}s"
+            ) from None
         except httpx.TimeoutException as exc:
-            raise TransientError(f"{url}: timed out ({type(exc).__name__})") from None
+            raise TransientError(f"{redact(url)}: timed out ({type(exc).__name__})") from None
         except httpx.TransportError as exc:
-            raise TransientError(f"{url}: {type(exc).__name__}: {exc}") from None
+            raise TransientError(f"{redact(url)}: {type(exc).__name__}: {exc}") from None
         except httpx.InvalidURL as exc:
-            raise PermanentError(f"{url}: not a valid URL ({exc})") from None
+            raise PermanentError(f"{redact(url)}: not a valid URL ({exc})") from None
 
     async def _follow(self, url: str, headers: dict[str, str], allow_private: bool, max_bytes: int) -> FetchResponse:
         current = _url(url)
@@ -331,7 +344,7 @@ class Fetcher:
                 current = response
                 continue
             return response
-        raise PermanentError(f"{url}: more than {self.policy.max_redirects} redirects")
+        raise PermanentError(f"{redact(url)}: more than {self.policy.max_redirects} redirects")
 
     async def _request(
         self, url: httpx.URL, address: str, headers: dict[str, str], max_bytes: int
@@ -347,26 +360,30 @@ class Fetcher:
             if status in REDIRECTS and "location" in response.headers:
                 return _url(response.headers["location"], base=url)
             if status == 304:
-                return FetchResponse(str(url), status, dict(response.headers))
+                return FetchResponse(redact(str(url)), status, dict(response.headers))
             if status >= 300:
                 retry_after = parse_retry_after(response.headers.get("retry-after"))
-                raise HttpStatusError(f"{url}: HTTP {status}", status, retry_after)
+                raise HttpStatusError(f"{redact(str(url))}: HTTP {status}", status, retry_after)
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > max_bytes:
-                raise ResponseTooLargeError(f"{url}: body of {declared} bytes exceeds {max_bytes}")
+                raise ResponseTooLargeError(f"{redact(str(url))}: body of {declared} bytes exceeds {max_bytes}")
             raw = bytearray()
             async for chunk in response.aiter_raw():  # as sent: decoded below, with its output capped
                 raw += chunk
                 if len(raw) > max_bytes:
-                    raise ResponseTooLargeError(f"{url}: body exceeds {max_bytes} bytes")
+                    raise ResponseTooLargeError(f"{redact(str(url))}: body exceeds {max_bytes} bytes")
             try:
                 body = decode_body(raw, response.headers.get("content-encoding"), max_bytes)
             except DecodedTooLargeError as exc:
-                raise ResponseTooLargeError(f"{url}: {exc}") from None
+                raise ResponseTooLargeError(f"{redact(str(url))}: {exc}") from None
             except PermanentError as exc:
-                raise PermanentError(f"{url}: {exc}") from None
+                raise PermanentError(f"{redact(str(url))}: {exc}") from None
             return FetchResponse(
-                str(url), status, dict(response.headers), body, parse_max_age(response.headers.get("cache-control"))
+                redact(str(url)),
+                status,
+                dict(response.headers),
+                body,
+                parse_max_age(response.headers.get("cache-control")),
             )
         finally:
             await response.aclose()
