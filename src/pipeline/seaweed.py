@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -11,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +30,7 @@ __all__ = [
 ]
 
 HOST = "127.0.0.1"
+_VOLUME_FILE = re.compile(r"(?:^|_)(\d+)\.dat$")  # `{collection}_{id}.dat` or `{id}.dat`
 
 
 @dataclass(frozen=True)
@@ -201,7 +205,7 @@ class EmbeddedS3:
                 raise PipelineError(
                     f"SeaweedFS exited with code {proc.returncode} while starting; last log lines:\n{self._log_tail()}"
                 )
-            if self._s3_ready(creds):
+            if self._s3_ready(creds) and self._volumes_registered():
                 return self.status()
             time.sleep(0.2)
         self.down()
@@ -215,6 +219,27 @@ class EmbeddedS3:
             return ObjectStore.from_config(config, self.settings.bucket).bucket_exists()
         except PipelineError:
             return False
+
+    def _volumes_registered(self) -> bool:
+        """Every volume on disk is known to the master again: before that, reading an object stored before a
+        restart fails with InternalError."""
+        on_disk = {int(m.group(1)) for p in self.data_dir.rglob("*.dat") if (m := _VOLUME_FILE.search(p.name))}
+        if not on_disk:
+            return True
+        try:
+            with urllib.request.urlopen(f"http://{HOST}:{self.settings.s3_master_port}/dir/status", timeout=2) as r:
+                topology = json.load(r).get("Topology", {})
+        except (OSError, ValueError):
+            return False
+        registered: set[int] = set()
+        for center in topology.get("DataCenters") or []:
+            for rack in center.get("Racks") or []:
+                for node in rack.get("DataNodes") or []:
+                    for span in str(node.get("VolumeIds", "")).split():  # " 1-3 7": ranges and single ids
+                        first, _, last = span.partition("-")
+                        if first.isdigit() and (last or first).isdigit():
+                            registered.update(range(int(first), int(last or first) + 1))
+        return on_disk <= registered
 
     def down(self, timeout: float = 15.0) -> bool:
         """Stop the server; return False when none was running."""
