@@ -18,13 +18,14 @@ import typer
 from rich.console import Console
 from rich.markdown import Markdown
 from rich.table import Table
+from rich.text import Text
 
 from pipeline import stages
 from pipeline.digest.publish import list_digest_dates
 from pipeline.errors import PipelineError
 from pipeline.fetch import redact
 from pipeline.lake import query_lake
-from pipeline.models import Article, Digest, RunReport
+from pipeline.models import Article, Digest, RunReport, SourceReport
 from pipeline.seaweed import EmbeddedS3
 from pipeline.settings import Settings, get_settings
 from pipeline.sources import load_sources
@@ -190,18 +191,33 @@ def _store(settings: Settings) -> ObjectStore:
         return ObjectStore.from_settings(settings)
 
 
+def _status(r: SourceReport) -> Text:
+    """What a row of zeros means: failed, deferred, backing off, or cached; and pages still to come."""
+    if r.error:
+        return Text(r.error, style="red")
+    if r.deferred:
+        return Text("deferred: the fetch budget was spent; fetched first next run", style="yellow")
+    if r.not_due_until:
+        return Text(f"not due until {r.not_due_until:%Y-%m-%d %H:%M}Z: {r.not_due_reason or 'backing off'}")
+    if r.pages_missing:
+        return Text(f"{r.pages_missing} article(s) with feed text, pages fetched in a later run", style="yellow")
+    return Text("")
+
+
 def print_report(report: RunReport, key: str) -> None:
     columns = ("not modified", "read", "stored", "duplicates", "quarantined")
-    table = Table(title=f"run {report.run_id}")
+    table = Table(title=Text(f"run {report.run_id}"))
     table.add_column("source", no_wrap=True)
     for column in columns:
         table.add_column(column, justify="right")
-    table.add_column("error")
+    table.add_column("status")
     for r in report.sources:
         counts = (r.not_modified, r.read, r.stored, r.duplicates, r.quarantined)
-        table.add_row(r.source, *map(str, counts), r.error or "")
+        table.add_row(Text(r.source), *map(str, counts), _status(r))
     totals = (report.not_modified, report.read, report.stored, report.duplicates, report.quarantined)
-    table.add_row("[b]total", *map(str, totals), ", ".join(report.failed_sources))
+    summary = [f"failed: {', '.join(report.failed_sources)}"] if report.failed_sources else []
+    summary += [f"deferred: {', '.join(report.deferred_sources)}"] if report.deferred_sources else []
+    table.add_row(Text("total", style="bold"), *map(str, totals), Text("; ".join(summary)))
     console.print(table)
     for r in report.sources:
         for article in r.article_keys:

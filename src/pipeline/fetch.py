@@ -25,6 +25,7 @@ from pipeline.settings import Settings
 
 __all__ = [
     "BlockedAddressError",
+    "FetchDeferred",
     "FetchPolicy",
     "FetchResponse",
     "Fetcher",
@@ -50,6 +51,10 @@ class ResponseTooLargeError(PermanentError):
 
 ROBOTS_MAX_BYTES = 512 * 1024
 LONGEST_HINT = 365 * 86400.0  # seconds; a server's Retry-After or max-age beyond this is read as this
+
+
+class FetchDeferred(PipelineError):
+    """The run's fetch budget was spent before this request could start: fetch it in the next run."""
 
 
 class HttpStatusError(TransientError):
@@ -243,8 +248,11 @@ class _HostGate:
 class Fetcher:
     """One HTTP client for a batch of sources; use as `async with Fetcher(policy) as fetcher`."""
 
-    def __init__(self, policy: FetchPolicy, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self, policy: FetchPolicy, transport: httpx.AsyncBaseTransport | None = None, deadline: float | None = None
+    ) -> None:
         self.policy = policy
+        self.deadline = deadline  # time.monotonic() after which no request starts: FetchDeferred instead
         self._transport = transport
         self._tls = ssl.create_default_context()  # loading CA certificates is slow: once per batch
         self._global = asyncio.Semaphore(policy.concurrency)
@@ -336,6 +344,8 @@ class Fetcher:
             gate = self._hosts.setdefault(host, _HostGate(self.policy.per_host_concurrency, self.policy.per_host_delay))
             # The host's turn first, then a global slot: a busy host never holds slots the other hosts could use.
             async with gate.slot(), self._global:
+                if self.deadline is not None and time.monotonic() > self.deadline:
+                    raise FetchDeferred(f"{redact(url)}: the run's fetch budget is spent")
                 sent = loop.time()
                 async with asyncio.timeout(in_flight):
                     response = await self._request(current, address, headers, max_bytes)

@@ -25,6 +25,7 @@ __all__ = [
     "Fetched",
     "Mention",
     "Normalised",
+    "PendingPage",
     "QuarantineRecord",
     "Quote",
     "RawItem",
@@ -39,6 +40,7 @@ __all__ = [
     "Stored",
     "Story",
     "StoryMention",
+    "TextSource",
 ]
 
 ARTICLE_SCHEMA_VERSION: Literal[1] = 1
@@ -94,6 +96,14 @@ class DateSource(StrEnum):
     FETCHED = "fetched"
 
 
+class TextSource(StrEnum):
+    """Where an article's text came from."""
+
+    FEED = "feed"
+    PAGE = "page"
+    DOCUMENT = "document"
+
+
 class Section(_Model):
     heading: str | None = None
     paragraphs: list[str]
@@ -116,6 +126,8 @@ class RawItem(_Model):
     authors: list[str] = Field(default_factory=list)
     categories: list[str] = Field(default_factory=list)
     image_url: str | None = None
+    canonical_url: str | None = Field(None, description="The article page's own canonical URL, when it was fetched.")
+    text_source: TextSource | None = Field(None, description="Where the text came from, when not the item itself.")
     language_hint: str | None = None
     source_name: str | None = None
 
@@ -158,11 +170,15 @@ class Article(_Model):
     source: str
     source_name: str
     url: str | None = None
+    canonical_url: str | None = Field(None, description="The article page's `rel=canonical`, on the item's own site.")
     title: str
     title_derived: bool = Field(description="True when the input had no title and one was made from the lead.")
     lead: str
     sections: list[Section]
     text: str = Field(description="Plain text: paragraphs separated by blank lines, headings on their own line.")
+    text_source: TextSource = Field(
+        TextSource.FEED, description="`page` when the text is the article page's; `feed` when the page was not had."
+    )
     html: str | None = Field(None, description="The input's markup, sanitised (nh3) for display.")
     published_at: AwareDatetime
     published_date: date
@@ -194,6 +210,13 @@ class SourceHealth(StrEnum):
     DISABLED = "disabled"
 
 
+class PendingPage(_Model):
+    """An article stored with the feed's text whose page a later run fetches."""
+
+    raw_key: str = Field(description="The payload the item was read from.")
+    attempts: int = 0
+
+
 class SourceState(_Model):
     """What the next fetch of a source needs to know: state/sources/{id}.json."""
 
@@ -210,6 +233,9 @@ class SourceState(_Model):
     last_status: int | None = None
     next_attempt_at: AwareDatetime | None = Field(None, description="Backoff or max-age: not fetched before this.")
     last_success_at: AwareDatetime | None = None
+    pending_pages: dict[str, PendingPage] = Field(
+        default_factory=dict, description="Item link -> the article page still to fetch for its full text."
+    )
 
 
 class QuarantineRecord(_Model):
@@ -232,6 +258,8 @@ class SourceProgress(_Model):
     raw_keys: list[str] = Field(default_factory=list, description="Payloads archived under raw/ by this run.")
     not_modified: int = Field(0, description="Inputs unchanged since they were last stored; not read again.")
     not_due_until: AwareDatetime | None = Field(None, description="Skipped: backing off or cached until then.")
+    not_due_reason: str | None = Field(None, description="Why it is not due: the failure backed off from, or cache.")
+    deferred: bool = Field(False, description="Not fetched: the run's fetch budget was spent; first in the next run.")
     read: int = Field(0, description="Items read from the payloads.")
     quarantined: int = Field(0, description="Items (or whole payloads) rejected, each with a quarantine record.")
     consumed: dict[str, str] = Field(default_factory=dict, description="Inbox key -> where it goes once stored.")
@@ -239,16 +267,21 @@ class SourceProgress(_Model):
     durations: dict[str, float] = Field(default_factory=dict, description="Seconds spent per stage.")
     error: str | None = None
 
+    pages_missing: int = Field(0, description="Articles stored without their page's text; a later run fetches it.")
+
     @property
     def going(self) -> bool:
         """Still to be worked on: neither failed nor skipped."""
-        return self.error is None and self.not_due_until is None
+        return self.error is None and self.not_due_until is None and not self.deferred
 
 
 class Fetched(SourceProgress):
     """The fetch stage's result: payloads under raw/, and the article pages fetched for their full text."""
 
     pages: dict[str, str] = Field(default_factory=dict, description="Item link -> raw key of its full page.")
+    only_items: list[str] = Field(
+        default_factory=list, description="Re-read just these items' links from `raw_keys` (pages fetched late)."
+    )
 
 
 class Normalised(SourceProgress):
@@ -280,6 +313,9 @@ class SourceReport(_Model):
     raw_keys: list[str] = Field(default_factory=list)
     not_modified: int = 0
     not_due_until: AwareDatetime | None = None
+    not_due_reason: str | None = None
+    deferred: bool = False
+    pages_missing: int = 0
     read: int = 0
     stored: int = 0
     duplicates: int = 0
@@ -306,6 +342,7 @@ class RunReport(_Model):
     duplicates: int
     quarantined: int
     failed_sources: list[str]
+    deferred_sources: list[str] = Field(default_factory=list, description="Not fetched: the fetch budget was spent.")
     dates: list[date]
 
     @property

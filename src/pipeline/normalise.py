@@ -14,7 +14,7 @@ from w3lib.url import canonicalize_url
 
 from pipeline.errors import PermanentError
 from pipeline.html_text import html_to_sections, sanitise_html
-from pipeline.models import Article, DateSource, RawItem, Section
+from pipeline.models import Article, DateSource, RawItem, Section, TextSource
 from pipeline.text import first_sentences, shorten
 
 __all__ = ["article_id", "canonical_url", "clean_text", "derive_title", "normalise_item", "same_site"]
@@ -174,11 +174,13 @@ def normalise_item(raw: RawItem) -> Article:
         source=raw.source_id,
         source_name=raw.source_name or raw.source_id,
         url=url,
+        canonical_url=canonical_url(raw.canonical_url) if raw.canonical_url else None,
         title=title,
         title_derived=title_derived,
         lead=lead,
         sections=sections,
         text=text,
+        text_source=raw.text_source or TextSource.FEED,
         html=sanitise_html(raw.html) if raw.html else None,
         published_at=published,
         published_date=published.date(),

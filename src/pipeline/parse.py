@@ -16,7 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from pipeline.errors import PermanentError
 from pipeline.html_text import absolute_links
-from pipeline.models import DateSource, RawItem, Section, Source, SourceKind
+from pipeline.models import DateSource, RawItem, Section, Source, SourceKind, TextSource
 
 __all__ = [
     "ParsedPayload",
@@ -92,6 +92,7 @@ def parse_document(data: bytes, source: Source, raw_key: str, fetched_at: dateti
         sections=sections,
         published_at=published,
         date_source=DateSource.HEADER,
+        text_source=TextSource.DOCUMENT,
         language_hint=source.language,
         source_name=source.display_name,
     )

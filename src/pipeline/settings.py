@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     fetch_per_host_delay: float = Field(0.5, description="Seconds between request starts to one host.")
     fetch_backoff_base: float = Field(300.0, gt=0, description="Seconds a failing source waits after one failure.")
     fetch_backoff_cap: float = Field(86400.0, gt=0, description="The longest backoff, in seconds (it doubles).")
+    fetch_budget: float = Field(
+        2400.0, gt=0, description="Seconds a fetch stage may start requests for; later ones wait for the next run."
+    )
+    fulltext_attempts: int = Field(5, ge=1, description="Runs that try an article page before keeping feed text.")
     fulltext_budget: float = Field(120.0, gt=0, description="Seconds one source may spend fetching article pages.")
     fulltext_time_limit: float = Field(10.0, gt=0, description="Seconds the text extraction of one page may take.")
     store_concurrency: int = Field(16, ge=1, description="Article reads or writes in flight per task.")

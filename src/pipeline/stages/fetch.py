@@ -7,12 +7,12 @@ import time
 from collections import defaultdict
 from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
-from pipeline.errors import PermanentError, PipelineError, StorageError
-from pipeline.fetch import Fetcher, FetchPolicy, FetchResponse, RobotsRules
-from pipeline.models import Fetched, Source, SourceHealth, SourceKind, SourceState
+from pipeline.errors import PermanentError, PipelineError, StorageError, TransientError
+from pipeline.fetch import FetchDeferred, Fetcher, FetchPolicy, FetchResponse, HttpStatusError, RobotsRules
+from pipeline.models import Fetched, PendingPage, Source, SourceHealth, SourceKind, SourceState
 from pipeline.parse import parse_payload
 from pipeline.settings import Settings
 from pipeline.sources import Registry, load_sources, read_documents
@@ -65,9 +65,22 @@ async def _fetch_all(
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(S3_THREADS))
     # One listing instead of a GET per source that has no state yet.
     existing = await asyncio.to_thread(lambda: set(store.list_keys(STATE_PREFIX)))
-    async with Fetcher(policy) as fetcher:
+    states = await asyncio.gather(*(_state(store, s.id, state_key(s.id) in existing) for s in sources))
+    # The least recently fetched first: what a spent budget deferred last time gets the first turns now.
+    order = sorted(range(len(sources)), key=lambda n: (states[n].last_success_at or _NEVER, sources[n].id))
+    deadline = time.monotonic() + settings.fetch_budget
+    async with Fetcher(policy, deadline=deadline) as fetcher:
         run = _SourceFetch(fetcher, RobotsRules(fetcher, policy.user_agent), store, settings, registry, run_id, now)
-        return list(await asyncio.gather(*(_timed(run.one(s, state_key(s.id) in existing, force)) for s in sources)))
+        fetched = await asyncio.gather(*(_timed(run.one(sources[n], states[n], force)) for n in order))
+    by_source = {result.source: result for result in fetched}
+    return [by_source[s.id] for s in sources]
+
+
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+async def _state(store: ObjectStore, source_id: str, known: bool) -> SourceState:
+    return await asyncio.to_thread(load_state, store, source_id) if known else SourceState(source=source_id)
 
 
 async def _timed(work: Awaitable[Fetched]) -> Fetched:
@@ -92,16 +105,20 @@ class _SourceFetch:
         self.fetcher, self.robots, self.store, self.settings = fetcher, robots, store, settings
         self.registry, self.run_id, self.now = registry, run_id, now
 
-    async def one(self, source: Source, known: bool, force: bool) -> Fetched:
-        state = await asyncio.to_thread(load_state, self.store, source.id) if known else SourceState(source=source.id)
+    async def one(self, source: Source, state: SourceState, force: bool) -> Fetched:
         if not force and state.next_attempt_at is not None and state.next_attempt_at > self.now:
-            return Fetched(source=source.id, run_id=self.run_id, not_due_until=state.next_attempt_at)
+            reason = state.last_error if state.health is not SourceHealth.HEALTHY else "its feed said when to come back"
+            return Fetched(
+                source=source.id, run_id=self.run_id, not_due_until=state.next_attempt_at, not_due_reason=reason
+            )
         try:
             if source.kind is SourceKind.DOCUMENTS:
                 return await asyncio.to_thread(self._documents, source, state, force)
             return await self._feed(source, state, force)
         except StorageError:
             raise  # the object store is down: fail the task so Airflow retries it
+        except FetchDeferred:  # not a failure: health untouched, first in line next run
+            return Fetched(source=source.id, run_id=self.run_id, deferred=True)
         except PipelineError as exc:  # this source alone failed; the others go on
             error: PipelineError = exc
         except Exception as exc:  # a documents folder that vanished, a header no one expected: the same
@@ -182,26 +199,76 @@ class _SourceFetch:
         )
         result = Fetched(source=source.id, run_id=self.run_id, fetched_at=self.now, state=healthy)
         if unchanged:
+            if source.fetch_fulltext and state.pending_pages:  # the feed is the same; its missing pages are not
+                return await self._repair(source, result.model_copy(update={"not_modified": 1}), healthy)
             return result.model_copy(update={"not_modified": 1})
         key = raw_key(source.id, self.now, digest or "", EXTENSIONS[source.kind])
         content_type = response.headers.get("content-type", "application/octet-stream")
         metadata = archive_metadata(url=response.url) or {}  # without it, only relative links lose their base
         await asyncio.to_thread(self.store.put_bytes, key, response.body, content_type, metadata)
-        pages = await self._pages(source, key, response) if source.fetch_fulltext else {}
-        return result.model_copy(update={"raw_keys": [key], "pages": pages})
+        if not source.fetch_fulltext:
+            return result.model_copy(update={"raw_keys": [key]})
+        links = self._links(source, key, response)
+        pages, missing = await self._pages(source, links)
+        # Pending pages of items this payload no longer carries stay pending, on their own payload.
+        pending = {link: page for link, page in state.pending_pages.items() if link not in links}
+        pending |= {link: PendingPage(raw_key=key, attempts=1) for link in missing}
+        return result.model_copy(
+            update={
+                "raw_keys": [key],
+                "pages": pages,
+                "pages_missing": len(missing),
+                "state": healthy.model_copy(update={"pending_pages": pending}),
+            }
+        )
 
-    async def _pages(self, source: Source, key: str, feed: FetchResponse) -> dict[str, str]:
-        """Fetch and archive the article page of every item read (the source's item cap holds) where robots.txt
-        allows, within the source's page budget; a page that fails or is not reached leaves the feed's text."""
-        # Parsed here only for the item links (parse is pure and cheap); the normalise stage parses it again.
+    async def _repair(self, source: Source, result: Fetched, healthy: SourceState) -> Fetched:
+        """Fetch the pages earlier runs could not, so their articles get the page's text as a new revision."""
+        pending = healthy.pending_pages
+        payloads = {page.raw_key for page in pending.values()}
+        present = {
+            k
+            for k, etag in zip(
+                payloads, await asyncio.gather(*(asyncio.to_thread(self.store.etag, k) for k in payloads)), strict=True
+            )
+            if etag
+        }
+        pages, missing = await self._pages(source, [link for link, page in pending.items() if page.raw_key in present])
+        still = {
+            link: page.model_copy(update={"attempts": page.attempts + 1})
+            for link, page in pending.items()
+            if link in missing and page.attempts + 1 < self.settings.fulltext_attempts
+        }
+        state = healthy.model_copy(update={"pending_pages": still})
+        if not pages:
+            return result.model_copy(update={"state": state, "pages_missing": len(still)})
+        return result.model_copy(
+            update={
+                "raw_keys": sorted({pending[link].raw_key for link in pages}),
+                "pages": pages,
+                "only_items": sorted(pages),
+                "pages_missing": len(still),
+                "state": state,
+            }
+        )
+
+    def _links(self, source: Source, key: str, feed: FetchResponse) -> list[str]:
+        """The item links of a payload, within the source's item cap; parse is pure and cheap, so the normalise
+        stage parses it again."""
         capped = source.model_copy(update={"max_items": source.max_items or self.settings.max_items_per_feed})
         try:
             headers = {"content-type": feed.headers.get("content-type", ""), "content-location": feed.url}
             payload = parse_payload(feed.body, capped, key, self.now, headers)
         except Exception:
-            return {}  # the payload itself will be quarantined by the normalise stage
-        links = [i.url for i in payload.items if i.url and i.url.startswith(("http://", "https://"))]
+            return []  # the payload itself will be quarantined by the normalise stage
+        links = (i.url for i in payload.items if i.url and i.url.startswith(("http://", "https://")))
+        return list(dict.fromkeys(links))
+
+    async def _pages(self, source: Source, links: list[str]) -> tuple[dict[str, str], set[str]]:
+        """Fetch and archive the article page of each link where robots.txt allows, within the source's page
+        budget: link -> raw key of its page, and the links worth trying again in a later run."""
         deadline = asyncio.get_running_loop().time() + self.settings.fulltext_budget
+        missing: set[str] = set()
 
         async def one(link: str) -> tuple[str, str] | None:
             try:
@@ -211,7 +278,9 @@ class _SourceFetch:
                     page = await self.fetcher.get(link, allow_private=source.allow_private_network)
             except StorageError:
                 raise
-            except Exception:  # this page alone (or the budget is spent): the article keeps the feed's text
+            except Exception as exc:  # this page alone: its article keeps the feed's text, for now or for good
+                if _worth_retrying(exc):
+                    missing.add(link)
                 return None
             metadata = archive_metadata(url=page.url, item=link)
             if metadata is None:  # links too long to archive with the page: the article keeps the feed's text
@@ -221,4 +290,14 @@ class _SourceFetch:
             await asyncio.to_thread(self.store.put_bytes, page_key, page.body, content_type, metadata)
             return link, page_key
 
-        return dict(pair for pair in await asyncio.gather(*(one(link) for link in dict.fromkeys(links))) if pair)
+        fetched = dict(pair for pair in await asyncio.gather(*(one(link) for link in links)) if pair)
+        return fetched, missing
+
+
+def _worth_retrying(exc: Exception) -> bool:
+    """A page that failed for the moment (budget, timeout, busy server), not for good (404, refused, too large)."""
+    if isinstance(exc, FetchDeferred | TimeoutError):
+        return True
+    if isinstance(exc, HttpStatusError):
+        return exc.status >= 500 or exc.status in (408, 425, 429)
+    return isinstance(exc, TransientError)

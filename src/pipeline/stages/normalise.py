@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from pipeline.fulltext import PageExtractor
-from pipeline.models import Article, DateSource, Fetched, Normalised, RawItem, Source
+from pipeline.models import Article, DateSource, Fetched, Normalised, RawItem, Source, TextSource
 from pipeline.normalise import normalise_item, same_site
-from pipeline.parse import parse_payload
+from pipeline.parse import ParsedPayload, parse_payload
 from pipeline.settings import Settings
 from pipeline.sources import load_sources
 from pipeline.stages.handover import (
@@ -71,6 +71,9 @@ def normalise_source(
             quarantine(store, source.id, key, digest, failure_reason(exc), fetched_at)
             read, quarantined = read + 1, quarantined + 1
             continue
+        if fetched.only_items:  # a repair run: just the items whose pages came late; the rest is stored already
+            wanted = set(fetched.only_items)
+            payload = ParsedPayload(items=[item for item in payload.items if item.url in wanted])
         read += payload.count
         for index, reason in payload.rejected:
             quarantine(store, source.id, key, digest, reason, fetched_at, index)
@@ -99,11 +102,12 @@ def _with_page_text(store: ObjectStore, item: RawItem, page_key: str, pages: Pag
     text = pages.extract(page.data, archived_value(page.metadata, "url") or item.url or "")
     if isinstance(text, str):  # too slow, or unreadable: the feed's own text stays
         return item
-    # A page may name any address as canonical; only one on the item's own site may replace its link.
+    # A page may name any address as canonical; only one on the item's own site is kept. The item's link
+    # stays its address (and id) whether or not the page was fetched.
     canonical = text.canonical_url if text.canonical_url and same_site(text.canonical_url, item.url) else None
-    update: dict[str, Any] = {"url": canonical or item.url}
+    update: dict[str, Any] = {"canonical_url": canonical}
     if text.html:
-        update |= {"html": text.html, "sections": []}
+        update |= {"html": text.html, "sections": [], "text_source": TextSource.PAGE}
     if item.published_at is None and text.published is not None:
         update |= {"published_at": text.published, "date_source": DateSource.PAGE}
     return item.model_copy(update=update)
