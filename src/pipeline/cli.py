@@ -11,9 +11,8 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import duckdb
 import typer
 from rich.console import Console
 from rich.markdown import Markdown
@@ -21,17 +20,15 @@ from rich.table import Table
 from rich.text import Text
 
 from pipeline import stages
-from pipeline.digest.publish import list_digest_dates
 from pipeline.errors import PipelineError
-from pipeline.fetch import redact
-from pipeline.lake import query_lake
 from pipeline.models import Article, Digest, RunReport, SourceReport
 from pipeline.seaweed import EmbeddedS3
 from pipeline.settings import Settings, get_settings
 from pipeline.sources import load_sources
-from pipeline.sources.check import check_sources
 from pipeline.storage.keys import articles_prefix, digest_key, runs_prefix
-from pipeline.storage.store import ObjectStore, S3Config
+
+if TYPE_CHECKING:
+    from pipeline.storage.store import ObjectStore
 
 __all__ = ["app"]
 
@@ -124,7 +121,7 @@ def s3_bucket(
     deadline = time.monotonic() + wait
     while True:
         try:
-            ObjectStore.from_settings(settings).ensure_bucket()
+            _store_class().from_settings(settings).ensure_bucket()
             break
         except PipelineError as exc:
             if time.monotonic() >= deadline:
@@ -137,6 +134,8 @@ def s3_bucket(
 def s3_env() -> None:
     """Print `export` lines for boto3, the AWS CLI, DuckDB and Airflow's aws_default connection."""
     settings = get_settings()
+    from pipeline.storage.store import S3Config
+
     server = EmbeddedS3(settings)
     config = S3Config.from_settings(settings) if settings.aws_access_key_id else None
     if config is None:
@@ -168,10 +167,13 @@ def sources_check(sources: SourcesOption = None) -> None:
     with _failing():
         registry = load_sources(settings)
     try:
-        store: ObjectStore | None = ObjectStore.from_settings(settings)
+        store: ObjectStore | None = _store_class().from_settings(settings)
     except PipelineError:
         store = None  # no object store configured: probe only
     with _failing():
+        from pipeline.fetch import redact
+        from pipeline.sources.check import check_sources
+
         checks = check_sources(settings, registry, store)
     table = Table("id", "kind", "enabled", "location", "probe", "health", "next attempt", title=str(registry.path))
     for check in checks:
@@ -186,9 +188,15 @@ def sources_check(sources: SourcesOption = None) -> None:
         raise typer.Exit(1)
 
 
+def _store_class() -> type[ObjectStore]:
+    from pipeline.storage.store import ObjectStore  # boto3 takes a third of a second: only where it is used
+
+    return ObjectStore
+
+
 def _store(settings: Settings) -> ObjectStore:
     with _failing():
-        return ObjectStore.from_settings(settings)
+        return _store_class().from_settings(settings)
 
 
 def _status(r: SourceReport) -> Text:
@@ -267,6 +275,8 @@ def digest_show(
     store = _store(settings)
     with _failing():
         if day is None:
+            from pipeline.digest.publish import list_digest_dates
+
             dates = list_digest_dates(store)
             if not dates:
                 raise _fail("no digest published yet: run `news digest build --date YYYY-MM-DD`")
@@ -314,6 +324,11 @@ def articles_list(
 @app.command()
 def query(sql: Annotated[str, typer.Argument(help='e.g. "select source, count(*) from articles group by 1"')]) -> None:
     """Run SQL with DuckDB over the Parquet lake (table `articles`)."""
+    import duckdb
+
+    from pipeline.lake import query_lake
+    from pipeline.storage.store import S3Config
+
     settings = get_settings()
     try:
         columns, rows = query_lake(S3Config.from_settings(settings), settings.bucket, sql)

@@ -9,8 +9,6 @@ from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
-import trafilatura
-
 __all__ = ["PageExtractor", "PageText", "extract_page"]
 
 
@@ -25,6 +23,8 @@ class PageText:
 
 def extract_page(page: bytes, url: str) -> PageText:
     """Extract the main text (headings and paragraphs) and `<link rel=canonical>` of one page."""
+    import trafilatura  # seconds to import: only the extraction process needs it
+
     html = trafilatura.extract(
         page,
         url=url,

@@ -20,7 +20,6 @@ from pathlib import Path
 from pipeline.errors import PipelineError
 from pipeline.settings import Settings
 from pipeline.storage.credentials import Credentials, ensure_credentials
-from pipeline.storage.store import ObjectStore, S3Config
 
 __all__ = [
     "EmbeddedS3",
@@ -214,6 +213,8 @@ class EmbeddedS3:
     def _s3_ready(self, creds: Credentials) -> bool:
         if not _port_answers(self.settings.s3_port):
             return False
+        from pipeline.storage.store import ObjectStore, S3Config  # boto3: only while starting the server
+
         config = S3Config(self.endpoint, creds.access_key_id, creds.secret_access_key, "us-east-1")
         try:
             return ObjectStore.from_config(config, self.settings.bucket).bucket_exists()

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
+from typing import TYPE_CHECKING
 
-from pipeline.enrich import Enricher
 from pipeline.models import Article, Enriched, Normalised
 from pipeline.settings import Settings
 from pipeline.stages.handover import advance, for_each_source, read_jsonl, write_jsonl
 from pipeline.storage.keys import article_key, staging_key
 from pipeline.storage.store import ObjectStore
 
+if TYPE_CHECKING:
+    from pipeline.enrich import Enricher
+
 __all__ = ["enrich_source", "enrich_sources", "enricher"]
 
 
 @cache
 def _enricher(languages: tuple[str, ...], model: str, ner_max_chars: int) -> Enricher:
+    from pipeline.enrich import Enricher  # language models load in seconds: only when there is work
+
     return Enricher(languages, model, ner_max_chars)
 
 

@@ -36,7 +36,7 @@ def normalise_sources(store: ObjectStore, settings: Settings, fetched: list[Fetc
 
     # One read-ahead over the whole batch: the next sources' payloads arrive while this one is parsed.
     payloads = store.read_ahead(key for r in fetched if r.going for key in r.raw_keys)
-    with PageExtractor(settings.fulltext_time_limit) as pages:
+    with PageExtractor(settings.fulltext_time_limit) as pages:  # its process starts with the first page, if any
         return for_each_source(
             fetched, "normalise", lambda r: normalise_source(store, capped(r.source), r, pages, payloads), Normalised
         )

@@ -13,7 +13,6 @@ from pipeline.sources.state import save_state
 from pipeline.stages.handover import advance, for_each_source, read_jsonl
 from pipeline.storage.keys import article_key, staging_key
 from pipeline.storage.store import ObjectStore
-from pipeline.stories import assign_stories
 
 __all__ = ["article_bytes", "store_source", "store_sources", "write_article"]
 
@@ -61,7 +60,9 @@ def store_sources(
     not per source), then written source by source."""
     active = [r for r in enriched if r.going and r.enriched_key]
     loaded = {r.source: list(read_jsonl(store, r.enriched_key or "")) for r in active}
-    if not dry_run:
+    if active and not dry_run:
+        from pipeline.stories import assign_stories  # MinHash and Parquet load in seconds: only with articles
+
         placed = iter(assign_stories(store, [a for r in active for a in loaded[r.source]], settings.story_window_days))
         loaded = {r.source: [next(placed) for _ in loaded[r.source]] for r in active}
 
@@ -80,7 +81,9 @@ def store_sources(
 def store_source(store: ObjectStore, settings: Settings, enriched: Enriched, dry_run: bool = False) -> Stored:
     """Place each staged article of one source in its story, then write it (see `store_sources`)."""
     articles = list(read_jsonl(store, enriched.enriched_key)) if enriched.enriched_key else []
-    if not dry_run:
+    if articles and not dry_run:
+        from pipeline.stories import assign_stories
+
         articles = assign_stories(store, articles, settings.story_window_days)
     return _write_source(store, enriched, articles, settings.store_concurrency, dry_run)
 
