@@ -69,10 +69,11 @@ def bench_store(count: int = 2000) -> dict[str, Any]:
     from concurrent.futures import ThreadPoolExecutor
 
     from pipeline import stages
-    from pipeline.seaweed import EmbeddedS3, on_free_ports
+    from pipeline.seaweed import EmbeddedS3
     from pipeline.settings import Settings
     from pipeline.storage import ObjectStore, article_key
     from tests.eval.scoring import load_cases, to_article
+    from tests.support.ports import on_free_ports
 
     template = to_article(load_cases()[0])
     articles = [template.model_copy(update={"id": f"{i:032x}", "content_hash": f"{i:064x}"}) for i in range(count)]

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.seaweed import EmbeddedS3, on_free_ports
+from pipeline.seaweed import EmbeddedS3
 from pipeline.settings import Settings
 from pipeline.storage import ObjectStore
 from tests.feedserver import FeedServer
+from tests.support.ports import embedded_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -35,10 +36,6 @@ os.environ.update(
 )
 for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"):
     os.environ.pop(name, None)  # never let a developer's real credentials reach a test
-
-
-def embedded_settings(local_dir: Path, bucket: str = "news") -> Settings:
-    return on_free_ports(Settings(bucket=bucket), local_dir)
 
 
 @pytest.fixture(scope="session")

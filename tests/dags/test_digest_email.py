@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from pipeline.seaweed import free_ports
 from pipeline.settings import Settings, get_settings
 from pipeline.storage import ObjectStore
 from tests.conftest import seed_documents
 from tests.dags.conftest import DAGS
+from tests.support.ports import free_ports
 
 
 class Inbox:

@@ -20,9 +20,10 @@ from typing import Any
 import httpx
 import pytest
 
-from pipeline.seaweed import free_ports, read_credentials
+from pipeline.seaweed import read_credentials
 from pipeline.settings import Settings
 from pipeline.storage import ObjectStore
+from tests.support.ports import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "documents"
