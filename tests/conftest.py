@@ -14,7 +14,7 @@ import pytest
 from pipeline.seaweed import EmbeddedS3
 from pipeline.settings import Settings
 from pipeline.storage import ObjectStore
-from tests.feedserver import FeedServer
+from tests.support.feedserver import FeedServer
 from tests.support.ports import embedded_settings
 
 ROOT = Path(__file__).resolve().parent.parent

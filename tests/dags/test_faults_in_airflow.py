@@ -21,8 +21,8 @@ from pipeline.settings import Settings, get_settings
 from pipeline.storage import ObjectStore
 from tests.conftest import seed_documents
 from tests.dags.conftest import DAGS, point_airflow_at
-from tests.feedserver import FeedServer, Route
 from tests.reliability.conftest import accounted, register_feeds, stored_once
+from tests.support.feedserver import FeedServer, Route
 from tests.support.ports import embedded_settings
 
 

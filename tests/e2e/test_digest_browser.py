@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.digest import build_digest, render_html
 from tests.e2e.test_ui import browser  # noqa: F401  (the fixture)
-from tests.feedserver import FeedServer, Route
+from tests.support.feedserver import FeedServer, Route
 from tests.unit.test_digest import make_article
 
 pytestmark = pytest.mark.e2e

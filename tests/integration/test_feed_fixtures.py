@@ -15,7 +15,7 @@ from pipeline.fetch import Fetcher, FetchPolicy
 from pipeline.models import Source
 from pipeline.normalise import normalise_item
 from pipeline.parse import ParsedPayload, parse_feed, parse_json_feed
-from tests.feedserver import FeedServer, Route
+from tests.support.feedserver import FeedServer, Route
 
 FEEDS = Path(__file__).resolve().parents[1] / "fixtures" / "feeds"
 CASES = sorted(p for p in FEEDS.iterdir() if not p.name.endswith(".expected.json"))

@@ -12,7 +12,7 @@ from pipeline import stages
 from pipeline.models import RunReport, SourceState, StageResult
 from pipeline.settings import Settings
 from pipeline.storage import ObjectStore, state_key
-from tests.feedserver import FeedServer, Route
+from tests.support.feedserver import FeedServer, Route
 
 FEEDS = Path(__file__).resolve().parents[1] / "fixtures" / "feeds"
 

@@ -13,7 +13,7 @@ from typing import Any
 from pipeline.models import RunReport, StageResult
 from pipeline.settings import Settings
 from pipeline.storage import ObjectStore
-from tests.feedserver import FeedServer
+from tests.support.feedserver import FeedServer
 
 
 def register_feeds(settings: Settings, server: FeedServer, paths: dict[str, str]) -> None:

@@ -18,8 +18,8 @@ from pipeline.errors import PipelineError
 from pipeline.seaweed import EmbeddedS3
 from pipeline.settings import Settings
 from pipeline.storage import ObjectStore
-from tests.feedserver import FeedServer, Route
 from tests.reliability.conftest import accounted, register_feeds, run_python, stored_once
+from tests.support.feedserver import FeedServer, Route
 from tests.support.ports import embedded_settings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,8 +13,8 @@ import pytest
 
 from pipeline.settings import Settings
 from pipeline.storage import ObjectStore
-from tests.feedserver import FeedServer, Route
 from tests.reliability.conftest import last_json_line, register_feeds, run_python
+from tests.support.feedserver import FeedServer, Route
 
 ROOT = Path(__file__).resolve().parents[2]
 FEEDS = ROOT / "tests" / "fixtures" / "feeds"

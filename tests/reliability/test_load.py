@@ -12,8 +12,8 @@ import pytest
 
 from pipeline.settings import Settings
 from pipeline.storage import ObjectStore
-from tests.feedserver import FeedServer, Route
 from tests.reliability.conftest import last_json_line, run_python, stored_once
+from tests.support.feedserver import FeedServer, Route
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES, ITEMS, HOSTS = 1000, 50, 4
