@@ -72,7 +72,7 @@ def bench_store(count: int = 2000) -> dict[str, Any]:
     from pipeline.seaweed import EmbeddedS3
     from pipeline.settings import Settings
     from pipeline.storage import ObjectStore, article_key
-    from tests.eval.scoring import load_cases, to_article
+    from tests.support.articles import load_cases, to_article
     from tests.support.ports import on_free_ports
 
     template = to_article(load_cases()[0])

@@ -10,8 +10,8 @@ import pytest
 
 from pipeline.digest import build_digest, render_html
 from tests.e2e.test_ui import browser  # noqa: F401  (the fixture)
+from tests.support.articles import make_article
 from tests.support.feedserver import FeedServer, Route
-from tests.unit.test_digest import make_article
 
 pytestmark = pytest.mark.e2e
 

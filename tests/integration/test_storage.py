@@ -15,7 +15,7 @@ from pipeline.settings import Settings
 from pipeline.storage import ObjectStore, S3Config, article_key
 from tests.conftest import seed_documents
 from tests.integration.test_ingest import SEED_DAY
-from tests.unit.test_digest import make_article
+from tests.support.articles import make_article
 
 
 @pytest.fixture

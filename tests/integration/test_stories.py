@@ -13,7 +13,7 @@ from pipeline.enrich import Enricher
 from pipeline.models import Article, StageResult
 from pipeline.settings import Settings
 from pipeline.storage import ObjectStore, article_key, staging_key, story_index_key
-from tests.eval.scoring import load_cases, to_article
+from tests.support.articles import load_cases, to_article
 
 CASES = {c["id"]: c for c in load_cases()}
 

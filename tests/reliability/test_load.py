@@ -47,7 +47,7 @@ print(json.dumps({"seconds": time.monotonic() - started, "rss_mb": peak, "shards
 
 
 def _vocabulary() -> list[str]:
-    from tests.eval.scoring import load_cases
+    from tests.support.articles import load_cases
 
     words = {w.strip(".,;:\"'“”«»()") for c in load_cases() for w in c["text"].split()}
     return sorted(w for w in words if w.isalpha())
