@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -15,10 +14,8 @@ from pipeline.seaweed import EmbeddedS3
 from pipeline.settings import Settings
 from pipeline.storage import ObjectStore
 from tests.support.feedserver import FeedServer
+from tests.support.paths import ROOT
 from tests.support.ports import embedded_settings
-
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 # Airflow reads its configuration on first import, so the isolated home must exist before any test imports it.
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="news-airflow-"))
@@ -62,18 +59,19 @@ def store(settings: Settings) -> ObjectStore:
 
 
 @pytest.fixture
+def own_s3(tmp_path: Path) -> Iterator[tuple[Settings, EmbeddedS3]]:
+    """A SeaweedFS of this test's own (so it can be killed), with a bucket and a sources file."""
+    settings = embedded_settings(tmp_path / "s3").model_copy(update={"sources_file": tmp_path / "sources.toml"})
+    server = EmbeddedS3(settings)
+    server.up()
+    ObjectStore.from_settings(settings).ensure_bucket()
+    try:
+        yield settings, server
+    finally:
+        server.down()
+
+
+@pytest.fixture
 def feed_server() -> Iterator[FeedServer]:
     with FeedServer() as server:
         yield server
-
-
-def seed_documents(settings: Settings, *names: str, source_id: str = "seeds", folder: str = "docs") -> Path:
-    """Register a documents source in the test's sources file, holding these fixture documents."""
-    target = settings.sources_file.parent / folder
-    target.mkdir()
-    for name in names:
-        shutil.copy(FIXTURES / "documents" / name, target)
-    settings.sources_file.write_text(
-        f'[[sources]]\nid = "{source_id}"\nkind = "documents"\npath = "{folder}"\nname = "Seed articles"\n'
-    )
-    return target

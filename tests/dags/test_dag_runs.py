@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from pipeline.settings import Settings
 from pipeline.storage import ObjectStore
-from tests.conftest import seed_documents
 from tests.dags.conftest import DAGS
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "documents"
+from tests.support.sources import seed_documents
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from aiosmtpd.controller import Controller
 
 from pipeline.settings import Settings, get_settings
 from pipeline.storage import ObjectStore
-from tests.conftest import seed_documents
 from tests.dags.conftest import DAGS
 from tests.support.ports import free_ports
+from tests.support.sources import seed_documents
 
 
 class Inbox:

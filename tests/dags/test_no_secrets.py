@@ -10,8 +10,8 @@ import pytest
 from pipeline.seaweed import read_credentials
 from pipeline.settings import Settings
 from pipeline.storage import ObjectStore
-from tests.conftest import seed_documents
 from tests.dags.conftest import DAGS
+from tests.support.sources import seed_documents
 
 
 def test_credentials_never_leave_the_connection(

@@ -13,9 +13,8 @@ from pipeline.lake import lake_key, query_lake
 from pipeline.models import Article
 from pipeline.settings import Settings
 from pipeline.storage import ObjectStore, S3Config, article_key
-from tests.conftest import seed_documents
-from tests.integration.test_ingest import SEED_DAY
 from tests.support.articles import make_article
+from tests.support.sources import SEED_DAY, seed_documents
 
 
 @pytest.fixture
