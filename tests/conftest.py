@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,26 +10,13 @@ import pytest
 from pipeline.seaweed import EmbeddedS3
 from pipeline.settings import Settings
 from pipeline.storage import ObjectStore
+from tests.support.airflow import isolate_airflow
 from tests.support.feedserver import FeedServer
-from tests.support.paths import ROOT
-from tests.support.ports import embedded_settings
+from tests.support.s3 import embedded_settings, new_bucket
 
-# Airflow reads its configuration on first import, so the isolated home must exist before any test imports it.
-_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="news-airflow-"))
-os.environ.update(
-    {
-        "AIRFLOW_HOME": str(_AIRFLOW_HOME),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_AIRFLOW_HOME}/airflow.db",
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__CORE__PARALLELISM": "2",
-    }
-)
-for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"):
-    os.environ.pop(name, None)  # never let a developer's real credentials reach a test
+
+def pytest_configure(config: pytest.Config) -> None:
+    isolate_airflow()  # before any test module is imported, as Airflow reads its configuration on first import
 
 
 @pytest.fixture(scope="session")
@@ -48,9 +32,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
 @pytest.fixture
 def settings(s3_server: Settings, tmp_path: Path) -> Settings:
     """Settings for one test: its own bucket on the session server and its own sources file."""
-    bucket = "t-" + uuid.uuid4().hex[:12]
-    ObjectStore.from_settings(s3_server.model_copy(update={"bucket": bucket})).ensure_bucket()
-    return s3_server.model_copy(update={"bucket": bucket, "sources_file": tmp_path / "sources.toml"})
+    return new_bucket(s3_server, tmp_path)
 
 
 @pytest.fixture

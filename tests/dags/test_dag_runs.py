@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.settings import Settings
 from pipeline.storage import ObjectStore
-from tests.dags.conftest import DAGS
+from tests.support.airflow import dagbag
 from tests.support.sources import seed_documents
 
 
@@ -19,11 +19,10 @@ def seeded(airflow_env: Settings) -> Settings:
 
 
 def test_ingest_then_digest_through_airflow(airflow_db: None, seeded: Settings, store: ObjectStore) -> None:
-    from airflow.dag_processing.dagbag import DagBag
     from airflow.models.asset import AssetEvent
     from airflow.utils.session import create_session
 
-    bag = DagBag(dag_folder=str(DAGS))
+    bag = dagbag()
 
     ingest = bag.dags["news_ingest"].test()
     assert ingest.state == "success"
@@ -63,9 +62,8 @@ def test_ingest_then_digest_through_airflow(airflow_db: None, seeded: Settings, 
 
 
 def test_a_run_of_one_shard_reports_its_source(airflow_db: None, seeded: Settings, store: ObjectStore) -> None:
-    from airflow.dag_processing.dagbag import DagBag
 
-    bag = DagBag(dag_folder=str(DAGS))
+    bag = dagbag()
     run = bag.dags["news_ingest"].test(run_conf={"sources": ["seed-articles"]})
     assert run.state == "success"
     [report_key] = list(store.list_keys("runs/news_ingest/"))

@@ -13,7 +13,7 @@ from aiosmtpd.controller import Controller
 
 from pipeline.settings import Settings, get_settings
 from pipeline.storage import ObjectStore
-from tests.dags.conftest import DAGS
+from tests.support.airflow import dagbag
 from tests.support.ports import free_ports
 from tests.support.sources import seed_documents
 
@@ -53,10 +53,9 @@ def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
 def test_digest_is_emailed_when_asked_and_skipped_without_recipients(
     airflow_db: None, airflow_env: Settings, store: ObjectStore, smtp: Inbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from airflow.dag_processing.dagbag import DagBag
 
     seed_documents(airflow_env, "seed-kamikawa.txt", source_id="seed-articles")
-    bag = DagBag(dag_folder=str(DAGS))
+    bag = dagbag()
     assert bag.dags["news_ingest"].test().state == "success"
 
     run = bag.dags["news_digest"].test(run_conf={"date": "2024-01-07", "email": True})

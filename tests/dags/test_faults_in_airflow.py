@@ -15,7 +15,7 @@ from pipeline.models import RunReport
 from pipeline.seaweed import EmbeddedS3
 from pipeline.settings import Settings, get_settings
 from pipeline.storage import ObjectStore
-from tests.dags.conftest import DAGS, point_airflow_at
+from tests.support.airflow import DAGS, dagbag, point_airflow_at
 from tests.support.feedserver import FeedServer, Route
 from tests.support.processes import killed_while_storing, run_script
 from tests.support.rss import rss, rss_item
@@ -33,7 +33,6 @@ def own_s3(
 
 
 def test_store_killed_mid_run_then_retries_succeed(airflow_db: None, own_s3: tuple[Settings, EmbeddedS3]) -> None:
-    from airflow.dag_processing.dagbag import DagBag
 
     settings, server = own_s3
     store = ObjectStore.from_settings(settings)
@@ -52,7 +51,7 @@ def test_store_killed_mid_run_then_retries_succeed(airflow_db: None, own_s3: tup
 
     chaos = threading.Thread(target=kill_after_fetch_then_restart, daemon=True)
     chaos.start()
-    run = DagBag(dag_folder=str(DAGS)).dags["news_ingest"].test()
+    run = dagbag().dags["news_ingest"].test()
     chaos.join(timeout=180)
     assert "down" in outage and "up" in outage, "the store was never killed: the test proves nothing"
     assert run.state == "success"
@@ -76,7 +75,6 @@ _KILLED_WHILE_STORING = killed_while_storing(
 def test_task_killed_with_sigkill_while_storing_converges_on_rerun(
     airflow_db: None, airflow_env: Settings, feed_server: FeedServer
 ) -> None:
-    from airflow.dag_processing.dagbag import DagBag
 
     settings, store = airflow_env, ObjectStore.from_settings(airflow_env)
     items = [
@@ -96,7 +94,7 @@ def test_task_killed_with_sigkill_while_storing_converges_on_rerun(
     assert len(stored_once(store)) == 4  # the fetch state is committed after the articles: not yet
     assert not list(store.list_keys("runs/news_ingest/"))
 
-    run = DagBag(dag_folder=str(DAGS)).dags["news_ingest"].test()
+    run = dagbag().dags["news_ingest"].test()
     assert run.state == "success"
     assert len(stored_once(store)) == 12
     assert {json.loads(store.get_bytes(k))["revision"] for k in store.list_keys("articles/")} == {1}

@@ -10,14 +10,13 @@ import pytest
 from pipeline.seaweed import read_credentials
 from pipeline.settings import Settings
 from pipeline.storage import ObjectStore
-from tests.dags.conftest import DAGS
+from tests.support.airflow import dagbag
 from tests.support.sources import seed_documents
 
 
 def test_credentials_never_leave_the_connection(
     airflow_db: None, airflow_env: Settings, store: ObjectStore, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    from airflow.dag_processing.dagbag import DagBag
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
@@ -25,7 +24,7 @@ def test_credentials_never_leave_the_connection(
     assert creds is not None
     secrets = [creds.secret_access_key.get_secret_value(), creds.access_key_id]
     seed_documents(airflow_env, "seed-kamikawa.txt", source_id="seed-articles")
-    bag = DagBag(dag_folder=str(DAGS))
+    bag = dagbag()
     ingest = bag.dags["news_ingest"].test()
     digest = bag.dags["news_digest"].test(run_conf={"date": "2024-01-07"})
     assert (ingest.state, digest.state) == ("success", "success")

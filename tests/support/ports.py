@@ -1,4 +1,4 @@
-"""Free loopback ports, and settings for a private SeaweedFS on them (tests and benchmarks)."""
+"""Free loopback ports, and settings that put a private SeaweedFS on them (tests and benchmarks)."""
 
 from __future__ import annotations
 
@@ -48,8 +48,3 @@ def on_free_ports(settings: Settings, local_dir: Path) -> Settings:
             "aws_secret_access_key": None,
         }
     )
-
-
-def embedded_settings(local_dir: Path, bucket: str = "news") -> Settings:
-    """Settings for a SeaweedFS of its own under `local_dir`, on free ports."""
-    return on_free_ports(Settings(bucket=bucket), local_dir)
