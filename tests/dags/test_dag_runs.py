@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.settings import Settings
 from pipeline.storage import ObjectStore
-from tests.support.airflow import dagbag
+from tests.support.airflow import DagRuns, dagbag
 from tests.support.sources import seed_documents
 
 
@@ -18,13 +18,11 @@ def seeded(airflow_env: Settings) -> Settings:
     return airflow_env
 
 
-def test_ingest_then_digest_through_airflow(airflow_db: None, seeded: Settings, store: ObjectStore) -> None:
+def test_ingest_then_digest_through_airflow(seed_runs: DagRuns) -> None:
     from airflow.models.asset import AssetEvent
     from airflow.utils.session import create_session
 
-    bag = dagbag()
-
-    ingest = bag.dags["news_ingest"].test()
+    ingest, store = seed_runs.ingest, seed_runs.store
     assert ingest.state == "success"
 
     [article_key] = list(store.list_keys("articles/date=2024-01-07/"))
@@ -48,7 +46,7 @@ def test_ingest_then_digest_through_airflow(airflow_db: None, seeded: Settings, 
         # one event per shard (the seed documents, the inbox); together they name the day stored
         assert {d for e in events for d in e.extra["dates"]} == {"2024-01-07"}
 
-    digest = bag.dags["news_digest"].test(run_conf={"date": "2024-01-07"})
+    digest = seed_runs.digest  # of 2024-01-07
     assert digest.state == "success"
     html = store.get_bytes("digests/2024-01-07/digest.html").decode()
     assert "Foreign Minister Yoko Kamikawa promised to continue" in html
@@ -62,7 +60,6 @@ def test_ingest_then_digest_through_airflow(airflow_db: None, seeded: Settings, 
 
 
 def test_a_run_of_one_shard_reports_its_source(airflow_db: None, seeded: Settings, store: ObjectStore) -> None:
-
     bag = dagbag()
     run = bag.dags["news_ingest"].test(run_conf={"sources": ["seed-articles"]})
     assert run.state == "success"

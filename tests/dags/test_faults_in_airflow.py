@@ -33,7 +33,6 @@ def own_s3(
 
 
 def test_store_killed_mid_run_then_retries_succeed(airflow_db: None, own_s3: tuple[Settings, EmbeddedS3]) -> None:
-
     settings, server = own_s3
     store = ObjectStore.from_settings(settings)
     seed_documents(settings, "seed-kamikawa.txt", source_id="seed-articles")
@@ -75,7 +74,6 @@ _KILLED_WHILE_STORING = killed_while_storing(
 def test_task_killed_with_sigkill_while_storing_converges_on_rerun(
     airflow_db: None, airflow_env: Settings, feed_server: FeedServer
 ) -> None:
-
     settings, store = airflow_env, ObjectStore.from_settings(airflow_env)
     items = [
         rss_item(

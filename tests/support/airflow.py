@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 
 from pipeline.seaweed import read_credentials
 from pipeline.settings import Settings, get_settings
+from pipeline.storage import ObjectStore
 from tests.support.paths import ROOT
 
 DAGS = ROOT / "dags"
@@ -70,3 +72,14 @@ def dagbag() -> Any:
     from airflow.dag_processing.dagbag import DagBag
 
     return DagBag(dag_folder=str(DAGS))
+
+
+@dataclass(frozen=True)
+class DagRuns:
+    """Runs of news_ingest and then news_digest that have happened, and what they left behind."""
+
+    settings: Settings  # the bucket and sources file they ran with
+    store: ObjectStore  # that bucket
+    ingest: Any  # the DagRun of news_ingest
+    digest: Any  # the DagRun of news_digest
+    output: str  # what they wrote to stdout and stderr, the task logs included

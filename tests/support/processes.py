@@ -6,7 +6,10 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from pipeline.settings import Settings
@@ -59,3 +62,34 @@ stages.write_article = write_then_die
 stages.STORE_CONCURRENCY = 1
 {run}
 """
+
+
+@dataclass
+class Output:
+    text: str = ""  # filled in when the capture ends
+
+
+@contextmanager
+def captured_output() -> Iterator[Output]:
+    """Capture, as capfd does, what this process and its children write to stdout and stderr meanwhile."""
+    output = Output()
+    streams = sys.stdout, sys.stderr
+    for stream in streams:
+        stream.flush()
+    saved = os.dup(1), os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        writer = open(sink.fileno(), "w", encoding="utf-8", errors="replace", buffering=1, closefd=False)  # noqa: SIM115
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+        sys.stdout = sys.stderr = writer
+        try:
+            yield output
+        finally:
+            writer.flush()
+            sys.stdout, sys.stderr = streams
+            for fd, kept in zip((1, 2), saved, strict=True):
+                os.dup2(kept, fd)
+                os.close(kept)
+            writer.close()
+            sink.seek(0)
+            output.text = sink.read().decode("utf-8", errors="replace")
