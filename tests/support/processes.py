@@ -1,4 +1,5 @@
-"""Scripts run in a fresh interpreter: configured for a test's bucket, or killed in the middle of storing."""
+"""Other processes: scripts in a fresh interpreter (set up for a test's bucket, or killed while storing), and
+what processes write to stdout and stderr, captured."""
 
 from __future__ import annotations
 
