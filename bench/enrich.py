@@ -28,7 +28,7 @@ def articles() -> list[Any]:
     """Deterministic ~800-word English articles made of the labelled set's and the seed's paragraphs."""
     from pipeline.models import DateSource, RawItem, Section
     from pipeline.normalise import normalise_item
-    from tests.eval.scoring import load_cases
+    from tests.support.articles import load_cases
 
     paragraphs = [p.strip() for c in load_cases() if c["language"] == "en" for p in c["text"].strip().split("\n\n")]
     seed = (ROOT / "seeds/articles/2024-01-07-japan-kamikawa-kyiv-visit.txt").read_text().split("\n\n")[1:]

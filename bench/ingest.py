@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # tests.support
 
 from pipeline import stages  # noqa: E402
 from pipeline.settings import Settings  # noqa: E402
-from pipeline.storage.credentials import read_credentials  # noqa: E402
 from pipeline.storage.store import ObjectStore  # noqa: E402
+from tests.support.airflow import aws_connection  # noqa: E402
 
 
 def _ingest_shard(args: tuple[Settings, list[str], str]) -> list[dict[str, Any]]:
@@ -61,7 +62,7 @@ def bench_full_ingest(pool: ProcessPoolExecutor, base: Settings, runs: int = 3) 
             outcomes.append(_counts(done))
             objects.append(_objects(store, "raw/", "articles/"))
         first, rerun = outcomes
-        assert first["errors"] == 0 and first["read"] == first["stored"] + first["unchanged"] + first["quarantined"]
+        assert first["errors"] == 0 and first["read"] == first["stored"] + first["duplicates"] + first["quarantined"]
         assert rerun["not_modified"] == sum(len(s) for s in shards) and rerun["read"] == 0, rerun
         new_objects.append(objects[1] - objects[0])
         firsts.append(timings[0])
@@ -100,14 +101,7 @@ print(json.dumps(runs))
 def bench_dag_test(base: Settings, runs: int = 3) -> dict[str, Any]:
     """`dag.test()` of news_ingest over the workload's sources, then again with every feed unchanged; each of
     `runs` pairs in a fresh bucket and Airflow home; medians."""
-    creds = read_credentials(base.local_dir)
-    assert creds is not None
-    connection = {
-        "conn_type": "aws",
-        "login": creds.access_key_id,
-        "password": creds.secret_access_key.get_secret_value(),
-        "extra": {"endpoint_url": f"http://127.0.0.1:{base.s3_port}", "region_name": "us-east-1"},
-    }
+    connection = aws_connection(base)
     measured = []
     for run in range(runs):
         settings = base.model_copy(update={"bucket": f"{base.bucket}-{run}"})
@@ -120,7 +114,7 @@ def bench_dag_test(base: Settings, runs: int = 3) -> dict[str, Any]:
                 "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
-                "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(connection),
+                "AIRFLOW_CONN_AWS_DEFAULT": connection,
                 "NEWS_BUCKET": settings.bucket,
                 "NEWS_SOURCES_FILE": str(settings.sources_file),
                 "NEWS_LOCAL_DIR": str(settings.local_dir),

@@ -68,12 +68,13 @@ def bench_store(count: int = 2000) -> dict[str, Any]:
     sequential put_object loop of the same bytes."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from pipeline.seaweed import EmbeddedS3, on_free_ports
+    from pipeline.seaweed import EmbeddedS3
     from pipeline.settings import Settings
     from pipeline.stages.store import article_bytes, write_article
     from pipeline.storage.keys import article_key
     from pipeline.storage.store import ObjectStore
-    from tests.eval.scoring import load_cases, to_article
+    from tests.support.articles import load_cases, to_article
+    from tests.support.ports import on_free_ports
 
     template = to_article(load_cases()[0])
     articles = [template.model_copy(update={"id": f"{i:032x}", "content_hash": f"{i:064x}"}) for i in range(count)]

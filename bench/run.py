@@ -31,11 +31,12 @@ from micro import bench_digest, bench_parse_normalise, bench_store
 
 from pipeline import stages
 from pipeline.parse import parse_feed
-from pipeline.seaweed import EmbeddedS3, free_ports, on_free_ports
+from pipeline.seaweed import EmbeddedS3
 from pipeline.settings import Settings
 from pipeline.sources import load_sources
 from pipeline.storage.keys import state_key
 from pipeline.storage.store import ObjectStore
+from tests.support.ports import free_ports, on_free_ports
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTS = 250  # 500 feeds on 250 loopback hosts: two feeds a host, as with real publishers

@@ -2,43 +2,21 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from pipeline.seaweed import EmbeddedS3, on_free_ports
+from pipeline.seaweed import EmbeddedS3
 from pipeline.settings import Settings
 from pipeline.storage.store import ObjectStore
-from tests.feedserver import FeedServer
-
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-
-# Airflow reads its configuration on first import, so the isolated home must exist before any test imports it.
-_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="news-airflow-"))
-os.environ.update(
-    {
-        "AIRFLOW_HOME": str(_AIRFLOW_HOME),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_AIRFLOW_HOME}/airflow.db",
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__CORE__PARALLELISM": "2",
-    }
-)
-for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"):
-    os.environ.pop(name, None)  # never let a developer's real credentials reach a test
+from tests.support.airflow import isolate_airflow
+from tests.support.feedserver import FeedServer
+from tests.support.s3 import embedded_settings, new_bucket
 
 
-def embedded_settings(local_dir: Path, bucket: str = "news") -> Settings:
-    return on_free_ports(Settings(bucket=bucket), local_dir)
+def pytest_configure(config: pytest.Config) -> None:
+    isolate_airflow()  # before any test module is imported, as Airflow reads its configuration on first import
 
 
 @pytest.fixture(scope="session")
@@ -54,9 +32,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
 @pytest.fixture
 def settings(s3_server: Settings, tmp_path: Path) -> Settings:
     """Settings for one test: its own bucket on the session server and its own sources file."""
-    bucket = "t-" + uuid.uuid4().hex[:12]
-    ObjectStore.from_settings(s3_server.model_copy(update={"bucket": bucket})).ensure_bucket()
-    return s3_server.model_copy(update={"bucket": bucket, "sources_file": tmp_path / "sources.toml"})
+    return new_bucket(s3_server, tmp_path)
 
 
 @pytest.fixture
@@ -65,18 +41,19 @@ def store(settings: Settings) -> ObjectStore:
 
 
 @pytest.fixture
+def own_s3(tmp_path: Path) -> Iterator[tuple[Settings, EmbeddedS3]]:
+    """A SeaweedFS of this test's own (so it can be killed), with a bucket and a sources file."""
+    settings = embedded_settings(tmp_path / "s3").model_copy(update={"sources_file": tmp_path / "sources.toml"})
+    server = EmbeddedS3(settings)
+    server.up()
+    ObjectStore.from_settings(settings).ensure_bucket()
+    try:
+        yield settings, server
+    finally:
+        server.down()
+
+
+@pytest.fixture
 def feed_server() -> Iterator[FeedServer]:
     with FeedServer() as server:
         yield server
-
-
-def seed_documents(settings: Settings, *names: str, source_id: str = "seeds", folder: str = "docs") -> Path:
-    """Register a documents source in the test's sources file, holding these fixture documents."""
-    target = settings.sources_file.parent / folder
-    target.mkdir()
-    for name in names:
-        shutil.copy(FIXTURES / "documents" / name, target)
-    settings.sources_file.write_text(
-        f'[[sources]]\nid = "{source_id}"\nkind = "documents"\npath = "{folder}"\nname = "Seed articles"\n'
-    )
-    return target

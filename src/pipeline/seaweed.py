@@ -6,7 +6,6 @@ import contextlib
 import json
 import os
 import re
-import secrets
 import shutil
 import signal
 import socket
@@ -24,8 +23,6 @@ from pipeline.storage.credentials import Credentials, ensure_credentials
 __all__ = [
     "EmbeddedS3",
     "ServerStatus",
-    "free_ports",
-    "on_free_ports",
 ]
 
 HOST = "127.0.0.1"
@@ -54,36 +51,6 @@ def _port_answers(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.settimeout(0.5)
         return s.connect_ex((HOST, port)) == 0
-
-
-def free_ports(count: int) -> list[int]:
-    """Distinct free loopback ports whose gRPC companions (port + 10000, as weed opens) are free too."""
-    chosen: set[int] = set()
-    for _ in range(1000):
-        port = secrets.randbelow(10000) + 20000  # companions land in 30000-39999, clear of every base port
-        if port not in chosen and _port_free(port) and _port_free(port + 10000):
-            chosen.add(port)
-            if len(chosen) == count:
-                return sorted(chosen)
-    raise PipelineError("no free loopback ports for SeaweedFS")
-
-
-def on_free_ports(settings: Settings, local_dir: Path) -> Settings:
-    """A copy of `settings` for a private server: its own data folder and free ports (tests, benchmarks)."""
-    s3, master, volume, filer, admin = free_ports(5)
-    return settings.model_copy(
-        update={
-            "local_dir": local_dir,
-            "s3_port": s3,
-            "s3_master_port": master,
-            "s3_volume_port": volume,
-            "s3_filer_port": filer,
-            "s3_admin_port": admin,
-            "s3_endpoint": None,
-            "aws_access_key_id": None,
-            "aws_secret_access_key": None,
-        }
-    )
 
 
 def _pid_alive(pid: int) -> bool:

@@ -8,19 +8,13 @@ from typing import Any
 
 import pytest
 
-from tests.dags.conftest import DAGS
+from tests.support.airflow import DAGS, dagbag
 
 EXPECTED = {"news_ingest", "news_digest"}
 
 
-def load_dagbag() -> Any:
-    from airflow.dag_processing.dagbag import DagBag
-
-    return DagBag(dag_folder=str(DAGS))
-
-
 def test_dags_import_without_errors() -> None:
-    bag = load_dagbag()
+    bag = dagbag()
     assert bag.import_errors == {}
     assert set(bag.dag_ids) == EXPECTED
 
@@ -42,14 +36,14 @@ def test_parsing_touches_neither_the_db_nor_a_connection_nor_settings(monkeypatc
     monkeypatch.setattr(socket.socket, "connect", refuse("open a network connection"))
     monkeypatch.setattr(sqlalchemy.engine.Engine, "connect", refuse("connect to the metadata DB"))
     monkeypatch.setattr(settings.Settings, "__init__", refuse("read settings"))
-    bag = load_dagbag()
+    bag = dagbag()
     assert bag.import_errors == {}
     assert calls == []
 
 
 @pytest.mark.parametrize("dag_id", sorted(EXPECTED))
 def test_conventions(dag_id: str) -> None:
-    dag = load_dagbag().dags[dag_id]
+    dag = dagbag().dags[dag_id]
     assert Path(dag.fileloc).stem == dag_id, "dag_id is the file stem"
     assert dag.tags and "news" in dag.tags
     assert dag.doc_md

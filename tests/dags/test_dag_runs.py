@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from pipeline.settings import Settings
 from pipeline.storage.store import ObjectStore
-from tests.conftest import seed_documents
-from tests.dags.conftest import DAGS
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "documents"
+from tests.support.airflow import DagRuns, dagbag
+from tests.support.sources import seed_documents
 
 
 @pytest.fixture
@@ -21,14 +18,11 @@ def seeded(airflow_env: Settings) -> Settings:
     return airflow_env
 
 
-def test_ingest_then_digest_through_airflow(airflow_db: None, seeded: Settings, store: ObjectStore) -> None:
-    from airflow.dag_processing.dagbag import DagBag
+def test_ingest_then_digest_through_airflow(seed_runs: DagRuns) -> None:
     from airflow.models.asset import AssetEvent
     from airflow.utils.session import create_session
 
-    bag = DagBag(dag_folder=str(DAGS))
-
-    ingest = bag.dags["news_ingest"].test()
+    ingest, store = seed_runs.ingest, seed_runs.store
     assert ingest.state == "success"
 
     [article_key] = list(store.list_keys("articles/date=2024-01-07/"))
@@ -52,7 +46,7 @@ def test_ingest_then_digest_through_airflow(airflow_db: None, seeded: Settings, 
         # one event per shard (the seed documents, the inbox); together they name the day stored
         assert {d for e in events for d in e.extra["dates"]} == {"2024-01-07"}
 
-    digest = bag.dags["news_digest"].test(run_conf={"date": "2024-01-07"})
+    digest = seed_runs.digest  # of 2024-01-07
     assert digest.state == "success"
     html = store.get_bytes("digests/2024-01-07/digest.html").decode()
     assert "Foreign Minister Yoko Kamikawa promised to continue" in html
@@ -66,9 +60,7 @@ def test_ingest_then_digest_through_airflow(airflow_db: None, seeded: Settings, 
 
 
 def test_a_run_of_one_shard_reports_its_source(airflow_db: None, seeded: Settings, store: ObjectStore) -> None:
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(DAGS))
+    bag = dagbag()
     run = bag.dags["news_ingest"].test(run_conf={"sources": ["seed-articles"]})
     assert run.state == "success"
     [report_key] = list(store.list_keys("runs/news_ingest/"))

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from pipeline.seaweed import free_ports
 from pipeline.settings import Settings, get_settings
 from pipeline.storage.store import ObjectStore
-from tests.conftest import seed_documents
-from tests.dags.conftest import DAGS
+from tests.support.airflow import DagRuns, dagbag
+from tests.support.ports import free_ports
+from tests.support.s3 import copy_bucket
 
 
 class Inbox:
@@ -51,13 +51,11 @@ def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
 
 
 def test_digest_is_emailed_when_asked_and_skipped_without_recipients(
-    airflow_db: None, airflow_env: Settings, store: ObjectStore, smtp: Inbox, monkeypatch: pytest.MonkeyPatch
+    seed_runs: DagRuns, airflow_env: Settings, store: ObjectStore, smtp: Inbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from airflow.dag_processing.dagbag import DagBag
-
-    seed_documents(airflow_env, "seed-kamikawa.txt", source_id="seed-articles")
-    bag = DagBag(dag_folder=str(DAGS))
-    assert bag.dags["news_ingest"].test().state == "success"
+    assert seed_runs.ingest.state == "success"
+    copy_bucket(seed_runs.store, store)  # what news_ingest stored from the seed documents, in this test's bucket
+    bag = dagbag()
 
     run = bag.dags["news_digest"].test(run_conf={"date": "2024-01-07", "email": True})
     assert run.state == "success" and smtp.messages == []  # no recipients configured: e-mail is off

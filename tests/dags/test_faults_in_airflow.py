@@ -4,14 +4,10 @@ the run succeeds once the store is back), and a task is SIGKILLed while storing 
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -19,30 +15,24 @@ from pipeline.models import RunReport
 from pipeline.seaweed import EmbeddedS3
 from pipeline.settings import Settings, get_settings
 from pipeline.storage.store import ObjectStore
-from tests.conftest import embedded_settings, seed_documents
-from tests.dags.conftest import DAGS, point_airflow_at
-from tests.feedserver import FeedServer, Route
-from tests.reliability.conftest import accounted, register_feeds, stored_once
+from tests.support.airflow import DAGS, dagbag, point_airflow_at
+from tests.support.feedserver import FeedServer, Route
+from tests.support.processes import killed_while_storing, run_script
+from tests.support.rss import rss, rss_item
+from tests.support.sources import accounted, register_feeds, seed_documents, stored_once
 
 
 @pytest.fixture
-def own_s3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Settings, EmbeddedS3]]:
-    """A SeaweedFS of this test's own (so it can be killed), wired into Airflow like `airflow_env`."""
-    settings = embedded_settings(tmp_path / "s3").model_copy(update={"sources_file": tmp_path / "sources.toml"})
-    server = EmbeddedS3(settings)
-    server.up()
-    ObjectStore.from_settings(settings).ensure_bucket()
-    point_airflow_at(settings, monkeypatch)
-    try:
-        yield settings, server
-    finally:
-        get_settings.cache_clear()
-        server.down()
+def own_s3(
+    own_s3: tuple[Settings, EmbeddedS3], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Settings, EmbeddedS3]]:
+    """The test's own SeaweedFS (so it can be killed), wired into Airflow like `airflow_env`."""
+    point_airflow_at(own_s3[0], monkeypatch)
+    yield own_s3
+    get_settings.cache_clear()
 
 
 def test_store_killed_mid_run_then_retries_succeed(airflow_db: None, own_s3: tuple[Settings, EmbeddedS3]) -> None:
-    from airflow.dag_processing.dagbag import DagBag
-
     settings, server = own_s3
     store = ObjectStore.from_settings(settings)
     seed_documents(settings, "seed-kamikawa.txt", source_id="seed-articles")
@@ -60,7 +50,7 @@ def test_store_killed_mid_run_then_retries_succeed(airflow_db: None, own_s3: tup
 
     chaos = threading.Thread(target=kill_after_fetch_then_restart, daemon=True)
     chaos.start()
-    run = DagBag(dag_folder=str(DAGS)).dags["news_ingest"].test()
+    run = dagbag().dags["news_ingest"].test()
     chaos.join(timeout=180)
     assert "down" in outage and "up" in outage, "the store was never killed: the test proves nothing"
     assert run.state == "success"
@@ -73,52 +63,36 @@ def test_store_killed_mid_run_then_retries_succeed(airflow_db: None, own_s3: tup
     assert (body["read"], body["stored"], body["failed_sources"]) == (1, 1, [])
 
 
-# dag.test() runs every task inside its own process, so killing this one lands inside store_sources.
-_KILLED_WHILE_STORING = f"""
-import os, signal
-os.environ["NEWS_STORE_CONCURRENCY"] = "1"  # one write in flight, so the kill lands exactly after the fourth
-from airflow.dag_processing.dagbag import DagBag
-from pipeline.stages import store
-
-real, writes = store.write_article, []
-
-def write_then_die(*args, **kwargs):
-    written = real(*args, **kwargs)
-    writes.append(written)
-    if len(writes) == 4:  # in the middle of store_sources: four articles written, eight to go
-        os.kill(os.getpid(), signal.SIGKILL)
-    return written
-
-store.write_article = write_then_die
-DagBag(dag_folder={str(DAGS)!r}).dags["news_ingest"].test()
-"""
+# dag.test() runs every task inside its own process, so killing this one lands inside store_sources:
+# four articles written, eight to go.
+_KILLED_WHILE_STORING = killed_while_storing(
+    4,
+    f'from airflow.dag_processing.dagbag import DagBag\nDagBag(dag_folder={str(DAGS)!r}).dags["news_ingest"].test()',
+)
 
 
 def test_task_killed_with_sigkill_while_storing_converges_on_rerun(
     airflow_db: None, airflow_env: Settings, feed_server: FeedServer
 ) -> None:
-    from airflow.dag_processing.dagbag import DagBag
-
     settings, store = airflow_env, ObjectStore.from_settings(airflow_env)
-    items = "".join(
-        f"<item><title>Harbour strike, day {i}</title><link>https://port.example/{i}</link>"
-        f"<description>Dock workers in port {i} stayed out for a {i}th day, the union said.</description>"
-        f"<pubDate>Mon, 04 Mar 2024 0{i % 9}:00:00 GMT</pubDate></item>"
+    items = [
+        rss_item(
+            f"Harbour strike, day {i}",
+            f"https://port.example/{i}",
+            f"Dock workers in port {i} stayed out for a {i}th day, the union said.",
+            f"Mon, 04 Mar 2024 0{i % 9}:00:00 GMT",
+        )
         for i in range(12)
-    )
-    feed_server.routes["/port.xml"] = Route(
-        body=f'<rss version="2.0"><channel><title>Port</title>{items}</channel></rss>'.encode()
-    )
+    ]
+    feed_server.routes["/port.xml"] = Route(body=rss("Port", items, declaration=False))
     register_feeds(settings, feed_server, {"port": "/port.xml"})
 
-    killed = subprocess.run(
-        [sys.executable, "-c", _KILLED_WHILE_STORING], env=os.environ, capture_output=True, check=False
-    )
+    killed = run_script(_KILLED_WHILE_STORING)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
     assert len(stored_once(store)) == 4  # the fetch state is committed after the articles: not yet
     assert not list(store.list_keys("runs/news_ingest/"))
 
-    run = DagBag(dag_folder=str(DAGS)).dags["news_ingest"].test()
+    run = dagbag().dags["news_ingest"].test()
     assert run.state == "success"
     assert len(stored_once(store)) == 12
     assert {json.loads(store.get_bytes(k))["revision"] for k in store.list_keys("articles/")} == {1}

@@ -5,33 +5,22 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from pipeline.settings import Settings
 from pipeline.storage.credentials import read_credentials
-from pipeline.storage.store import ObjectStore
-from tests.conftest import seed_documents
-from tests.dags.conftest import DAGS
+from tests.support.airflow import DagRuns
 
 
-def test_credentials_never_leave_the_connection(
-    airflow_db: None, airflow_env: Settings, store: ObjectStore, capfd: pytest.CaptureFixture[str]
-) -> None:
-    from airflow.dag_processing.dagbag import DagBag
+def test_credentials_never_leave_the_connection(seed_runs: DagRuns) -> None:
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
-    creds = read_credentials(airflow_env.local_dir)
+    creds = read_credentials(seed_runs.settings.local_dir)
     assert creds is not None
     secrets = [creds.secret_access_key.get_secret_value(), creds.access_key_id]
-    seed_documents(airflow_env, "seed-kamikawa.txt", source_id="seed-articles")
-    bag = DagBag(dag_folder=str(DAGS))
-    ingest = bag.dags["news_ingest"].test()
-    digest = bag.dags["news_digest"].test(run_conf={"date": "2024-01-07"})
+    ingest, digest, store = seed_runs.ingest, seed_runs.digest, seed_runs.store
     assert (ingest.state, digest.state) == ("success", "success")
 
-    logs = capfd.readouterr()
-    assert "Done. Returned value was" in logs.out + logs.err  # the task logs were captured
+    logs = seed_runs.output
+    assert "Done. Returned value was" in logs  # the task logs were captured
     with create_session() as session:
         xcoms = [
             json.dumps(row.value)
@@ -41,6 +30,6 @@ def test_credentials_never_leave_the_connection(
     objects = {key: store.get_bytes(key).decode(errors="replace") for key in store.list_keys("")}
     assert any(k.startswith("runs/") for k in objects) and any(k.startswith("digests/") for k in objects)
     for secret in secrets:
-        assert secret not in logs.out + logs.err
+        assert secret not in logs
         assert not [x for x in xcoms if secret in x]
         assert not [key for key, body in objects.items() if secret in body]

@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 
 from pipeline.digest import build_digest, render_html
-from tests.e2e.test_ui import browser  # noqa: F401  (the fixture)
-from tests.feedserver import FeedServer, Route
-from tests.unit.test_digest import make_article
+from tests.support.articles import make_article
+from tests.support.feedserver import FeedServer, Route
 
 pytestmark = pytest.mark.e2e
 
@@ -26,7 +25,7 @@ PAYLOADS = [
 ]
 
 
-def test_hostile_digest_runs_no_script_and_loads_nothing(browser: Any, feed_server: FeedServer, tmp_path: Path) -> None:  # noqa: F811
+def test_hostile_digest_runs_no_script_and_loads_nothing(browser: Any, feed_server: FeedServer, tmp_path: Path) -> None:
     articles = [
         make_article(n, title=payload, url=url, source=f"src{n}")
         for n, (payload, url) in enumerate(

@@ -4,33 +4,15 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
 import psutil
 import pytest
 
 from pipeline.settings import Settings
-from tests.e2e.conftest import FIXTURES, Services
+from tests.support.paths import DOCUMENTS
+from tests.support.services import Services, dag_ready, run_state, runs
 
 pytestmark = pytest.mark.e2e
-
-
-def dag_ready(services: Services, dag_id: str) -> bool:
-    response = services.api("GET", f"/dags/{dag_id}")
-    return response.status_code == 200 and not response.json()["is_paused"]
-
-
-def runs(services: Services, dag_id: str) -> list[dict[str, Any]]:
-    response = services.api("GET", f"/dags/{dag_id}/dagRuns", params={"order_by": "-run_after", "limit": 20})
-    response.raise_for_status()
-    return list(response.json()["dag_runs"])
-
-
-def run_state(services: Services, dag_id: str, run_id: str) -> str | None:
-    state = str(services.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}").json()["state"])
-    if state == "failed":
-        raise AssertionError(f"{dag_id} run {run_id} failed")
-    return state if state == "success" else None
 
 
 def test_anonymous_api_calls_are_refused(services: Services) -> None:
@@ -71,7 +53,7 @@ def test_trigger_ingest_through_the_api_then_the_digest_follows(services: Servic
 
 def test_a_document_dropped_into_the_inbox_is_ingested(services: Services) -> None:
     services.wait_for("news_ingest to be parsed and unpaused", lambda: dag_ready(services, "news_ingest"))
-    services.store.put_bytes("inbox/dropped.txt", (FIXTURES / "lead-on-second-line.txt").read_bytes())
+    services.store.put_bytes("inbox/dropped.txt", (DOCUMENTS / "lead-on-second-line.txt").read_bytes())
     services.wait_for(
         "the inbox document's article", lambda: list(services.store.list_keys("articles/date=2024-03-01/"))
     )

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import itertools
-import tomllib
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
-from pathlib import Path
 from typing import Any
 
 from pipeline.enrich import Enricher
 from pipeline.enrich.dedup import StoryIndex, signature
-from pipeline.models import Article, DateSource, EntityType, RawItem, Section
-from pipeline.normalise import normalise_item
+from pipeline.models import Article, EntityType
 from pipeline.settings import Settings
+from tests.support.articles import LABELLED_CASES, load_cases, to_article
 
-CASES = Path(__file__).with_name("cases.toml")
 _ENTITY_FIELDS = {"people": EntityType.PERSON, "organisations": EntityType.ORGANISATION, "places": EntityType.PLACE}
 
 
@@ -44,27 +40,6 @@ class Score:
         self.true_positives += len(expected & found)
         self.false_positives += len(found - expected)
         self.false_negatives += len(expected - found)
-
-
-def load_cases() -> list[dict[str, Any]]:
-    return list(tomllib.loads(CASES.read_text())["article"])
-
-
-def to_article(case: dict[str, Any]) -> Article:
-    published = datetime.combine(datetime.fromisoformat(case["date"]).date(), time(12), tzinfo=UTC)
-    paragraphs = [p.strip() for p in case["text"].strip().split("\n\n")]
-    item = RawItem(
-        source_id=case["source"],
-        raw_key=f"eval/{case['id']}",
-        index=0,
-        fetched_at=published,
-        url=f"https://{case['source']}.example/{case['id']}",
-        title=case["title"],
-        sections=[Section(paragraphs=paragraphs)],
-        published_at=published,
-        date_source=DateSource.FEED,
-    )
-    return normalise_item(item)
 
 
 def evaluate(settings: Settings | None = None) -> dict[str, Score]:
@@ -136,7 +111,7 @@ def main() -> None:
     from rich.table import Table
 
     scores = evaluate()
-    table = Table(title=f"Enrichment on {len(load_cases())} labelled articles ({CASES.name})")
+    table = Table(title=f"Enrichment on {len(load_cases())} labelled articles ({LABELLED_CASES.name})")
     for column in ("field", "precision", "recall", "F1", "support"):
         table.add_column(column, justify="left" if column == "field" else "right")
     for name, s in scores.items():

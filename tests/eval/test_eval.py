@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.eval.scoring import Score, evaluate, load_cases, speaker_accuracy
+from tests.eval.scoring import Score, evaluate, speaker_accuracy
+from tests.support.articles import load_cases
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from pipeline.errors import PipelineError
 from pipeline.seaweed import EmbeddedS3
 from pipeline.settings import Settings
 from pipeline.storage.store import ObjectStore
-from tests.conftest import embedded_settings
+from tests.support.s3 import embedded_settings
 
 
 @pytest.fixture

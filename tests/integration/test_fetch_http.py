@@ -19,7 +19,7 @@ from pipeline.fetch import (
     HttpStatusError,
     ResponseTooLargeError,
 )
-from tests.feedserver import FeedServer, Route
+from tests.support.feedserver import FeedServer, Route
 
 FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
 

@@ -11,10 +11,8 @@ import pytest
 from pipeline import stages
 from pipeline.settings import Settings
 from pipeline.storage.store import ObjectStore
-from tests.conftest import seed_documents
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "documents"
-SEED_DAY = date(2024, 1, 7)
+from tests.support.paths import DOCUMENTS
+from tests.support.sources import SEED_DAY, seed_documents
 
 
 @pytest.fixture
@@ -119,8 +117,8 @@ def test_an_older_day_does_not_replace_latest(settings: Settings, store: ObjectS
 
 def test_inbox_documents_are_ingested_once_and_moved(settings: Settings, store: ObjectStore) -> None:
     settings.sources_file.write_text("")
-    store.put_bytes("inbox/kamikawa.txt", (FIXTURES / "seed-kamikawa.txt").read_bytes())
-    store.put_bytes("inbox/undated.txt", (FIXTURES / "no-date-header.txt").read_bytes())
+    store.put_bytes("inbox/kamikawa.txt", (DOCUMENTS / "seed-kamikawa.txt").read_bytes())
+    store.put_bytes("inbox/undated.txt", (DOCUMENTS / "no-date-header.txt").read_bytes())
     store.put_bytes("inbox/folder/ignored.txt", b"date 2024-01-01 not the inbox itself")
 
     _, report = stages.ingest(store, settings, "run-1")
@@ -142,6 +140,6 @@ def test_oversized_document_is_quarantined_unread(settings: Settings, store: Obj
     [seeds] = [r for r in report.sources if r.source == "seeds"]
     assert (seeds.read, seeds.stored, seeds.quarantined) == (2, 0, 2)
     reasons = [json.loads(store.get_bytes(k))["reason"] for k in store.list_keys("quarantine/")]
-    size = (FIXTURES / "seed-kamikawa.txt").stat().st_size
+    size = (DOCUMENTS / "seed-kamikawa.txt").stat().st_size
     assert f"document 'seed-kamikawa.txt' has {size} bytes, more than the 500 allowed" in reasons
     assert len(list(store.list_keys("raw/"))) == 1, "only the small document was read and archived"

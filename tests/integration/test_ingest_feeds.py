@@ -4,34 +4,22 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from pipeline import stages
-from pipeline.models import RunReport, SourceReport, SourceState
+from pipeline.models import SourceState
 from pipeline.settings import Settings
 from pipeline.storage.keys import state_key
 from pipeline.storage.store import ObjectStore
-from tests.feedserver import FeedServer, Route
-
-FEEDS = Path(__file__).resolve().parents[1] / "fixtures" / "feeds"
+from tests.support.feedserver import FeedServer, Route
+from tests.support.paths import FEEDS
+from tests.support.sources import accounted, register_feeds
 
 
 def register(settings: Settings, server: FeedServer, *paths: str, allow: bool = True) -> None:
-    entries = [
-        f'[[sources]]\nid = "{p.strip("/").replace(".", "-")}"\n'
-        f'kind = "{"jsonfeed" if p.endswith(".json") else "feed"}"\n'
-        f'url = "{server.url(p)}"\nallow_private_network = {str(allow).lower()}\n'
-        for p in paths
-    ]
-    settings.sources_file.write_text("\n".join(entries))
-
-
-def by_source(report: RunReport) -> dict[str, SourceReport]:
-    for r in report.sources:
-        assert r.read == r.stored + r.duplicates + r.quarantined, r
-    return {r.source: r for r in report.sources}
+    """Feeds at these paths of the server, each a source named after its path ("/news.xml": news-xml)."""
+    register_feeds(settings, server, {p.strip("/").replace(".", "-"): p for p in paths}, allow_private=allow)
 
 
 def state(store: ObjectStore, source: str) -> SourceState:
@@ -52,7 +40,7 @@ def test_feeds_are_stored_unchanged_ones_skipped_and_failures_isolated(
     register(settings, feed_server, "/news.xml", "/page.xml", "/json.json", "/broken.xml")
 
     _, first = stages.ingest(store, settings, "run-1")
-    results = by_source(first)
+    results = accounted(first)
     assert (results["news-xml"].read, results["news-xml"].stored) == (2, 2)
     assert (results["page-xml"].read, results["page-xml"].quarantined) == (1, 1)
     assert (results["json-json"].read, results["json-json"].stored, results["json-json"].quarantined) == (4, 1, 3)
@@ -65,7 +53,7 @@ def test_feeds_are_stored_unchanged_ones_skipped_and_failures_isolated(
 
     keys_before = set(store.list_keys(""))
     report_key, second = stages.ingest(store, settings, "run-2")
-    results = by_source(second)
+    results = accounted(second)
     assert (results["news-xml"].not_modified, results["news-xml"].read) == (1, 0)
     # A 304 archives nothing, and no stage stages anything: the run report is the one new object.
     assert set(store.list_keys("")) - keys_before == {report_key}
@@ -76,7 +64,7 @@ def test_feeds_are_stored_unchanged_ones_skipped_and_failures_isolated(
 
     feed_server.routes["/broken.xml"] = Route(body=(FEEDS / "rss10-rdf.xml").read_bytes())
     _, third = stages.ingest(store, settings, "run-3", only=["broken-xml"], force=True)
-    assert by_source(third)["broken-xml"].stored == 1
+    assert accounted(third)["broken-xml"].stored == 1
     recovered = state(store, "broken-xml")
     assert (recovered.health, recovered.consecutive_failures, recovered.last_error) == ("healthy", 0, None)
 
@@ -113,7 +101,7 @@ def test_private_address_without_allow_is_refused_and_reported(
     feed_server.routes["/news.xml"] = Route(body=(FEEDS / "rss20-basic.xml").read_bytes())
     register(settings, feed_server, "/news.xml", allow=False)
     _, report = stages.ingest(store, settings, "run-1")
-    assert "not a public address" in (by_source(report)["news-xml"].error or "")
+    assert "not a public address" in (accounted(report)["news-xml"].error or "")
     assert feed_server.requests == []
     assert json.loads(store.get_bytes(state_key("news-xml")))["health"] == "failing"
 
@@ -179,7 +167,7 @@ def test_fulltext_pages_follow_robots_txt_and_replace_feed_snippets(
     settings.sources_file.write_text(settings.sources_file.read_text() + "fetch_fulltext = true\n")
 
     _, report = stages.ingest(store, settings, "run-1")
-    assert by_source(report)["full-xml"].stored == 3
+    assert accounted(report)["full-xml"].stored == 3
     assert feed_server.hits("/private/secret") == 0
     articles = {a["title"]: a for a in (json.loads(store.get_bytes(k)) for k in store.list_keys("articles/"))}
     assert articles["Open page"]["url"] == f"{base}/articles/open"

@@ -15,9 +15,8 @@ from pipeline.settings import Settings
 from pipeline.stages.store import write_article
 from pipeline.storage.keys import article_key, lake_key
 from pipeline.storage.store import ObjectStore, S3Config
-from tests.conftest import seed_documents
-from tests.integration.test_ingest import SEED_DAY
-from tests.unit.test_digest import make_article
+from tests.support.articles import make_article
+from tests.support.sources import SEED_DAY, seed_documents
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from pipeline.stages.handover import read_jsonl, write_jsonl
 from pipeline.stages.store import article_bytes, store_source
 from pipeline.storage.keys import article_key, staging_key, story_index_key
 from pipeline.storage.store import ObjectStore
-from tests.eval.scoring import load_cases, to_article
+from tests.support.articles import load_cases, to_article
 
 CASES = {c["id"]: c for c in load_cases()}
 

@@ -9,7 +9,6 @@ import json
 import signal
 import socket
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -18,35 +17,25 @@ from pipeline.errors import PipelineError
 from pipeline.seaweed import EmbeddedS3
 from pipeline.settings import Settings
 from pipeline.storage.store import ObjectStore
-from tests.conftest import embedded_settings
-from tests.feedserver import FeedServer, Route
-from tests.reliability.conftest import accounted, register_feeds, run_python, stored_once
-
-ROOT = Path(__file__).resolve().parents[2]
-FEEDS = ROOT / "tests" / "fixtures" / "feeds"
+from tests.support.feedserver import FeedServer, Route
+from tests.support.processes import killed_while_storing, run_python
+from tests.support.rss import rss, rss_item
+from tests.support.sources import accounted, register_feeds, stored_once
 
 
 def _rss(name: str, items: int) -> bytes:
-    body = "".join(
-        f"<item><title>{name} story {i} about the harbour strike</title><link>https://{name}.example/{i}</link>"
-        f"<description>Dock workers in port {i} walked out on Monday over pay, the union said.</description>"
-        f"<pubDate>Mon, 04 Mar 2024 0{i % 9}:00:00 GMT</pubDate></item>"
-        for i in range(items)
+    return rss(
+        name,
+        (
+            rss_item(
+                f"{name} story {i} about the harbour strike",
+                f"https://{name}.example/{i}",
+                f"Dock workers in port {i} walked out on Monday over pay, the union said.",
+                f"Mon, 04 Mar 2024 0{i % 9}:00:00 GMT",
+            )
+            for i in range(items)
+        ),
     )
-    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>{name}</title>{body}</channel></rss>'.encode()
-
-
-@pytest.fixture
-def own_s3(tmp_path: Path) -> Iterator[tuple[Settings, EmbeddedS3]]:
-    """A SeaweedFS of this test's own, so it can be killed."""
-    settings = embedded_settings(tmp_path / "s3").model_copy(update={"sources_file": tmp_path / "sources.toml"})
-    server = EmbeddedS3(settings)
-    server.up()
-    ObjectStore.from_settings(settings).ensure_bucket()
-    try:
-        yield settings, server
-    finally:
-        server.down()
 
 
 def test_object_store_killed_mid_run(own_s3: tuple[Settings, EmbeddedS3], feed_server: FeedServer) -> None:
@@ -113,27 +102,14 @@ def test_dns_failure_fails_the_source_not_the_run(
     assert results["beta"].stored == 2 and report.failed_sources == ["gone"]
 
 
-_KILLED_WHILE_STORING = """
-import os, signal, sys
-os.environ["NEWS_STORE_CONCURRENCY"] = "1"  # one write in flight, so the kill lands exactly after the third
-from pipeline import stages
-from pipeline.settings import Settings
-from pipeline.stages import store
-from pipeline.storage.store import ObjectStore
-
-real, writes = store.write_article, []
-
-def write_then_die(*args, **kwargs):
-    written = real(*args, **kwargs)
-    writes.append(written)
-    if len(writes) == 3:  # in the middle of the store stage: three articles written, seven to go
-        os.kill(os.getpid(), signal.SIGKILL)
-    return written
-
-store.write_article = write_then_die
-settings = Settings()
-stages.ingest(ObjectStore.from_settings(settings), settings, "run-killed")
-"""
+# In the middle of the store stage: three articles written, seven to go.
+_KILLED_WHILE_STORING = killed_while_storing(
+    3,
+    "from pipeline.settings import Settings\n"
+    "from pipeline.storage.store import ObjectStore\n"
+    "settings = Settings()\n"
+    'stages.ingest(ObjectStore.from_settings(settings), settings, "run-killed")',
+)
 
 
 def test_store_stage_killed_with_sigkill_converges_on_rerun(

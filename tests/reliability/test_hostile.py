@@ -6,32 +6,32 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pipeline.settings import Settings
 from pipeline.storage.store import ObjectStore
-from tests.feedserver import FeedServer, Route
-from tests.reliability.conftest import last_json_line, register_feeds, run_python
+from tests.support.feedserver import FeedServer, Route
+from tests.support.paths import FEEDS
+from tests.support.processes import last_json_line, run_python
+from tests.support.rss import rss, rss_item
+from tests.support.sources import register_feeds
 
-ROOT = Path(__file__).resolve().parents[2]
-FEEDS = ROOT / "tests" / "fixtures" / "feeds"
 MAX_SECONDS = 180  # the whole run, 13 hostile sources and one normal one, on CI's 2 cores
 MAX_RSS_MB = 1500  # one worker process, the spaCy model included
 GIB = 1024**3
 MIB = 1024**2
 
 
-def _rss(items: str, title: str = "Hostile") -> bytes:
-    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>{title}</title>{items}</channel></rss>'.encode()
+def _rss(items: str) -> bytes:
+    return rss("Hostile", [items])
 
 
 def _item(
     title: str, body: str = "Body text of the item.", date: str = "Mon, 04 Mar 2024 10:00:00 GMT", n: int = 1
 ) -> str:
-    return f"<item><title>{title}</title><link>https://hostile.example/{n}</link><description>{body}</description><pubDate>{date}</pubDate></item>"
+    return rss_item(title, f"https://hostile.example/{n}", body, date)
 
 
 def _gzip_bomb() -> bytes:
@@ -70,7 +70,7 @@ def test_hostile_feeds_are_contained(
     settings: Settings, store: ObjectStore, feed_server: FeedServer, bomb: bytes
 ) -> None:
     nested = "&lt;div&gt;" * 100_000 + "deep" + "&lt;/div&gt;" * 100_000
-    many = "".join(f"<item><title>Item {i}</title><link>https://many.example/{i}</link></item>" for i in range(100_000))
+    many = "".join(rss_item(f"Item {i}", f"https://many.example/{i}") for i in range(100_000))
     routes = {
         "billion-laughs": Route(body=(FEEDS / "entity-bomb.xml").read_bytes()),
         "xxe": Route(body=(FEEDS / "xxe.xml").read_bytes()),

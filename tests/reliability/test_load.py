@@ -5,17 +5,18 @@ from __future__ import annotations
 import contextlib
 import json
 import random
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pipeline.settings import Settings
 from pipeline.storage.store import ObjectStore
-from tests.feedserver import FeedServer, Route
-from tests.reliability.conftest import last_json_line, run_python, stored_once
+from tests.support.feedserver import FeedServer, Route
+from tests.support.paths import ROOT
+from tests.support.processes import last_json_line, run_python
+from tests.support.rss import rss, rss_item
+from tests.support.sources import stored_once
 
-ROOT = Path(__file__).resolve().parents[2]
 SOURCES, ITEMS, HOSTS = 1000, 50, 4
 MAX_RSS_MB = 1500  # every stage of the largest shard in one process, the spaCy model included
 MAX_XCOM_BYTES_PER_SOURCE = 2048  # what a stage hands the next per source: keys and counts, never articles
@@ -47,7 +48,7 @@ print(json.dumps({"seconds": time.monotonic() - started, "rss_mb": peak, "shards
 
 
 def _vocabulary() -> list[str]:
-    from tests.eval.scoring import load_cases
+    from tests.support.articles import load_cases
 
     words = {w.strip(".,;:\"'“”«»()") for c in load_cases() for w in c["text"].split()}
     return sorted(w for w in words if w.isalpha())
@@ -56,13 +57,16 @@ def _vocabulary() -> list[str]:
 def _feed(n: int, words: list[str]) -> bytes:
     """Items as varied as real news: titles and descriptions drawn from the labelled set's vocabulary."""
     rng = random.Random(n)  # a repeatable sample
-    items = "".join(
-        f"<item><title>{' '.join(rng.choices(words, k=9))}</title><link>https://source{n}.example/{i}</link>"
-        f"<description>{' '.join(rng.choices(words, k=40))}.</description>"
-        f"<pubDate>Mon, 04 Mar 2024 {i % 24:02d}:00:00 GMT</pubDate></item>"
+    items = [
+        rss_item(
+            " ".join(rng.choices(words, k=9)),
+            f"https://source{n}.example/{i}",
+            " ".join(rng.choices(words, k=40)) + ".",
+            f"Mon, 04 Mar 2024 {i % 24:02d}:00:00 GMT",
+        )
         for i in range(ITEMS)
-    )
-    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>S{n}</title>{items}</channel></rss>'.encode()
+    ]
+    return rss(f"S{n}", items)
 
 
 @pytest.mark.slow

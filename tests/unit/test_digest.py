@@ -1,37 +1,11 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import date
 from xml.etree import ElementTree
 
 from pipeline.digest import build_digest, render_atom, render_html, render_json, render_markdown
-from pipeline.models import Article, DateSource, Section
-
-DAY = date(2024, 1, 7)
-
-
-def make_article(n: int, *, title: str = "", url: str | None = None, source: str = "src", story: str = "") -> Article:
-    title = title or f"Story number {n}"
-    return Article(
-        id=f"{n:032x}",
-        source=source,
-        source_name=source.upper(),
-        url=url,
-        title=title,
-        title_derived=False,
-        lead=f"{title}. More detail follows.",
-        sections=[Section(paragraphs=[f"{title}. More detail follows."])],
-        text=f"{title}. More detail follows.",
-        published_at=datetime(2024, 1, 7, n % 24, tzinfo=UTC),
-        published_date=DAY,
-        date_source=DateSource.FEED,
-        fetched_at=datetime(2024, 1, 8, tzinfo=UTC),
-        language="en",
-        summary=f"{title}. More detail follows.",
-        content_hash=f"{n:064x}",
-        raw_key=f"raw/src/{n}",
-        story_id=story or f"{n:032x}",
-    )
+from tests.support.articles import DAY, make_article
 
 
 def test_stories_group_articles_and_rank_by_sources_then_recency() -> None:

@@ -27,7 +27,7 @@ def _enriched_articles() -> list[Article]:
     from pipeline.enrich import Enricher
     from pipeline.enrich.dedup import StoryIndex, signature
     from pipeline.settings import Settings
-    from tests.eval.scoring import load_cases, to_article
+    from tests.support.articles import load_cases, to_article
 
     settings = Settings()
     engine = Enricher.from_settings(settings)

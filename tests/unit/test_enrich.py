@@ -12,11 +12,12 @@ import pytest
 from pipeline.enrich import Enricher
 from pipeline.enrich.dedup import StoryIndex, signature
 from pipeline.enrich.summary import MAX_SENTENCES, summarise
-from pipeline.models import Article, DateSource, EntityType, RawItem, Section, Source
+from pipeline.models import Article, EntityType, Source
 from pipeline.normalise import normalise_item
 from pipeline.parse import parse_document
 from pipeline.settings import Settings
 from pipeline.text import split_sentences
+from tests.support.articles import raw_item
 
 SEED = Path(__file__).parents[2] / "seeds/articles/2024-01-07-japan-kamikawa-kyiv-visit.txt"
 NOW = datetime(2024, 1, 7, 12, tzinfo=UTC)
@@ -29,18 +30,7 @@ def engine() -> Enricher:
 
 
 def _article(title: str, *paragraphs: str, url: str = "https://example.org/a") -> Article:
-    item = RawItem(
-        source_id="test",
-        raw_key="raw/test",
-        index=0,
-        fetched_at=NOW,
-        url=url,
-        title=title,
-        sections=[Section(paragraphs=list(paragraphs))],
-        published_at=NOW,
-        date_source=DateSource.FEED,
-    )
-    return normalise_item(item)
+    return normalise_item(raw_item(title, paragraphs, published_at=NOW, url=url))
 
 
 @pytest.fixture(scope="module")
@@ -188,7 +178,7 @@ def test_stories_do_not_depend_on_arrival_order() -> None:
     """Parallel shards store in any order: a rewrite just above the story threshold must join either way."""
     import itertools
 
-    from tests.eval.scoring import load_cases, to_article
+    from tests.support.articles import load_cases, to_article
 
     cases = {c["id"]: c for c in load_cases()}
     group = [to_article(cases[i]) for i in ("port-strike-wire", "port-strike-copy", "port-strike-rewrite")]
@@ -201,7 +191,7 @@ def test_stories_do_not_depend_on_arrival_order() -> None:
 def test_story_index_finds_the_same_whether_loaded_added_or_merged(monkeypatch: pytest.MonkeyPatch) -> None:
     """Band keys live in a sorted array (loaded window), a dict (added this run) or both after a merge."""
     from pipeline.enrich import dedup
-    from tests.eval.scoring import load_cases, to_article
+    from tests.support.articles import load_cases, to_article
 
     articles = sorted((to_article(c) for c in load_cases()), key=lambda a: a.id)
     signed = [(a.id, a.content_hash, signature(a.title, a.text)) for a in articles]

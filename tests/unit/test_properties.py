@@ -10,9 +10,10 @@ from hypothesis import strategies as st
 
 from pipeline.errors import PermanentError
 from pipeline.html_text import html_to_sections
-from pipeline.models import Article, RawItem, Source
+from pipeline.models import Article, Source
 from pipeline.normalise import canonical_url, clean_text, normalise_item
 from pipeline.parse import ParsedPayload, parse_document, parse_feed, parse_json_feed
+from tests.support.articles import raw_item
 
 FETCHED = datetime(2024, 1, 8, tzinfo=UTC)
 DOCS = Source.model_validate({"id": "docs", "kind": "documents", "path": "x"})
@@ -100,15 +101,13 @@ def test_canonical_url_is_idempotent(host: str, path: list[str], query: list[tup
 # Found by this test: ftfy read the no-break space as part of mojibake, so a second pass differed.
 @example(title="\xa0À\x86", paragraphs=[])
 def test_normalising_twice_changes_nothing(title: str, paragraphs: list[str]) -> None:
-    raw = RawItem(
-        source_id="feed",
-        raw_key="raw/x",
-        index=0,
-        fetched_at=FETCHED,
-        title=title,
-        sections=[{"paragraphs": paragraphs}] if paragraphs else [],
+    raw = raw_item(
+        title,
+        paragraphs,
         published_at=datetime(2024, 1, 7, tzinfo=UTC),
-        date_source="feed",
+        fetched_at=FETCHED,
+        source="feed",
+        raw_key="raw/x",
     )
     try:
         first = normalise_item(raw)

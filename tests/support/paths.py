@@ -1,0 +1,10 @@
+"""Where things are: the repository, and the fixture folders under tests/fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures"
+DOCUMENTS = FIXTURES / "documents"  # seed-format documents, each beside its `.expected.json`
+FEEDS = FIXTURES / "feeds"  # feed payloads, each beside its `.expected.json`
