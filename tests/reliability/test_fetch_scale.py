@@ -158,5 +158,7 @@ def test_feedparsers_own_fixtures_through_news_ingest(settings: Settings, store:
     assert [r.source for r in results.values() if len(r.raw_keys) != 1] == []
     records = [QuarantineRecord.model_validate_json(store.get_bytes(k)) for k in store.list_keys("quarantine/")]
     assert len(records) == report.quarantined and all(r.reason for r in records)
-    print(f"read {report.read}, stored {report.stored}, duplicates {report.duplicates}, quarantined {report.quarantined}")
+    print(
+        f"read {report.read}, stored {report.stored}, duplicates {report.duplicates}, quarantined {report.quarantined}"
+    )
     assert report.stored > 200
