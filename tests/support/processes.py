@@ -49,6 +49,7 @@ def killed_while_storing(writes: int, run: str) -> str:
     return f"""
 import os, signal
 os.environ["NEWS_STORE_CONCURRENCY"] = "1"
+from pipeline import stages
 from pipeline.stages import store
 
 real, writes = store.write_article, []
