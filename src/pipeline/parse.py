@@ -263,6 +263,24 @@ def _strip_declarations(text: str) -> str:
     return "".join(kept)
 
 
+# feedparser's `<\w` on bytes: the first element, which ends the head it searches for a DOCTYPE.
+_FIRST_ELEMENT = re.compile(r"<[A-Za-z0-9_]")
+_BLANKS = re.compile(r"[ \t\n\r\f\v]+")
+
+
+def _collapse_head_blanks(text: str) -> str:
+    """Each run of blanks holding a newline before the first element, as one newline.
+
+    feedparser looks for `^\\s*<!DOCTYPE` at each line of that head, which is quadratic in blank lines, and a
+    prolog of stripped declarations is just such lines.
+    """
+    first = _FIRST_ELEMENT.search(text)
+    if first is None:  # feedparser then searches no head at all
+        return text
+    head = _BLANKS.sub(lambda run: "\n" if "\n" in run.group() else run.group(), text[: first.start()])
+    return head + text[first.start() :]
+
+
 def neutralise_declarations(data: bytes, headers: Mapping[str, str] | None = None) -> bytes:
     """Drop DOCTYPE and ENTITY declarations: no entity expansion bombs, no external DTDs (XXE).
 
@@ -274,7 +292,7 @@ def neutralise_declarations(data: bytes, headers: Mapping[str, str] | None = Non
     text = _feedparser_text(data, headers or {})
     if text.startswith("<?xml") and (close := text.find(">")) != -1:
         text = text[close + 1 :]
-    body = _strip_declarations(text)
+    body = _collapse_head_blanks(_strip_declarations(text))
     if (left := _DECLARATION.search(body)) is not None:
         what = "entities (<!ENTITY)" if _ENTITY.search(body, left.start()) else "a DTD (<!DOCTYPE)"
         raise PermanentError(f"payload declares {what}: refused")
