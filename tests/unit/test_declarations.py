@@ -29,10 +29,10 @@ NO_HEADERS: dict[str, str] = {}
 XML = {"content-type": "application/xml"}
 
 
-def feed(prolog: str = "", title: str = "Zürich résumé", encoding: str | None = "utf-8", body: str = "Grüße.") -> str:
-    declaration = f'<?xml version="1.0" encoding="{encoding}"?>\n' if encoding else '<?xml version="1.0"?>\n'
+def feed(prolog: str = "", title: str = "Zürich résumé", encoding: str = "utf-8", body: str = "Grüße.") -> str:
     return (
-        f'{declaration}{prolog}<rss version="2.0"><channel><title>Wide</title><item><title>{title}</title>'
+        f'<?xml version="1.0" encoding="{encoding}"?>\n{prolog}'
+        f'<rss version="2.0"><channel><title>Wide</title><item><title>{title}</title>'
         f"<link>https://example.org/1</link><description>{body}</description></item></channel></rss>"
     )
 
@@ -213,7 +213,10 @@ def test_declarations_across_old_chunk_boundaries(offset: int) -> None:
     [("<!ENTITY ", True), ("<!DOCTYPE ", True), ("<!DOCTYPE rss [", True), ("<!ENTITY a 'b'>", False)],
 )
 def test_many_pathological_declarations(unit: str, refused: bool) -> None:
-    """Each of these took seconds or more with the scan that started over for each declaration."""
+    """30,000 declarations after the feed's last `>`: unterminated (refused) or not (stripped).
+
+    The regex stripper this replaced took seconds on the unterminated `<!ENTITY `s, 4x more per doubling.
+    """
     data = (feed() + unit * 30_000).encode("utf-8")  # after the last `>` of the feed
     if refused:
         with pytest.raises(PermanentError, match="refused"):
