@@ -9,7 +9,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import suppress
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +62,38 @@ def bench_parse_normalise(feeds: int = 40, items: int = 50) -> dict[str, Any]:
         "pipeline_us_per_item": round(ours / n * 1e6),
         "ratio": round(ours / base, 2),
         "goal": "at most 1.5x feedparser alone",
+    }
+
+
+def bench_neutralise(n: int = 30_000) -> dict[str, Any]:
+    """The declaration neutraliser on n and on 8n pathological declarations: linear time gives a ratio near 8,
+    quadratic near 64."""
+    from pipeline.errors import PermanentError
+    from pipeline.parse import neutralise_declarations
+
+    feed = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
+    shapes = {
+        "unterminated_entity": b"<!ENTITY ",
+        "unterminated_doctype": b"<!DOCTYPE rss [",
+        "entity": b"<!ENTITY a 'b'>",
+        "doctype_with_subset": b"<!DOCTYPE a [<!ENTITY b 'c'>]>",
+    }
+
+    def neutralise(data: bytes) -> None:
+        with suppress(PermanentError):  # the unterminated shapes are refused, once scanned
+            neutralise_declarations(data)
+
+    ms, ratios = {}, {}
+    for name, unit in shapes.items():
+        small = _median_seconds(partial(neutralise, feed + unit * n))
+        large = _median_seconds(partial(neutralise, feed + unit * (8 * n)))
+        ms[name] = [round(small * 1e3, 1), round(large * 1e3, 1)]
+        ratios[name] = round(large / small, 1)
+    return {
+        "declarations": [n, 8 * n],
+        "ms": ms,
+        "ratio": ratios,
+        "goal": "about 8 (linear), not 64 (quadratic)",
     }
 
 
@@ -148,4 +182,5 @@ def bench_digest(runs: int = 3) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps({"parse": bench_parse_normalise(), "store": bench_store(), "digest": bench_digest()}, indent=2))
+    results = {"parse": bench_parse_normalise(), "neutralise": bench_neutralise(), "store": bench_store()}
+    print(json.dumps(results | {"digest": bench_digest()}, indent=2))
