@@ -69,7 +69,7 @@ def bench_neutralise(n: int = 30_000) -> dict[str, Any]:
     """The declaration neutraliser on n and on 8n pathological declarations: linear time gives a ratio near 8,
     quadratic near 64."""
     from pipeline.errors import PermanentError
-    from pipeline.parse import neutralise_declarations
+    from pipeline.feed_text import neutralise_declarations
 
     feed = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
     shapes = {

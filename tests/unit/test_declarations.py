@@ -12,15 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.errors import PermanentError
+from pipeline.feed_text import declared_encoding, feedparser_text, neutralise_declarations, utf8_headers
 from pipeline.models import Source
-from pipeline.parse import (
-    ParsedPayload,
-    _declared_encoding,
-    _feedparser_text,
-    _utf8_headers,
-    neutralise_declarations,
-    parse_payload,
-)
+from pipeline.parse import ParsedPayload, parse_payload
 
 SOURCE = Source.model_validate({"id": "case", "kind": "feed", "url": "https://example.org/feed"})
 FETCHED = datetime(2024, 1, 8, tzinfo=UTC)
@@ -69,7 +63,7 @@ def assert_nothing_declared(data: bytes, headers: dict[str, str]) -> None:
         out = neutralise_declarations(data, headers)
     except PermanentError:
         return
-    assert convert_to_utf8(_utf8_headers(headers), out, {}) == out
+    assert convert_to_utf8(utf8_headers(headers), out, {}) == out
     text = out.decode("utf-8").upper()
     assert "<!ENTITY" not in text
     assert "<!DOCTYPE" not in text
@@ -257,12 +251,12 @@ def test_codecs_that_crash_feedparser_fall_back(encoding: str, title: str) -> No
 
 def test_the_charset_header_is_said_as_utf8() -> None:
     headers = {"content-type": "application/rss+xml; charset=UTF-16; x=1", "content-location": "https://e.org/"}
-    assert _utf8_headers(headers) == {
+    assert utf8_headers(headers) == {
         "content-type": "application/rss+xml; charset=utf-8",
         "content-location": "https://e.org/",
     }
-    assert _utf8_headers({"content-type": "text/xml"}) == {"content-type": "text/xml"}
-    assert _utf8_headers({}) == {}
+    assert utf8_headers({"content-type": "text/xml"}) == {"content-type": "text/xml"}
+    assert utf8_headers({}) == {}
 
 
 _PIECES = ["<?xml", "<?", "?>", " version='1.0'", " encoding=", "'", '"', "\n", "<rss>", "ü", "П", "x", " "]
@@ -293,7 +287,7 @@ _HEADERS = st.one_of(
 @given(_payloads(), _HEADERS)
 def test_decoding_agrees_with_feedparser(data: bytes, headers: dict[str, str]) -> None:
     expected = convert_to_utf8(dict(headers), data, {})
-    text = _feedparser_text(data, headers)
+    text = feedparser_text(data, headers)
     declaration = "<?xml version='1.0' encoding='utf-8'?>"
     if text.startswith("<?xml") and ">" in text:
         text = declaration + text[text.index(">") + 1 :]
@@ -304,7 +298,7 @@ def test_decoding_agrees_with_feedparser(data: bytes, headers: dict[str, str]) -
 
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.sampled_from(["<?", "?>", "encoding=", "'", '"', "a", "\n", "utf-8", "="]), max_size=14))
-def test_declared_encoding_agrees_with_feedparsers_regex(parts: list[str]) -> None:
+def testdeclared_encoding_agrees_with_feedparsers_regex(parts: list[str]) -> None:
     line = "".join(parts).encode()
     match = RE_XML_PI_ENCODING.match(line)
-    assert _declared_encoding(line, "") == (match.group(1).decode().lower() if match else "")
+    assert declared_encoding(line, "") == (match.group(1).decode().lower() if match else "")
