@@ -9,7 +9,7 @@ import ipaddress
 import socket
 import ssl
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from importlib.metadata import version
@@ -21,7 +21,7 @@ import httpx
 
 from pipeline.decoding import ACCEPT_ENCODING, DecodedTooLargeError, decode_body
 from pipeline.errors import PermanentError, PipelineError, TransientError
-from pipeline.settings import Settings
+from pipeline.settings import HostPace, Settings
 
 __all__ = [
     "BlockedAddressError",
@@ -32,6 +32,7 @@ __all__ = [
     "HttpStatusError",
     "ResponseTooLargeError",
     "RobotsRules",
+    "UnresolvableHostError",
     "parse_max_age",
     "parse_retry_after",
     "redact",
@@ -50,11 +51,16 @@ class ResponseTooLargeError(PermanentError):
 
 
 ROBOTS_MAX_BYTES = 512 * 1024
+MAX_CRAWL_DELAY = 60.0  # seconds; a robots.txt asking for more is read as this
 LONGEST_HINT = 365 * 86400.0  # seconds; a server's Retry-After or max-age beyond this is read as this
 
 
 class FetchDeferred(PipelineError):
     """The run's fetch budget was spent before this request could start: fetch it in the next run."""
+
+
+class UnresolvableHostError(TransientError):
+    """The host name does not resolve: often a typo or a dead domain, so it weighs like a 404 in backoff."""
 
 
 class HttpStatusError(TransientError):
@@ -89,6 +95,7 @@ class FetchPolicy:
     concurrency: int = _default("fetch_concurrency")
     per_host_concurrency: int = _default("fetch_per_host_concurrency")
     per_host_delay: float = _default("fetch_per_host_delay")
+    hosts: Mapping[str, HostPace] = field(default_factory=dict)  # hosts you own, at a pace of their own
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FetchPolicy:
@@ -104,6 +111,7 @@ class FetchPolicy:
             concurrency=settings.fetch_concurrency,
             per_host_concurrency=settings.fetch_per_host_concurrency,
             per_host_delay=settings.fetch_per_host_delay,
+            hosts=dict(settings.fetch_hosts),
         )
 
 
@@ -224,24 +232,30 @@ def _url(value: str | httpx.URL, base: httpx.URL | None = None) -> httpx.URL:
 
 
 class _HostGate:
-    """At most `concurrency` requests at once to one host, and starts spaced by `delay` seconds."""
+    """At most `concurrency` requests at once to one host, starts spaced by `delay` seconds, and a pause when
+    the host asks for one (Retry-After on 429/503): every source on the host keeps its pace."""
 
     def __init__(self, concurrency: int, delay: float) -> None:
+        self.concurrency = concurrency
         self._slots = asyncio.Semaphore(concurrency)
         self._lock = asyncio.Lock()
-        self._delay = delay
+        self.delay = delay
         self._next_start = 0.0
 
+    def pause(self, seconds: float) -> None:
+        self._next_start = max(self._next_start, asyncio.get_running_loop().time() + seconds)
+
     @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
+    async def slot(self, deadline: float | None) -> AsyncIterator[None]:
         async with self._slots:
-            if self._delay > 0:
-                async with self._lock:
-                    loop = asyncio.get_running_loop()
-                    wait = self._next_start - loop.time()
-                    if wait > 0:
-                        await asyncio.sleep(wait)
-                    self._next_start = loop.time() + self._delay
+            async with self._lock:
+                loop = asyncio.get_running_loop()
+                wait = self._next_start - loop.time()
+                if wait > 0:
+                    if deadline is not None and time.monotonic() + wait > deadline:
+                        raise FetchDeferred("the host asked to wait beyond the run's fetch budget")
+                    await asyncio.sleep(wait)
+                self._next_start = loop.time() + self.delay
             yield
 
 
@@ -267,12 +281,24 @@ class Fetcher:
                 follow_redirects=False,  # every hop is checked by the SSRF guard first
                 # Bodies are decoded here, not by httpx, so only codings decoded with a bounded output are asked for.
                 headers={"User-Agent": self.policy.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
-                limits=httpx.Limits(max_connections=self.policy.per_host_concurrency),
+                limits=httpx.Limits(max_connections=self._gate(host).concurrency),
                 transport=self._transport,
                 verify=self._tls,
                 trust_env=False,
             )
         return self._clients[host]
+
+    def _gate(self, host: str) -> _HostGate:
+        if host not in self._hosts:
+            pace = self.policy.hosts.get(host) or HostPace()
+            concurrency = self.policy.per_host_concurrency if pace.concurrency is None else pace.concurrency
+            self._hosts[host] = _HostGate(concurrency, self.policy.per_host_delay if pace.delay is None else pace.delay)
+        return self._hosts[host]
+
+    def slow_down(self, host: str, delay: float) -> None:
+        """Space requests to `host` at least `delay` seconds apart (its robots.txt Crawl-delay)."""
+        gate = self._gate(host)
+        gate.delay = max(gate.delay, min(delay, MAX_CRAWL_DELAY))
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -286,14 +312,14 @@ class Fetcher:
             async with asyncio.timeout(self.policy.connect_timeout):
                 infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror as exc:
-            raise TransientError(f"cannot resolve {host}: {exc.strerror}") from None
+            raise UnresolvableHostError(f"cannot resolve {host}: {exc.strerror}") from None
         except TimeoutError:
             raise TransientError(
                 f"cannot resolve {host}: no answer within {self.policy.connect_timeout:.0f}s"
             ) from None
         addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
         if not addresses:
-            raise TransientError(f"cannot resolve {host}: no address")
+            raise UnresolvableHostError(f"cannot resolve {host}: no address")
         # Every address must pass: a name with one public and one private record is refused.
         for address in addresses:
             reason = refusal(address, allow_private)
@@ -341,14 +367,19 @@ class Fetcher:
             host = current.host
             port = current.port or (443 if current.scheme == "https" else 80)
             address = await self._resolve(host, port, allow_private)
-            gate = self._hosts.setdefault(host, _HostGate(self.policy.per_host_concurrency, self.policy.per_host_delay))
+            gate = self._gate(host)
             # The host's turn first, then a global slot: a busy host never holds slots the other hosts could use.
-            async with gate.slot(), self._global:
+            async with gate.slot(self.deadline), self._global:
                 if self.deadline is not None and time.monotonic() > self.deadline:
                     raise FetchDeferred(f"{redact(url)}: the run's fetch budget is spent")
                 sent = loop.time()
-                async with asyncio.timeout(in_flight):
-                    response = await self._request(current, address, headers, max_bytes)
+                try:
+                    async with asyncio.timeout(in_flight):
+                        response = await self._request(current, address, headers, max_bytes)
+                except HttpStatusError as exc:
+                    if exc.status in (429, 503) and exc.retry_after:  # the host's own pace, for all its sources
+                        gate.pause(exc.retry_after)
+                    raise
                 in_flight -= loop.time() - sent
             if isinstance(response, httpx.URL):
                 current = response
@@ -420,6 +451,9 @@ class RobotsRules:
         parser = RobotFileParser()
         lines = response.body.decode("utf-8", errors="replace").splitlines()
         await asyncio.to_thread(parser.parse, lines)  # a large file must not stall every other request
+        delay = parser.crawl_delay(self._agent)
+        if delay:
+            self._fetcher.slow_down(urlsplit(origin).hostname or "", float(delay))
         return parser
 
     async def allowed(self, url: str, allow_private: bool = False) -> bool:

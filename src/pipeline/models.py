@@ -229,6 +229,9 @@ class SourceState(_Model):
     )
     health: SourceHealth = SourceHealth.HEALTHY
     consecutive_failures: int = 0
+    failure_weight: float = Field(
+        0.0, description="Failures since the last success, weighted: a timeout or 5xx counts half a 404 or DNS failure."
+    )
     last_error: str | None = None
     last_status: int | None = None
     next_attempt_at: AwareDatetime | None = Field(None, description="Backoff or max-age: not fetched before this.")

@@ -7,12 +7,19 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pipeline.errors import ConfigError
 
-__all__ = ["Settings", "get_settings"]
+__all__ = ["HostPace", "Settings", "get_settings"]
+
+
+class HostPace(BaseModel):
+    """How hard one host may be asked: for hosts you own, set in `NEWS_FETCH_HOSTS`."""
+
+    concurrency: int | None = Field(None, ge=1, description="Requests at once; else NEWS_FETCH_PER_HOST_CONCURRENCY.")
+    delay: float | None = Field(None, ge=0, description="Seconds between starts; else NEWS_FETCH_PER_HOST_DELAY.")
 
 
 class Settings(BaseSettings):
@@ -53,6 +60,10 @@ class Settings(BaseSettings):
     fetch_concurrency: int = 64
     fetch_per_host_concurrency: int = 2
     fetch_per_host_delay: float = Field(0.5, description="Seconds between request starts to one host.")
+    fetch_hosts: dict[str, HostPace] = Field(
+        default_factory=dict,
+        description='Per-host pace, JSON: {"feeds.example.org": {"concurrency": 8, "delay": 0}}.',
+    )
     fetch_backoff_base: float = Field(300.0, gt=0, description="Seconds a failing source waits after one failure.")
     fetch_backoff_cap: float = Field(86400.0, gt=0, description="The longest backoff, in seconds (it doubles).")
     fetch_budget: float = Field(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import pytest
 
 from pipeline import stages
 from pipeline.models import Article, QuarantineRecord, RunReport, TextSource
-from pipeline.settings import Settings
+from pipeline.settings import HostPace, Settings
 from pipeline.storage.store import ObjectStore
 from tests.support.feedserver import FeedServer, Route
 from tests.support.paths import ROOT
@@ -162,3 +163,78 @@ def test_feedparsers_own_fixtures_through_news_ingest(settings: Settings, store:
         f"read {report.read}, stored {report.stored}, duplicates {report.duplicates}, quarantined {report.quarantined}"
     )
     assert report.stored > 200
+
+
+def _starts(server: FeedServer, prefix: str) -> list[float]:
+    return sorted(seen.at for seen in server.requests if seen.path.startswith(prefix))
+
+
+def test_a_hosts_retry_after_paces_every_source_on_it(settings: Settings, store: ObjectStore) -> None:
+    settings = settings.model_copy(update={"fetch_per_host_delay": 0.0, "fetch_per_host_concurrency": 1})
+    with FeedServer("127.0.0.10") as server:
+        server.routes["/busy.xml"] = Route(status=429, body=b"slow down", headers={"Retry-After": "2"})
+        paths = {"busy": "/busy.xml"}
+        for n in range(3):
+            server.routes[f"/other/{n}.xml"] = Route(
+                body=rss("Other", [rss_item(f"Other {n}", f"https://o.example/{n}")])
+            )
+            paths[f"other-{n}"] = f"/other/{n}.xml"
+        register_feeds(settings, server, paths)
+        _, report = stages.ingest(store, settings, "run-1")
+        busy_at = _starts(server, "/busy.xml")[0]
+        others = _starts(server, "/other/")
+    results = accounted(report)
+    assert results["busy"].error and all(results[f"other-{n}"].stored == 1 for n in range(3))
+    later = [at for at in others if at > busy_at]
+    assert later and min(later) - busy_at >= 2.0, "the host's Retry-After holds for every source on it"
+
+
+def test_a_retry_after_beyond_the_budget_defers_the_hosts_other_sources(settings: Settings, store: ObjectStore) -> None:
+    settings = settings.model_copy(
+        update={"fetch_per_host_delay": 0.0, "fetch_per_host_concurrency": 1, "fetch_budget": 5.0}
+    )
+    with FeedServer("127.0.0.11") as server:
+        server.routes["/busy.xml"] = Route(status=503, body=b"busy", headers={"Retry-After": "3600"})
+        paths = {"busy": "/busy.xml"}
+        for n in range(5):
+            server.routes[f"/next/{n}.xml"] = Route(body=rss("Next", [rss_item(f"Next {n}", f"https://n.example/{n}")]))
+            paths[f"next-{n}"] = f"/next/{n}.xml"
+        register_feeds(settings, server, paths)
+        _, report = stages.ingest(store, settings, "run-1")
+        busy_at = _starts(server, "/busy.xml")[0]
+        asked = {seen.path for seen in server.requests}
+    results = accounted(report)
+    assert report.failed_sources == ["busy"]
+    for n in range(5):  # asked before the 503 came back, or deferred: never waiting an hour, never failed
+        result = results[f"next-{n}"]
+        assert result.stored == 1 or (result.deferred and f"/next/{n}.xml" not in asked), result
+    assert report.deferred_sources or max(_starts(server, "/next/")) < busy_at
+
+
+def test_robots_crawl_delay_and_a_per_host_pace(settings: Settings, store: ObjectStore) -> None:
+    with FeedServer("127.0.0.12") as server:
+        base = server.url("")
+        items = [rss_item(f"Story {n}", f"{base}/page/{n}") for n in range(4)]
+        for n in range(4):
+            server.routes[f"/page/{n}"] = Route(body=b"<html><body><article><p>Text.</p></article></body></html>")
+        server.routes["/robots.txt"] = Route(body=b"User-agent: *\nCrawl-delay: 1\n")
+        server.routes["/full.xml"] = Route(body=rss("Full", items))
+        register_feeds(settings, server, {"full": "/full.xml"})
+        settings.sources_file.write_text(settings.sources_file.read_text() + "fetch_fulltext = true\n")
+        paced = settings.model_copy(update={"fetch_per_host_delay": 0.0})
+        stages.ingest(store, paced, "run-1")
+        pages = _starts(server, "/page/")
+    gaps = [b - a for a, b in itertools.pairwise(pages)]
+    assert len(pages) == 4 and min(gaps) >= 0.9, gaps
+
+    with FeedServer("127.0.0.13") as owned:
+        paths = {}
+        for n in range(8):
+            owned.routes[f"/{n}.xml"] = Route(
+                body=rss("Own", [rss_item(f"Own {n}", f"https://own.example/{n}")]), delay=0.5
+            )
+            paths[f"own-{n}"] = f"/{n}.xml"
+        register_feeds(settings, owned, paths)
+        ours = settings.model_copy(update={"fetch_hosts": {"127.0.0.13": HostPace(concurrency=8, delay=0)}})
+        stages.ingest(store, ours, "run-2")
+        assert owned.most_in_flight > 2, "a host you own may be asked more than two at a time"

@@ -23,6 +23,7 @@ class Route:
 class Seen:
     path: str
     headers: dict[str, str]
+    at: float = field(default_factory=time.monotonic)  # when the request arrived
 
 
 class FeedServer:
@@ -30,6 +31,8 @@ class FeedServer:
         self.host = host  # any address in 127.0.0.0/8: several servers look like several hosts
         self.routes: dict[str, Route] = {}
         self.requests: list[Seen] = []
+        self.in_flight = self.most_in_flight = 0  # requests being answered at once, now and at most
+        self._counting = threading.Lock()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -39,6 +42,16 @@ class FeedServer:
                 pass
 
             def do_GET(self) -> None:
+                with server._counting:
+                    server.in_flight += 1
+                    server.most_in_flight = max(server.most_in_flight, server.in_flight)
+                try:
+                    self._answer()
+                finally:
+                    with server._counting:
+                        server.in_flight -= 1
+
+            def _answer(self) -> None:
                 server.requests.append(Seen(self.path, {k.lower(): v for k, v in self.headers.items()}))
                 route = server.routes.get(self.path, Route(status=404, body=b"not found"))
                 time.sleep(route.delay)

@@ -168,3 +168,23 @@ def test_unknown_or_stacked_too_deep_codings_are_refused() -> None:
         decode_body(b"x", "compress", MIB)
     with pytest.raises(PermanentError, match="stacked"):
         decode_body(b"x", "gzip, gzip, gzip, gzip", MIB)
+
+
+def test_failures_are_weighted_and_a_success_is_a_fresh_start() -> None:
+    from pipeline.fetch import HttpStatusError, UnresolvableHostError
+    from pipeline.models import SourceState
+    from pipeline.settings import Settings
+    from pipeline.sources.state import failed_state, failure_weight
+
+    assert failure_weight(HttpStatusError("x: HTTP 503", 503)) == 0.5
+    assert failure_weight(HttpStatusError("x: HTTP 404", 404)) == 1.0
+    assert failure_weight(UnresolvableHostError("cannot resolve x")) == 1.0
+    settings = Settings()
+    outage = SourceState(source="s")
+    gone = SourceState(source="s")
+    for _ in range(4):
+        outage = failed_state(outage, HttpStatusError("x: HTTP 503", 503), FETCHED_AT, settings)
+        gone = failed_state(gone, HttpStatusError("x: HTTP 404", 404), FETCHED_AT, settings)
+    assert (outage.failure_weight, gone.failure_weight) == (2.0, 4.0)
+    assert outage.next_attempt_at is not None and gone.next_attempt_at is not None
+    assert outage.next_attempt_at < gone.next_attempt_at  # a passing outage backs off less (jitter is ±20%)

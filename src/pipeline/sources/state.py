@@ -5,14 +5,14 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from pipeline.errors import PipelineError
-from pipeline.fetch import HttpStatusError
+from pipeline.errors import PipelineError, TransientError
+from pipeline.fetch import HttpStatusError, UnresolvableHostError
 from pipeline.models import SourceHealth, SourceState
 from pipeline.settings import Settings
 from pipeline.storage.keys import state_key
 from pipeline.storage.store import ObjectStore
 
-__all__ = ["failed_state", "load_state", "save_state"]
+__all__ = ["failed_state", "failure_weight", "load_state", "save_state"]
 
 
 def load_state(store: ObjectStore, source: str) -> SourceState:
@@ -25,11 +25,23 @@ def save_state(store: ObjectStore, state: SourceState) -> None:
     store.put_json(state_key(state.source), state.model_dump(mode="json"))
 
 
+def failure_weight(error: PipelineError) -> float:
+    """How much one failure says the source is broken: a passing outage (timeout, reset, 5xx, 429) counts
+    half as much as a missing feed (4xx) or a host that does not resolve."""
+    if isinstance(error, HttpStatusError):
+        return 0.5 if error.status >= 500 or error.status in (408, 425, 429) else 1.0
+    if isinstance(error, UnresolvableHostError) or not isinstance(error, TransientError):
+        return 1.0
+    return 0.5
+
+
 def failed_state(state: SourceState, error: PipelineError, now: datetime, settings: Settings) -> SourceState:
-    """Count the failure and back off exponentially, with jitter so failing sources do not retry in step."""
+    """Count the failure and back off exponentially by the weighted failures, with jitter so failing sources do
+    not retry in step; the first success resets it (a failing source recovers by itself)."""
     failures = state.consecutive_failures + 1
+    weight = state.failure_weight + failure_weight(error)
     base, cap = timedelta(seconds=settings.fetch_backoff_base), timedelta(seconds=settings.fetch_backoff_cap)
-    delay = min(base * 2 ** (failures - 1), cap) * random.uniform(0.8, 1.2)  # noqa: S311
+    delay = min(base * 2 ** max(weight - 1, 0), cap) * random.uniform(0.8, 1.2)  # noqa: S311
     status = error.status if isinstance(error, HttpStatusError) else None
     if isinstance(error, HttpStatusError) and error.retry_after is not None:
         delay = max(delay, min(timedelta(seconds=error.retry_after), cap))  # a server cannot silence a source
@@ -38,6 +50,7 @@ def failed_state(state: SourceState, error: PipelineError, now: datetime, settin
         update={
             "health": SourceHealth.DISABLED if gone else SourceHealth.FAILING,
             "consecutive_failures": failures,
+            "failure_weight": weight,
             "last_error": str(error),
             "last_status": status,
             "next_attempt_at": now + delay,

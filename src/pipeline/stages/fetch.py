@@ -160,6 +160,7 @@ class _SourceFetch:
                 "last_success_at": self.now,
                 "health": SourceHealth.HEALTHY,
                 "consecutive_failures": 0,
+                "failure_weight": 0.0,
             }
         )
         return Fetched(
@@ -191,6 +192,7 @@ class _SourceFetch:
                 "content_sha256": digest,
                 "health": SourceHealth.HEALTHY,
                 "consecutive_failures": 0,
+                "failure_weight": 0.0,
                 "last_error": None,
                 "last_status": response.status,
                 "next_attempt_at": self.now + timedelta(seconds=response.max_age) if response.max_age else None,
