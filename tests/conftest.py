@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from tests.support.s3 import embedded_settings, new_bucket
 
 def pytest_configure(config: pytest.Config) -> None:
     isolate_airflow()  # before any test module is imported, as Airflow reads its configuration on first import
+    # Tests run the next run at once: every source is due every run, unless a test schedules polls itself.
+    os.environ["NEWS_POLL_MAX_INTERVAL"] = "0"
 
 
 @pytest.fixture(scope="session")

@@ -229,6 +229,9 @@ class SourceState(_Model):
     )
     health: SourceHealth = SourceHealth.HEALTHY
     consecutive_failures: int = 0
+    poll_interval: float | None = Field(
+        None, description="Seconds between polls: from the feed's ttl, sy:update*, max-age, or how often it publishes."
+    )
     failure_weight: float = Field(
         0.0, description="Failures since the last success, weighted: a timeout or 5xx counts half a 404 or DNS failure."
     )

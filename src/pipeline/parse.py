@@ -105,6 +105,7 @@ class ParsedPayload:
     items: list[RawItem] = field(default_factory=list)
     rejected: list[tuple[int, str]] = field(default_factory=list)
     beyond_cap: int = 0  # items after the source's `max_items`, left unread in the archived payload
+    poll_hint: float | None = None  # seconds between updates, as the feed says (RSS ttl, sy:updatePeriod)
 
     @property
     def count(self) -> int:
@@ -205,6 +206,7 @@ def parse_feed(
     result = ParsedPayload()
     entries = parsed.entries[: source.max_items] if source.max_items else parsed.entries
     result.beyond_cap = len(parsed.entries) - len(entries)
+    result.poll_hint = _poll_hint(parsed.feed)
     for index, entry in enumerate(entries):
         try:
             result.items.append(_feed_entry(entry, index, source, raw_key, fetched_at, parsed.feed))
@@ -250,6 +252,22 @@ class _JsonFeed(BaseModel):
     home_page_url: str | None = None
     language: str | None = None
     items: list[Any]
+
+
+_UPDATE_PERIODS = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400, "monthly": 30 * 86400, "yearly": 365 * 86400}
+
+
+def _poll_hint(feed: Any) -> float | None:
+    """Seconds between updates the feed itself announces: RSS `ttl` (minutes), or Syndication's
+    `sy:updatePeriod` divided by `sy:updateFrequency`."""
+    ttl = str(feed.get("ttl") or "").strip()
+    if ttl.isdigit() and int(ttl) > 0:
+        return min(int(ttl), 525_600) * 60.0
+    period = _UPDATE_PERIODS.get(str(feed.get("sy_updateperiod") or "").strip().lower())
+    if period is None:
+        return None
+    frequency = str(feed.get("sy_updatefrequency") or "1").strip()
+    return period / max(1, min(int(frequency), 10_000)) if frequency.isdigit() else float(period)
 
 
 def parse_json_feed(data: bytes, source: Source, raw_key: str, fetched_at: datetime) -> ParsedPayload:

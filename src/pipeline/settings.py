@@ -64,6 +64,10 @@ class Settings(BaseSettings):
         default_factory=dict,
         description='Per-host pace, JSON: {"feeds.example.org": {"concurrency": 8, "delay": 0}}.',
     )
+    poll_min_interval: float = Field(300.0, ge=0, description="Seconds: no feed is polled more often than this.")
+    poll_max_interval: float = Field(
+        86400.0, ge=0, description="Seconds: every feed is polled at least this often; 0 polls every source every run."
+    )
     fetch_backoff_base: float = Field(300.0, gt=0, description="Seconds a failing source waits after one failure.")
     fetch_backoff_cap: float = Field(86400.0, gt=0, description="The longest backoff, in seconds (it doubles).")
     fetch_budget: float = Field(

@@ -14,6 +14,7 @@ from pipeline.storage.keys import state_key
 from pipeline.storage.store import ObjectStore
 from tests.support.feedserver import FeedServer, Route
 from tests.support.paths import FEEDS
+from tests.support.rss import rss, rss_item
 from tests.support.sources import accounted, register_feeds
 
 
@@ -189,3 +190,22 @@ def test_one_failing_source_fails_nothing_but_all_failing_fail_the_run(
     assert some.failed_sources == ["down-xml"] and not some.all_failed
     _, none = stages.ingest(store, settings, "run-2", only=["down-xml"], force=True)
     assert none.failed_sources == ["down-xml"] and none.all_failed
+
+
+def test_each_source_is_polled_when_it_is_due(settings: Settings, store: ObjectStore, feed_server: FeedServer) -> None:
+    scheduled = settings.model_copy(update={"poll_min_interval": 300.0, "poll_max_interval": 86400.0})
+    hourly = rss("Hourly", [rss_item("A", "https://h.example/a")]).replace(b"<channel>", b"<channel><ttl>60</ttl>")
+    days = [f"Mon, 0{d} Mar 2024 10:00:00 GMT" for d in (1, 3, 5)]  # an item every two days: polled daily
+    slow = rss("Slow", [rss_item(f"S{d}", f"https://s.example/{d}", published=p) for d, p in enumerate(days)])
+    feed_server.routes["/hourly.xml"] = Route(body=hourly, etag='"h"')
+    feed_server.routes["/slow.xml"] = Route(body=slow, etag='"s"')
+    feed_server.routes["/plain.xml"] = Route(body=rss("Plain", [rss_item("P", "https://p.example/1")]), etag='"p"')
+    register_feeds(settings, feed_server, {"hourly": "/hourly.xml", "slow": "/slow.xml", "plain": "/plain.xml"})
+    accounted(stages.ingest(store, scheduled, "run-1")[1])
+    states = {s: SourceState.model_validate_json(store.get_bytes(state_key(s))) for s in ("hourly", "slow", "plain")}
+    assert (states["hourly"].poll_interval, states["slow"].poll_interval) == (3600.0, 86400.0)
+    assert states["plain"].poll_interval == 300.0  # no hint and one item: the shortest interval
+    _, again = stages.ingest(store, scheduled, "run-2")
+    assert all(r.not_due_until for r in again.sources if r.source != "inbox"), "nothing is due yet"
+    _, forced = stages.ingest(store, scheduled, "run-3", force=True)
+    assert all(r.not_due_until is None for r in forced.sources), "a forced run fetches every source"

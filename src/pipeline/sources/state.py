@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from datetime import datetime, timedelta
 
@@ -12,7 +13,7 @@ from pipeline.settings import Settings
 from pipeline.storage.keys import state_key
 from pipeline.storage.store import ObjectStore
 
-__all__ = ["failed_state", "failure_weight", "load_state", "save_state"]
+__all__ = ["failed_state", "failure_weight", "load_state", "save_state", "scheduled"]
 
 
 def load_state(store: ObjectStore, source: str) -> SourceState:
@@ -23,6 +24,30 @@ def load_state(store: ObjectStore, source: str) -> SourceState:
 
 def save_state(store: ObjectStore, state: SourceState) -> None:
     store.put_json(state_key(state.source), state.model_dump(mode="json"))
+
+
+def scheduled(
+    state: SourceState, fetched_at: datetime, settings: Settings, hint: float | None, published: list[datetime]
+) -> SourceState:
+    """When to poll the source next: the feed's own hint (ttl, sy:update*, max-age) if it gives one, else half
+    the typical gap between its items, within `poll_min_interval`..`poll_max_interval` (0: every run)."""
+    if not settings.poll_max_interval:
+        return state
+    max_age = (state.next_attempt_at - fetched_at).total_seconds() if state.next_attempt_at else None
+    hints = [h for h in (hint, max_age) if h]
+    interval = max(hints) if hints else _publishing_gap(published) or settings.poll_min_interval
+    interval = min(max(interval, settings.poll_min_interval), settings.poll_max_interval)
+    return state.model_copy(
+        update={"poll_interval": interval, "next_attempt_at": fetched_at + timedelta(seconds=interval)}
+    )
+
+
+def _publishing_gap(published: list[datetime]) -> float | None:
+    """Half the median gap between the newest items: the feed is then seldom polled for nothing, and new
+    items wait half a gap on average."""
+    newest = sorted(published, reverse=True)[:20]
+    gaps = sorted((a - b).total_seconds() for a, b in itertools.pairwise(newest) if a > b)
+    return gaps[len(gaps) // 2] / 2 if gaps else None
 
 
 def failure_weight(error: PipelineError) -> float:

@@ -201,6 +201,11 @@ class _SourceFetch:
         )
         result = Fetched(source=source.id, run_id=self.run_id, fetched_at=self.now, state=healthy)
         if unchanged:
+            if self.settings.poll_max_interval:  # nothing new: the next poll as before, or as max-age says
+                interval = max(response.max_age or 0, state.poll_interval or 0, self.settings.poll_min_interval)
+                interval = min(interval, self.settings.poll_max_interval)
+                healthy = healthy.model_copy(update={"next_attempt_at": self.now + timedelta(seconds=interval)})
+                result = result.model_copy(update={"state": healthy})
             if source.fetch_fulltext and state.pending_pages:  # the feed is the same; its missing pages are not
                 return await self._repair(source, result.model_copy(update={"not_modified": 1}), healthy)
             return result.model_copy(update={"not_modified": 1})

@@ -7,11 +7,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from pipeline.fulltext import PageExtractor
-from pipeline.models import Article, DateSource, Fetched, Normalised, RawItem, Source, TextSource
+from pipeline.models import Article, DateSource, Fetched, Normalised, RawItem, Source, SourceKind, TextSource
 from pipeline.normalise import normalise_item, same_site
 from pipeline.parse import ParsedPayload, parse_payload
 from pipeline.settings import Settings
 from pipeline.sources import load_sources
+from pipeline.sources.state import scheduled
 from pipeline.stages.handover import (
     advance,
     archived_value,
@@ -38,18 +39,23 @@ def normalise_sources(store: ObjectStore, settings: Settings, fetched: list[Fetc
     payloads = store.read_ahead(key for r in fetched if r.going for key in r.raw_keys)
     with PageExtractor(settings.fulltext_time_limit) as pages:  # its process starts with the first page, if any
         return for_each_source(
-            fetched, "normalise", lambda r: normalise_source(store, capped(r.source), r, pages, payloads), Normalised
+            fetched,
+            "normalise",
+            lambda r: normalise_source(store, settings, capped(r.source), r, pages, payloads),
+            Normalised,
         )
 
 
 def normalise_source(
     store: ObjectStore,
+    settings: Settings,
     source: Source,
     fetched: Fetched,
     pages: PageExtractor,
     payloads: Iterator[StoredObject] | None = None,
 ) -> Normalised:
-    """Parse and normalise every archived payload of one source; quarantine what fails, stage the rest.
+    """Parse and normalise every archived payload of one source; quarantine what fails, stage the rest; and
+    schedule the source's next poll from what its feed says and how often it publishes.
 
     `payloads` yields the objects of `fetched.raw_keys` in order (read ahead by the caller); by default
     they are read here.
@@ -58,6 +64,7 @@ def normalise_source(
         return advance(fetched, Normalised)
     articles: list[Article] = []
     read, quarantined = fetched.read, fetched.quarantined
+    state = fetched.state
     objects = store.read_ahead(fetched.raw_keys) if payloads is None else payloads
     for key, raw in zip(fetched.raw_keys, itertools.islice(objects, len(fetched.raw_keys)), strict=True):
         fetched_at = fetched_at_of(key)  # from the key, so a replay reads the payload exactly as it was
@@ -71,6 +78,9 @@ def normalise_source(
             quarantine(store, source.id, key, digest, failure_reason(exc), fetched_at)
             read, quarantined = read + 1, quarantined + 1
             continue
+        if state is not None and source.kind is not SourceKind.DOCUMENTS and not fetched.only_items:
+            published = [i.published_at for i in payload.items if i.published_at is not None]
+            state = scheduled(state, fetched_at, settings, payload.poll_hint, published)
         if fetched.only_items:  # a repair run: just the items whose pages came late; the rest is stored already
             wanted = set(fetched.only_items)
             payload = ParsedPayload(items=[item for item in payload.items if item.url in wanted])
@@ -93,7 +103,7 @@ def normalise_source(
                 quarantined += 1
     staged = staging_key(fetched.run_id, "normalised", source.id)
     write_jsonl(store, staged, articles)
-    return advance(fetched, Normalised, normalised_key=staged, read=read, quarantined=quarantined)
+    return advance(fetched, Normalised, normalised_key=staged, read=read, quarantined=quarantined, state=state)
 
 
 def _with_page_text(store: ObjectStore, item: RawItem, page_key: str, pages: PageExtractor) -> RawItem:
