@@ -26,12 +26,15 @@ def write_article(store: ObjectStore, key: str, article: Article, attempts: int 
     """Create or update one article with conditional writes; False when it is already stored unchanged, or
     stored by another source (whose article this one may never replace: it counts as this source's duplicate).
 
-    A concurrent writer makes the precondition fail; then the article is read again and compared, so two
+    A new article costs one request: a PUT with If-None-Match: *; only when the key exists is it read and
+    compared. A concurrent writer makes a precondition fail; then the article is read again and compared, so two
     runs storing the same article never leave two versions or skip a revision.
     """
+    if store.put_new(key, article_bytes(article), "application/json"):
+        return True
     for _ in range(attempts):
         current = store.get_with_etag(key)
-        if current is None:
+        if current is None:  # deleted since: create it again
             if store.put_new(key, article_bytes(article), "application/json"):
                 return True
             continue
