@@ -88,6 +88,10 @@ def test_one_bad_value_fails_only_its_item_page_or_source(
         "redirect-mailto": Route(status=302, headers={"Location": "mailto:editor@example.org"}),
         "redirect-data": Route(status=302, headers={"Location": "data:text/html,<script>alert(1)</script>"}),
         "full": Route(body=rss("Full", full), headers=FEED_TYPE),
+        "odd-content-type": Route(
+            body=rss("Odd type", [rss_item("A header S3 would refuse", "https://odd.example/1")]),
+            headers={"Content-Type": "application/rss+xml; charset=utf-8; note=café"},
+        ),
         "normal": Route(body=rss("Normal", [rss_item("The harbour strike ends", "https://normal.example/1")])),
     }
     for name, route in routes.items():
@@ -106,6 +110,7 @@ def test_one_bad_value_fails_only_its_item_page_or_source(
     articles = _articles(store)
 
     assert results["normal"].stored == 1 and results["normal"].error is None
+    assert results["odd-content-type"].stored == 1  # archived with a content type S3 accepts
     assert results["edge-dates"].stored == 2
     assert {a.title: a.date_flagged for a in articles["edge-dates"]} == {
         "Year 9999 in Brasília": True,

@@ -17,7 +17,14 @@ from pipeline.parse import parse_payload
 from pipeline.settings import Settings
 from pipeline.sources import Registry, load_sources, read_documents
 from pipeline.sources.state import failed_state, load_state, save_state
-from pipeline.stages.handover import archive_metadata, failure_reason, quarantine, sha256_hex, utc_now
+from pipeline.stages.handover import (
+    archive_content_type,
+    archive_metadata,
+    failure_reason,
+    quarantine,
+    sha256_hex,
+    utc_now,
+)
 from pipeline.storage.keys import PAGE_EXTENSION, STATE_PREFIX, inbox_processed_key, raw_key, state_key
 from pipeline.storage.store import ObjectStore
 
@@ -210,7 +217,7 @@ class _SourceFetch:
                 return await self._repair(source, result.model_copy(update={"not_modified": 1}), healthy)
             return result.model_copy(update={"not_modified": 1})
         key = raw_key(source.id, self.now, digest or "", EXTENSIONS[source.kind])
-        content_type = response.headers.get("content-type", "application/octet-stream")
+        content_type = archive_content_type(response.headers.get("content-type"), "application/octet-stream")
         metadata = archive_metadata(url=response.url) or {}  # without it, only relative links lose their base
         await asyncio.to_thread(self.store.put_bytes, key, response.body, content_type, metadata)
         if not source.fetch_fulltext:
@@ -293,7 +300,7 @@ class _SourceFetch:
             if metadata is None:  # links too long to archive with the page: the article keeps the feed's text
                 return None
             page_key = raw_key(source.id, self.now, sha256_hex(page.body), PAGE_EXTENSION)
-            content_type = page.headers.get("content-type", "text/html")
+            content_type = archive_content_type(page.headers.get("content-type"), "text/html")
             await asyncio.to_thread(self.store.put_bytes, page_key, page.body, content_type, metadata)
             return link, page_key
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +18,7 @@ from pipeline.storage.store import ObjectStore
 
 __all__ = [
     "advance",
+    "archive_content_type",
     "archive_metadata",
     "archived_value",
     "failure_reason",
@@ -56,6 +58,15 @@ def archive_metadata(**values: str) -> dict[str, str] | None:
         else:
             metadata[f"{name}-b64"] = base64.urlsafe_b64encode(value.encode()).decode()
     return metadata if sum(len(k) + len(v) for k, v in metadata.items()) <= _METADATA_BUDGET else None
+
+
+_CONTENT_TYPE = re.compile(r"^[\x20-\x7e]{1,200}$")
+
+
+def archive_content_type(value: str | None, default: str) -> str:
+    """A response's Content-Type as the archive's own: printable ASCII S3 accepts, else `default`."""
+    value = (value or "").strip()
+    return value if _CONTENT_TYPE.match(value) else default
 
 
 def archived_value(metadata: dict[str, str], name: str) -> str | None:
