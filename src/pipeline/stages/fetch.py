@@ -13,7 +13,6 @@ from urllib.parse import urlsplit
 from pipeline.errors import PermanentError, PipelineError, StorageError, TransientError
 from pipeline.fetch import FetchDeferred, Fetcher, FetchPolicy, FetchResponse, HttpStatusError, RobotsRules
 from pipeline.models import Fetched, PendingPage, Source, SourceHealth, SourceKind, SourceState
-from pipeline.parse import parse_payload
 from pipeline.settings import Settings
 from pipeline.sources import Registry, load_sources, read_documents
 from pipeline.sources.state import failed_state, load_state, save_state
@@ -269,6 +268,8 @@ class _SourceFetch:
     def _links(self, source: Source, key: str, feed: FetchResponse) -> list[str]:
         """The item links of a payload, within the source's item cap; parse is pure and cheap, so the normalise
         stage parses it again."""
+        from pipeline.parse import parse_payload  # feedparser: only for sources that fetch full text
+
         capped = source.model_copy(update={"max_items": source.max_items or self.settings.max_items_per_feed})
         try:
             headers = {"content-type": feed.headers.get("content-type", ""), "content-location": feed.url}

@@ -8,8 +8,6 @@ from typing import Any
 
 from pipeline.fulltext import PageExtractor
 from pipeline.models import Article, DateSource, Fetched, Normalised, RawItem, Source, SourceKind, TextSource
-from pipeline.normalise import normalise_item, same_site
-from pipeline.parse import ParsedPayload, parse_payload
 from pipeline.settings import Settings
 from pipeline.sources import load_sources
 from pipeline.sources.state import scheduled
@@ -62,6 +60,10 @@ def normalise_source(
     """
     if not fetched.raw_keys:  # unchanged (304) or nothing new: no staging objects for the next stages
         return advance(fetched, Normalised)
+    # feedparser, ftfy, lxml and w3lib load in a fifth of a second: only when there is something to parse.
+    from pipeline.normalise import normalise_item
+    from pipeline.parse import ParsedPayload, parse_payload
+
     articles: list[Article] = []
     read, quarantined = fetched.read, fetched.quarantined
     state = fetched.state
@@ -108,6 +110,8 @@ def normalise_source(
 
 def _with_page_text(store: ObjectStore, item: RawItem, page_key: str, pages: PageExtractor) -> RawItem:
     """Use the article page's main text and canonical URL; keep the feed's text when extraction finds none."""
+    from pipeline.normalise import same_site
+
     page = store.get_object(page_key)
     text = pages.extract(page.data, archived_value(page.metadata, "url") or item.url or "")
     if isinstance(text, str):  # too slow, or unreadable: the feed's own text stays
