@@ -50,6 +50,7 @@ def test_conventions(dag_id: str) -> None:
     for task in dag.tasks:
         assert task.retries >= 2, task.task_id
         assert task.retry_exponential_backoff, task.task_id
+        assert task.execution_timeout is not None, f"{task.task_id}: no task may run forever"
 
 
 def test_parsing_loads_no_heavy_library() -> None:
