@@ -7,7 +7,7 @@
 3. The fetch stage of one full-text feed of 115 items whose pages are on the feed's own host.
 4. The store stage's writes against a sequential `put_object` loop (`bench_store` of bench/micro.py).
 
-Every host keeps the default politeness (2 requests at once, starts 0.5 s apart); one server process
+Every host keeps the default politeness (2 requests at once, each waiting 0.5 s between its starts); one server process
 (bench/scale_server.py) serves them all.
 """
 
@@ -95,10 +95,11 @@ def server_stats(port: int) -> dict[str, dict[str, Any]]:
 
 
 def politeness_floor(requests: int, answer_s: float, settings: Settings) -> float:
-    """The least time `requests` to one host can take: starts `delay` apart, at most `concurrency` at once,
-    each taking `answer_s` (a dead host's: the read timeout)."""
+    """The least time `requests` to one host can take: `concurrency` at once, each slot waiting `delay` between
+    its starts, each request taking `answer_s` (a dead host's: the read timeout): requests / concurrency x delay."""
     delay, concurrency = settings.fetch_per_host_delay, settings.fetch_per_host_concurrency
-    return max((requests - 1) * delay + answer_s, math.ceil(requests / concurrency) * answer_s)
+    rounds = math.ceil(requests / concurrency)
+    return max((rounds - 1) * delay + answer_s, rounds * answer_s)
 
 
 def bench_scale_fetch(base: Settings, port: int, cores: int) -> dict[str, Any]:
@@ -304,23 +305,20 @@ def markdown(part: dict[str, Any]) -> list[str]:
         f"127.0.3.x), shaped like a real list: one host holds {f['busiest_host_feeds']} of them, the others 9 or "
         f"10; {f['slow_hosts']} hosts (5%) answer after {SLOW_S:.0f} s, {f['dead_hosts']} (1%) accept the "
         "connection and never answer (the read timeout ends each of their requests: their sources are the only "
-        "failures allowed). Default politeness (2 requests at once per host, starts 0.5 s apart), the default "
+        "failures allowed). Default politeness (2 requests at once per host, each slot 0.5 s between starts), the default "
         "fetch budget (2,400 s), `NEWS_ALLOW_PRIVATE_NETWORKS=1`. One aiohttp process serves every host "
         "(`bench/scale_server.py`, a site per address). The shards are planned as `news_ingest` plans them (a "
         f"host's sources in one shard) and run on {WORKERS} worker processes, each its fetch stage and then the "
         "normalise stage's read and parse, as in the first section. Measured in one run by "
         f"`python bench/run.py fetch-scale` ({part['part_s']} s in all).",
         "",
-        "**The floor** is the slowest host's politeness plus parsing: a host's n requests start 0.5 s apart, so "
-        "they take at least (n - 1) times 0.5 s plus one answer, or n / 2 (rounded up) answers when each answer "
-        f"takes longer (a dead host's: the {f['read_timeout_s']:.0f} s read timeout). The "
+        "**The floor** is the slowest host's politeness plus parsing: a host's n requests go 2 at a time, each "
+        "slot waiting 0.5 s between starts, so they take at least n / 2 (rounded up) rounds of 0.5 s, or of the "
+        f"answer when it takes longer (a dead host's: the {f['read_timeout_s']:.0f} s read timeout). The "
         f"{f['busiest_host_feeds']}-feed host needs {slowest['ok']} s, a slow host {slowest['slow']} s, a dead "
         f"one {slowest['dead']} s; to the largest, "
         f"{f['politeness_floor_s']} s, add feedparser's CPU time on the answering feeds' bodies "
-        f"({f['parse_cpu_s']} s, every {PARSE_SAMPLE}th body timed, times {PARSE_SAMPLE}) over the cores. Two "
-        "requests at once only shorten a host whose answers take longer than the 0.5 s between starts: "
-        f"{f['busiest_host_feeds']} feeds on one host take {slowest['ok']} s at the least, not "
-        f"{f['busiest_host_feeds'] / 2 * 0.5:.0f} s.",
+        f"({f['parse_cpu_s']} s, every {PARSE_SAMPLE}th body timed, times {PARSE_SAMPLE}) over the cores.",
         "",
         "| measurement | measured | floor or baseline | ratio | goal | met | failures | deferred | peak RSS |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",

@@ -232,14 +232,15 @@ def _url(value: str | httpx.URL, base: httpx.URL | None = None) -> httpx.URL:
 
 
 class _HostGate:
-    """At most `concurrency` requests at once to one host, starts spaced by `delay` seconds, and a pause when
-    the host asks for one (Retry-After on 429/503): every source on the host keeps its pace."""
+    """At most `concurrency` requests at once to one host, each slot waiting `delay` seconds between its starts
+    (so `concurrency` starts per `delay`), and a pause when the host asks for one (Retry-After on 429/503):
+    every source on the host keeps its pace."""
 
     def __init__(self, concurrency: int, delay: float) -> None:
         self.concurrency = concurrency
         self._slots = asyncio.Semaphore(concurrency)
         self._lock = asyncio.Lock()
-        self.delay = delay
+        self.spacing = delay / concurrency  # between any two starts
         self._next_start = 0.0
 
     def pause(self, seconds: float) -> None:
@@ -255,7 +256,7 @@ class _HostGate:
                     if deadline is not None and time.monotonic() + wait > deadline:
                         raise FetchDeferred("the host asked to wait beyond the run's fetch budget")
                     await asyncio.sleep(wait)
-                self._next_start = loop.time() + self.delay
+                self._next_start = loop.time() + self.spacing
             yield
 
 
@@ -298,7 +299,7 @@ class Fetcher:
     def slow_down(self, host: str, delay: float) -> None:
         """Space requests to `host` at least `delay` seconds apart (its robots.txt Crawl-delay)."""
         gate = self._gate(host)
-        gate.delay = max(gate.delay, min(delay, MAX_CRAWL_DELAY))
+        gate.spacing = max(gate.spacing, min(delay, MAX_CRAWL_DELAY))  # Crawl-delay: between any two requests
 
     async def __aenter__(self) -> Fetcher:
         return self

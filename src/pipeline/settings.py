@@ -59,7 +59,9 @@ class Settings(BaseSettings):
     fetch_max_redirects: int = Field(5, ge=0, description="Redirects followed per request, each one checked.")
     fetch_concurrency: int = 64
     fetch_per_host_concurrency: int = 2
-    fetch_per_host_delay: float = Field(0.5, description="Seconds between request starts to one host.")
+    fetch_per_host_delay: float = Field(
+        0.5, description="Seconds each of a host's request slots waits between starts: concurrency starts per delay."
+    )
     fetch_hosts: dict[str, HostPace] = Field(
         default_factory=dict,
         description='Per-host pace, JSON: {"feeds.example.org": {"concurrency": 8, "delay": 0}}.',
