@@ -7,8 +7,8 @@
 3. The fetch stage of one full-text feed of 115 items whose pages are on the feed's own host.
 4. The store stage's writes against a sequential `put_object` loop (`bench_store` of bench/micro.py).
 
-Every host keeps the default politeness (2 requests at once, each waiting 0.5 s between its starts); one server process
-(bench/scale_server.py) serves them all.
+Every host keeps the default politeness (2 requests at once, each waiting 0.5 s between its starts); one server
+process (bench/scale_server.py) serves them all.
 """
 
 from __future__ import annotations
@@ -305,8 +305,8 @@ def markdown(part: dict[str, Any]) -> list[str]:
         f"127.0.3.x), shaped like a real list: one host holds {f['busiest_host_feeds']} of them, the others 9 or "
         f"10; {f['slow_hosts']} hosts (5%) answer after {SLOW_S:.0f} s, {f['dead_hosts']} (1%) accept the "
         "connection and never answer (the read timeout ends each of their requests: their sources are the only "
-        "failures allowed). Default politeness (2 requests at once per host, each slot 0.5 s between starts), the default "
-        "fetch budget (2,400 s), `NEWS_ALLOW_PRIVATE_NETWORKS=1`. One aiohttp process serves every host "
+        "failures allowed). Default politeness (2 requests at once per host, each slot 0.5 s between starts), "
+        "the default fetch budget (2,400 s), `NEWS_ALLOW_PRIVATE_NETWORKS=1`. One aiohttp process serves every host "
         "(`bench/scale_server.py`, a site per address). The shards are planned as `news_ingest` plans them (a "
         f"host's sources in one shard) and run on {WORKERS} worker processes, each its fetch stage and then the "
         "normalise stage's read and parse, as in the first section. Measured in one run by "
