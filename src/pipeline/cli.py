@@ -130,6 +130,18 @@ def s3_bucket(
     console.print(f"bucket {settings.bucket} ready at {settings.s3_endpoint or 'AWS S3'}")
 
 
+@s3_app.command("keys")
+def s3_keys(
+    directory: Annotated[Path, typer.Option("--dir", help="The folder `weed -config_dir=...` reads.")],
+) -> None:
+    """Write a SeaweedFS security.toml (JWT signing keys, gRPC certificates) into a folder unless one is there.
+
+    `news s3 up` does this in NEWS_LOCAL_DIR by itself; docker-compose's SeaweedFS runs it on start."""
+    from pipeline.storage.credentials import ensure_server_security
+
+    console.print(Text(f"SeaweedFS security settings: {ensure_server_security(directory)}"))
+
+
 @s3_app.command("env")
 def s3_env() -> None:
     """Print `export` lines for boto3, the AWS CLI, DuckDB and Airflow's aws_default connection."""
