@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import psutil
@@ -58,8 +59,11 @@ def test_a_document_dropped_into_the_inbox_is_ingested(services: Services) -> No
         "the inbox document's article", lambda: list(services.store.list_keys("articles/date=2024-03-01/"))
     )
     services.wait_for(
-        "the document to move to inbox/processed/",
-        lambda: list(services.store.list_keys("inbox/processed/")) == ["inbox/processed/dropped.txt"],
+        "the document to move to inbox/processed/, under the name the trigger claimed it with",
+        lambda: (
+            [re.sub(r"/\d{8}T\d{6}Z-[0-9a-f]{8}-", "/{claimed}-", k) for k in services.store.list_keys("inbox/")]
+            == ["inbox/processed/{claimed}-dropped.txt"]
+        ),
     )
     inbox_runs = [r for r in runs(services, "news_ingest") if r["run_type"] == "asset_triggered"]
     assert inbox_runs, "the inbox event, not the hourly schedule, started the run"
