@@ -2,7 +2,9 @@
 
 S3 takes the keys in `.local/s3-credentials.json`. The master's and filer's HTTP APIs are off (`-disableHttp`:
 the master's would hand write tokens to anyone), the volume server's needs a token signed with a key in
-`.local/security.toml`, and every gRPC port takes only the client certificate in `.local/s3-tls/`."""
+`.local/security.toml`, and every gRPC port takes only the client certificate in `.local/s3-tls/`. What still
+answers without credentials holds no object, listing or token: health checks, the master's status page (the
+topology, read by `up()`) and the volume server's `/status` (its volumes and disk use)."""
 
 from __future__ import annotations
 

@@ -126,6 +126,10 @@ def test_master_and_filer_http_give_no_object_listing_token_or_write(server: Emb
     assert all("authorization" not in r.headers and b"report" not in r.content for r in answers.values())
     assert list(store.list_keys("private/")) == ["private/report.bin"]
     assert store.get_bytes("private/report.bin") == content
+    # What still answers anyone: status pages, with the topology and disk use, never an object or its name.
+    volume = f"http://127.0.0.1:{server.settings.s3_volume_port}"
+    for page in (httpx.get(f"{master}/"), httpx.get(f"{volume}/status")):
+        assert page.status_code == 200 and b"report" not in page.content and content not in page.content
 
 
 def _grpc_reply(port: int, context: ssl.SSLContext | None) -> bytes:
