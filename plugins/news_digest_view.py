@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.api_fastapi.auth.managers.models.resource_details import AccessView
 from airflow.api_fastapi.core_api.security import requires_access_view
 from airflow.plugins_manager import AirflowPlugin
-from fastapi import Depends, FastAPI, HTTPException
+from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse
 
 from pipeline.settings import get_settings
@@ -18,6 +19,17 @@ if TYPE_CHECKING:
 
 # Plugin apps are mounted without auth: this dependency is what makes anonymous requests get a 401.
 digest_app = FastAPI(title="News digests", dependencies=[Depends(requires_access_view(AccessView.PLUGINS))])
+
+
+@digest_app.middleware("http")
+async def page_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    """Every answer, errors too, with the pages' Content-Security-Policy (plus sandbox) and nosniff as headers:
+    a page is inert in the browser even if what is stored for it was not."""
+    from pipeline.digest.render import PAGE_HEADERS
+
+    response = await call_next(request)
+    response.headers.update(PAGE_HEADERS)
+    return response
 
 
 def _store() -> ObjectStore:

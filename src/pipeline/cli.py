@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import shlex
 import sys
 import time
@@ -46,8 +47,12 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(articles_app, name="articles")
 app.add_typer(lake_app, name="lake")
 
-console = Console()
-err = Console(stderr=True)
+# Titles, keys, errors and query results come from feeds: nothing printed is read as markup ("[/]" crashed,
+# "[link=...]" made links) or as emoji codes; styles are given as Text styles instead.
+console = Console(markup=False, emoji=False)
+err = Console(stderr=True, markup=False, emoji=False)
+# Terminal control codes (ESC starts colours, window titles, links; C1 has its own CSI): never written out.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 SourcesOption = Annotated[Path | None, typer.Option("--sources", help="Sources file (default: seeds/sources.toml).")]
 
@@ -63,8 +68,13 @@ def _settings(sources: Path | None = None) -> Settings:
     return settings.model_copy(update={"sources_file": sources}) if sources else settings
 
 
+def _shown(value: object, style: str = "") -> Text:
+    """Text from a feed or the bucket, shown as it is: without control codes, never as markup."""
+    return Text(_CONTROL.sub("", str(value)), style=style)
+
+
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(Text.assemble(("error:", "bold red"), " ", _shown(message)), highlight=False)
     return typer.Exit(1)
 
 
@@ -130,6 +140,18 @@ def s3_bucket(
     console.print(f"bucket {settings.bucket} ready at {settings.s3_endpoint or 'AWS S3'}")
 
 
+@s3_app.command("keys")
+def s3_keys(
+    directory: Annotated[Path, typer.Option("--dir", help="The folder `weed -config_dir=...` reads.")],
+) -> None:
+    """Write a SeaweedFS security.toml (JWT signing keys, gRPC certificates) into a folder unless one is there.
+
+    `news s3 up` does this in NEWS_LOCAL_DIR by itself; docker-compose's SeaweedFS runs it on start."""
+    from pipeline.storage.credentials import ensure_server_security
+
+    console.print(f"SeaweedFS security settings: {ensure_server_security(directory)}")
+
+
 @s3_app.command("env")
 def s3_env() -> None:
     """Print `export` lines for boto3, the AWS CLI, DuckDB and Airflow's aws_default connection."""
@@ -178,11 +200,11 @@ def sources_check(sources: SourcesOption = None) -> None:
     table = Table("id", "kind", "enabled", "location", "probe", "health", "next attempt", title=str(registry.path))
     for check in checks:
         s, state = check.source, check.state
-        location = redact(str(s.url)) if s.url else str(s.path)
-        probe = f"[green]{check.detail}" if check.reachable else f"[red]{check.detail}"
+        location = _shown(redact(str(s.url)) if s.url else s.path)
+        probe = _shown(check.detail, "green" if check.reachable else "red")
         health = f"{state.health} ({state.consecutive_failures} failures)" if state else "unknown"
         next_attempt = state.next_attempt_at.isoformat() if state and state.next_attempt_at else ""
-        table.add_row(s.id, s.kind.value, "yes" if s.enabled else "no", location, probe, health, next_attempt)
+        table.add_row(_shown(s.id), s.kind.value, "yes" if s.enabled else "no", location, probe, health, next_attempt)
     console.print(table)
     if any(not c.reachable and c.source.enabled for c in checks):
         raise typer.Exit(1)
@@ -202,11 +224,11 @@ def _store(settings: Settings) -> ObjectStore:
 def _status(r: SourceReport) -> Text:
     """What a row of zeros means: failed, deferred, backing off, or cached; and pages still to come."""
     if r.error:
-        return Text(r.error, style="red")
+        return _shown(r.error, "red")
     if r.deferred:
         return Text("deferred: the fetch budget was spent; fetched first next run", style="yellow")
     if r.not_due_until:
-        return Text(f"not due until {r.not_due_until:%Y-%m-%d %H:%M}Z: {r.not_due_reason or 'backing off'}")
+        return _shown(f"not due until {r.not_due_until:%Y-%m-%d %H:%M}Z: {r.not_due_reason or 'backing off'}")
     if r.pages_missing:
         return Text(f"{r.pages_missing} article(s) with feed text, pages fetched in a later run", style="yellow")
     return Text("")
@@ -214,23 +236,23 @@ def _status(r: SourceReport) -> Text:
 
 def print_report(report: RunReport, key: str) -> None:
     columns = ("not modified", "read", "stored", "duplicates", "quarantined")
-    table = Table(title=Text(f"run {report.run_id}"))
+    table = Table(title=_shown(f"run {report.run_id}"))
     table.add_column("source", no_wrap=True)
     for column in columns:
         table.add_column(column, justify="right")
     table.add_column("status")
     for r in report.sources:
         counts = (r.not_modified, r.read, r.stored, r.duplicates, r.quarantined)
-        table.add_row(Text(r.source), *map(str, counts), _status(r))
+        table.add_row(_shown(r.source), *map(str, counts), _status(r))
     totals = (report.not_modified, report.read, report.stored, report.duplicates, report.quarantined)
     summary = [f"failed: {', '.join(report.failed_sources)}"] if report.failed_sources else []
     summary += [f"deferred: {', '.join(report.deferred_sources)}"] if report.deferred_sources else []
-    table.add_row(Text("total", style="bold"), *map(str, totals), Text("; ".join(summary)))
+    table.add_row(Text("total", style="bold"), *map(str, totals), _shown("; ".join(summary)))
     console.print(table)
     for r in report.sources:
         for article in r.article_keys:
-            console.print(f"article: {article}")
-    console.print(f"run report: {key}")
+            console.print(Text.assemble("article: ", _shown(article)))
+    console.print(Text.assemble("run report: ", _shown(key)))
 
 
 @app.command()
@@ -286,12 +308,12 @@ def digest_show(
         if body is None:
             raise _fail(f"no digest for {day}: run `news digest build --date {day}`")
         url = store.presigned_url(digest_key(day, "html"))
-    err.print(f"[dim]{key}[/]", highlight=False)
+    err.print(_shown(key, "dim"), highlight=False)
     if fmt is Format.md and console.is_terminal:
         console.print(Markdown(body.decode()))
     else:
         sys.stdout.write(body.decode())
-    err.print(f"[dim]share (valid 7 days): {url}[/]", highlight=False, soft_wrap=True)
+    err.print(_shown(f"share (valid 7 days): {url}", "dim"), highlight=False, soft_wrap=True)
 
 
 @runs_app.command("show")
@@ -318,7 +340,7 @@ def articles_list(
     with _failing():
         for key in store.list_keys(articles_prefix(day)):
             article = Article.model_validate_json(store.get_bytes(key))
-            console.print(f"{key}  [b]{article.title}[/]", highlight=False)
+            console.print(Text.assemble(_shown(key), "  ", _shown(article.title, "bold")), highlight=False)
 
 
 @app.command()
@@ -334,9 +356,11 @@ def query(sql: Annotated[str, typer.Argument(help='e.g. "select source, count(*)
         columns, rows = query_lake(S3Config.from_settings(settings), settings.bucket, sql)
     except (PipelineError, duckdb.Error, OSError) as exc:
         raise _fail(str(exc)) from None
-    table = Table(*columns)
+    table = Table()
+    for column in columns:
+        table.add_column(_shown(column))
     for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
+        table.add_row(*(_shown("" if v is None else v) for v in row))
     console.print(table)
 
 
@@ -375,7 +399,7 @@ def lake_compact(
     """Rewrite one day of the Parquet lake from its articles."""
     with _failing():
         key = stages.compact_lake(_store(get_settings()), day)
-    console.print(key or f"no articles on {day}")
+    console.print(_shown(key) if key else f"no articles on {day}")
 
 
 @lake_app.command("retention")

@@ -15,7 +15,7 @@ from w3lib.url import canonicalize_url
 from pipeline.errors import PermanentError
 from pipeline.html_text import html_to_sections, sanitise_html
 from pipeline.models import Article, DateSource, RawItem, Section, TextSource
-from pipeline.text import first_sentences, shorten
+from pipeline.text import first_sentences, http_url, shorten
 
 __all__ = ["article_id", "canonical_url", "clean_text", "derive_title", "normalise_item", "same_site"]
 
@@ -27,18 +27,27 @@ _TRACKING = re.compile(r"^(utm_.*|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|yclid
 # Repair mojibake but keep the publisher's typography: curly quotes and full-width characters stay.
 _FTFY = ftfy.TextFixerConfig(uncurl_quotes=False, fix_character_width=False, normalization="NFC")
 _SPACE_BEFORE_PUNCTUATION = re.compile(r" +([.,;:!?])(?= |$)")
+# Never shown, only misleading or breaking: bidi embeddings, overrides and isolates (a headline that displays
+# reversed or reordered), tag characters (invisible ASCII), and what XML 1.0 cannot carry (C0 controls,
+# U+FFFE, U+FFFF, lone surrogates). The C0 controls Python counts as whitespace become spaces instead.
+_UNSEEN = re.compile("[\x00-\x08\x0e-\x1b\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff\U000e0000-\U000e007f]")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def clean_text(value: str) -> str:
-    """Decode entities, repair mojibake (ftfy), NFC-normalise and collapse whitespace."""
+    """Decode entities, repair mojibake (ftfy), NFC-normalise, drop invisible and bidi control characters
+    and collapse whitespace."""
     # Whitespace first: ftfy can read a no-break space as part of mojibake, and would then differ on a second pass.
-    value = " ".join(html.unescape(value).replace("\u00a0", " ").split())
+    value = _collapse(html.unescape(value))
     # Printable ASCII without entities is something ftfy leaves as it is (no mojibake, control or escape
     # characters): most English text, at a fifth of normalising's cost.
     if not (value.isascii() and value.isprintable() and "&" not in value):
-        value = " ".join(ftfy.fix_text(value, _FTFY).replace("\u00a0", " ").split())
+        value = _collapse(ftfy.fix_text(value, _FTFY))  # repaired mojibake can be a bidi override: again
     return _SPACE_BEFORE_PUNCTUATION.sub(r"\1", value)
+
+
+def _collapse(value: str) -> str:
+    return " ".join(_UNSEEN.sub("", value).replace("\u00a0", " ").split())
 
 
 # Feed furniture that is not part of the story: whole paragraphs, and tails of otherwise real ones.
@@ -172,7 +181,7 @@ def normalise_item(raw: RawItem) -> Article:
     return Article(
         id=_article_id(raw.source_id, url, title, published.date().isoformat(), raw.guid),
         source=raw.source_id,
-        source_name=raw.source_name or raw.source_id,
+        source_name=clean_text(raw.source_name or "") or raw.source_id,
         url=url,
         canonical_url=canonical_url(raw.canonical_url) if raw.canonical_url else None,
         title=title,
@@ -189,7 +198,7 @@ def normalise_item(raw: RawItem) -> Article:
         fetched_at=raw.fetched_at,
         authors=[clean_text(a) for a in raw.authors if a.strip()],
         categories=[clean_text(c) for c in raw.categories if c.strip()],
-        image_url=raw.image_url,
+        image_url=http_url(raw.image_url),
         language=raw.language_hint,
         content_hash=hashlib.sha256(f"{title}\n\n{text}".encode()).hexdigest(),
         raw_key=raw.raw_key,

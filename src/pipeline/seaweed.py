@@ -1,9 +1,14 @@
-"""Embedded object storage: SeaweedFS `weed mini` from the pinned wheel, on 127.0.0.1 with auth on."""
+"""Embedded object storage: SeaweedFS `weed mini` from the pinned wheel, on 127.0.0.1 with auth on every port.
+
+S3 takes the keys in `.local/s3-credentials.json`. The master's and filer's HTTP APIs are off (`-disableHttp`:
+the master's would hand write tokens to anyone), the volume server's needs a token signed with a key in
+`.local/security.toml`, and every gRPC port takes only the client certificate in `.local/s3-tls/`. What still
+answers without credentials holds no object, listing or token: health checks, the master's status page (the
+topology, read by `up()`) and the volume server's `/status` (its volumes and disk use)."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import shutil
@@ -14,11 +19,12 @@ import sys
 import time
 import urllib.request
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 
 from pipeline.errors import PipelineError
 from pipeline.settings import Settings
-from pipeline.storage.credentials import Credentials, ensure_credentials
+from pipeline.storage.credentials import Credentials, ensure_credentials, ensure_server_security
 
 __all__ = [
     "EmbeddedS3",
@@ -109,6 +115,7 @@ class EmbeddedS3:
         p = self.ports
         return [
             weed,
+            f"-config_dir={self.local_dir}",  # security.toml: searched there first (then ., ~/.seaweedfs, /etc)
             "mini",
             f"-dir={self.data_dir}",
             f"-ip={HOST}",
@@ -131,6 +138,7 @@ class EmbeddedS3:
             "-s3.port.lance=0",
             "-master.telemetry=false",
             "-master.volumeSizeLimitMB=256",
+            "-disableHttp",  # the master's and filer's HTTP APIs; S3 reaches both over gRPC
         ]
 
     def up(self, timeout: float = 30.0) -> ServerStatus:
@@ -148,8 +156,11 @@ class EmbeddedS3:
                 "(another server is running; stop it or set NEWS_S3_*PORT)"
             )
         creds = self.credentials()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        env = os.environ | {
+        ensure_server_security(self.local_dir)
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.data_dir.chmod(0o700)  # also a folder made before the store kept others out
+        # WEED_* variables would override security.toml (WEED_JWT_SIGNING_KEY=...): the server gets none.
+        env = {name: value for name, value in os.environ.items() if not name.upper().startswith("WEED_")} | {
             "AWS_ACCESS_KEY_ID": creds.access_key_id,
             "AWS_SECRET_ACCESS_KEY": creds.secret_access_key.get_secret_value(),
         }
@@ -162,6 +173,7 @@ class EmbeddedS3:
                 env=env,
                 cwd=self.data_dir,
                 start_new_session=True,  # outlives the `news s3 up` that started it
+                umask=0o077,  # every file and socket it makes is its owner's alone
             )
         self.pid_file.write_text(str(proc.pid))
         deadline = time.monotonic() + timeout
@@ -190,23 +202,21 @@ class EmbeddedS3:
 
     def _volumes_registered(self) -> bool:
         """Every volume on disk is known to the master again: before that, reading an object stored before a
-        restart fails with InternalError."""
+        restart fails with InternalError. The master's JSON API is off, so this reads its status page."""
         on_disk = {int(m.group(1)) for p in self.data_dir.rglob("*.dat") if (m := _VOLUME_FILE.search(p.name))}
         if not on_disk:
             return True
         try:
-            with urllib.request.urlopen(f"http://{HOST}:{self.settings.s3_master_port}/dir/status", timeout=2) as r:
-                topology = json.load(r).get("Topology", {})
-        except (OSError, ValueError):
+            with urllib.request.urlopen(f"http://{HOST}:{self.settings.s3_master_port}/", timeout=2) as r:
+                page = r.read().decode("utf-8", "replace")
+        except OSError:
             return False
         registered: set[int] = set()
-        for center in topology.get("DataCenters") or []:
-            for rack in center.get("Racks") or []:
-                for node in rack.get("DataNodes") or []:
-                    for span in str(node.get("VolumeIds", "")).split():  # " 1-3 7": ranges and single ids
-                        first, _, last = span.partition("-")
-                        if first.isdigit() and (last or first).isdigit():
-                            registered.update(range(int(first), int(last or first) + 1))
+        for cell in _column_cells(page, "Volume Ids"):
+            for span in cell.split():  # " 1-3 7": ranges and single ids
+                first, _, last = span.partition("-")
+                if first.isdigit() and (last or first).isdigit():
+                    registered.update(range(int(first), int(last or first) + 1))
         return on_disk <= registered
 
     def down(self, timeout: float = 15.0) -> bool:
@@ -231,3 +241,41 @@ class EmbeddedS3:
             return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
         except FileNotFoundError:
             return "(no log)"
+
+
+class _TableReader(HTMLParser):
+    """The text of every table cell of a page, row by row, tables apart."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[list[list[str]]] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr" and self.tables:
+            self.tables[-1].append([])
+        elif tag in ("td", "th") and self.tables and self.tables[-1]:
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None:
+            self.tables[-1][-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def _column_cells(page: str, heading: str) -> list[str]:
+    """The cells under `heading` in the tables of an HTML page whose first row has that heading."""
+    reader = _TableReader()
+    reader.feed(page)
+    cells = []
+    for rows in reader.tables:
+        if rows and heading in rows[0]:
+            column = rows[0].index(heading)
+            cells += [row[column] for row in rows[1:] if len(row) > column]
+    return cells

@@ -1,10 +1,15 @@
-"""Text helpers normalise and enrich share: sentences and shortening."""
+"""Text helpers normalise, enrich and the digest share: sentences, shortening, what output may carry."""
 
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
-__all__ = ["first_sentences", "shorten", "split_sentences"]
+__all__ = ["first_sentences", "http_url", "shorten", "split_sentences", "xml_safe"]
+
+# What XML 1.0 cannot carry (its Char production): C0 controls but tab, newline and CR; lone surrogates;
+# U+FFFE and U+FFFF. One of them in a headline makes the Atom feed unreadable to every XML parser.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”»)]*\s+(?=[\"'“«(]?[A-ZÀ-ÖØ-ÞА-ЯЁЇІЄҐ0-9])")  # noqa: RUF001
 _SENTENCE_BREAK = re.compile(  # like _SENTENCE_END, but a closing quotation mark stays with its sentence
@@ -35,3 +40,22 @@ def shorten(text: str, limit: int) -> str:
     if text[limit - 1] != " " and " " in cut:  # drop the word the limit cut through
         cut = cut[: cut.rindex(" ")]
     return cut.rstrip(" ,;:-\u2013\u2014") + "…"
+
+
+def xml_safe(text: str) -> str:
+    """`text` without the characters XML 1.0 forbids (fine for HTML and JSON too: none of them is visible)."""
+    return _NOT_XML.sub("", text)
+
+
+def http_url(url: str | None) -> str | None:
+    """`url` (trimmed) if it is an absolute http(s) URL with a host; None for anything else (javascript:,
+    data:, relative, unreadable, or with spaces or control characters inside)."""
+    url = (url or "").strip()
+    if not url or any(c.isspace() or not c.isprintable() for c in url):
+        return None
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # an out-of-range or non-numeric port raises ValueError
+    except ValueError:
+        return None
+    return url if parts.scheme.lower() in {"http", "https"} and parts.hostname else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -82,6 +83,24 @@ def test_only_the_ui_is_published_and_only_on_loopback(config: dict[str, Any]) -
     published = {name: s["ports"] for name, s in config["services"].items() if s.get("ports")}
     assert list(published) == ["airflow-apiserver"]
     assert all(port["host_ip"] == "127.0.0.1" for port in published["airflow-apiserver"])
+
+
+def test_the_object_store_offers_only_s3_and_mounts_its_security_settings(config: dict[str, Any]) -> None:
+    seaweedfs = config["services"]["seaweedfs"]
+    assert "ports" not in seaweedfs and seaweedfs["expose"] == ["8333"]
+    script = " ".join(seaweedfs["command"])
+    weed = shlex.split(script[script.index("exec weed") :].removeprefix("exec ").replace("\\\n", " "))
+    # Master, volume server and filer on the container's loopback, their HTTP APIs off; S3 on the network.
+    assert {"-ip.bind=127.0.0.1", "-s3.port=8333", "-s3.ip.bind=0.0.0.0", "-disableHttp"} <= set(weed)
+    assert weed[:3] == ["weed", "-config_dir=/etc/seaweedfs", "server"]
+    # security.toml and its certificates made in the mounted volume before weed starts; the data folder closed.
+    assert script.index("news s3 keys --dir /etc/seaweedfs") < script.index("exec weed")
+    assert "chmod 0700 /data" in script
+    mounts = {m["target"]: m["source"] for m in seaweedfs["volumes"]}
+    assert mounts == {"/data": "seaweedfs-data", "/etc/seaweedfs": "seaweedfs-security"}
+    sharing = [n for n, s in config["services"].items() for m in s.get("volumes", []) if m["source"] in mounts.values()]
+    assert set(sharing) == {"seaweedfs"}, "no other service mounts the store's data or keys"
+    assert re.search(r"^RUN install -d -m 0700 -o 50000 .*/data /etc/seaweedfs$", DOCKERFILE.read_text(), re.MULTILINE)
 
 
 def test_compose_references_only_files_that_exist(config: dict[str, Any]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import psutil
@@ -58,8 +59,11 @@ def test_a_document_dropped_into_the_inbox_is_ingested(services: Services) -> No
         "the inbox document's article", lambda: list(services.store.list_keys("articles/date=2024-03-01/"))
     )
     services.wait_for(
-        "the document to move to inbox/processed/",
-        lambda: list(services.store.list_keys("inbox/processed/")) == ["inbox/processed/dropped.txt"],
+        "the document to move to inbox/processed/, under the name the trigger claimed it with",
+        lambda: (
+            [re.sub(r"/\d{8}T\d{6}Z-[0-9a-f]{8}-", "/{claimed}-", k) for k in services.store.list_keys("inbox/")]
+            == ["inbox/processed/{claimed}-dropped.txt"]
+        ),
     )
     inbox_runs = [r for r in runs(services, "news_ingest") if r["run_type"] == "asset_triggered"]
     assert inbox_runs, "the inbox event, not the hourly schedule, started the run"
@@ -132,15 +136,22 @@ def test_digest_page_in_the_airflow_ui_needs_auth(services: Services) -> None:
         run_id = triggered.json()["dag_run_id"]
         services.wait_for("news_digest to succeed", lambda: run_state(services, "news_digest", run_id))
 
-    assert httpx.get(f"{services.base_url}/news-digests/").status_code == 401
-    assert httpx.get(f"{services.base_url}/news-digests/2024-01-07").status_code == 401
+    anonymous = [httpx.get(f"{services.base_url}/news-digests/{path}") for path in ("", "2024-01-07")]
+    assert [r.status_code for r in anonymous] == [401, 401]
     auth = {"Authorization": f"Bearer {services.token()}"}
     index = httpx.get(f"{services.base_url}/news-digests/", headers=auth)
     assert index.status_code == 200 and 'href="2024-01-07"' in index.text
     page = httpx.get(f"{services.base_url}/news-digests/2024-01-07", headers=auth)
     assert page.status_code == 200
     assert page.text == services.store.get_bytes("digests/2024-01-07/digest.html").decode()
-    assert httpx.get(f"{services.base_url}/news-digests/not-a-date", headers=auth).status_code == 404
+    missing = httpx.get(f"{services.base_url}/news-digests/not-a-date", headers=auth)
+    assert missing.status_code == 404
+    # The policy as response headers, on every answer: no script, nothing remote, sandboxed, never sniffed.
+    for response in (*anonymous, index, page, missing):
+        policy = response.headers["Content-Security-Policy"]
+        assert "default-src 'none'" in policy and "sandbox" in policy.split("; ") and "script-src" not in policy
+        assert "img-src data:" in policy and "frame-ancestors 'self'" in policy
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
 def test_no_secret_in_any_service_or_task_log(services: Services, s3_server: Settings) -> None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+import re
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
 from pipeline import stages
 from pipeline.settings import Settings
+from pipeline.sources.inbox import claim_new_documents
 from pipeline.storage.store import ObjectStore
 from tests.support.paths import DOCUMENTS
 from tests.support.sources import SEED_DAY, seed_documents
@@ -125,13 +127,46 @@ def test_inbox_documents_are_ingested_once_and_moved(settings: Settings, store: 
     [inbox] = report.sources
     assert (inbox.source, inbox.read, inbox.stored, inbox.quarantined) == ("inbox", 2, 1, 1)
     assert len(list(store.list_keys(f"articles/date={SEED_DAY}/"))) == 1
-    assert sorted(store.list_keys("inbox/")) == [
-        "inbox/folder/ignored.txt",
-        "inbox/processed/kamikawa.txt",
-        "inbox/processed/undated.txt",
+    folder, *processed = sorted(store.list_keys("inbox/"))
+    assert folder == "inbox/folder/ignored.txt"
+    # Stored straight from the inbox (no trigger claimed them): the time in front of each name.
+    assert [re.sub(r"/\d{8}T\d{6}Z-", "/{time}-", k) for k in processed] == [
+        "inbox/processed/{time}-kamikawa.txt",
+        "inbox/processed/{time}-undated.txt",
     ]
     _, again = stages.ingest(store, settings, "run-2")
     assert (again.read, again.stored) == (0, 0)
+
+
+def test_two_documents_of_one_name_are_both_claimed_ingested_and_kept(settings: Settings, store: ObjectStore) -> None:
+    settings.sources_file.write_text("")
+    seed, other, third = (
+        (DOCUMENTS / name).read_bytes() for name in ("seed-kamikawa.txt", "lead-on-second-line.txt", "long-lead.txt")
+    )
+    claimed_at = datetime(2024, 3, 2, 9, 0, tzinfo=UTC)
+    store.put_bytes("inbox/story.txt", seed)
+    [first] = claim_new_documents(store, "inbox/", claimed_at)
+    store.put_bytes("inbox/story.txt", other)  # the same name, before the first is stored
+    [second] = claim_new_documents(store, "inbox/", claimed_at)  # even in the same second: its ETag differs
+    assert re.fullmatch(r"inbox/pending/20240302T090000Z-[0-9a-f]{8}-story\.txt", first) and second != first
+    assert sorted(store.list_keys("inbox/")) == sorted([first, second])
+    assert (store.get_bytes(first), store.get_bytes(second)) == (seed, other)
+    assert claim_new_documents(store, "inbox/") == []  # claimed once: no second event
+
+    _, report = stages.ingest(store, settings, "run-1")
+    [inbox] = report.sources
+    assert (inbox.read, inbox.stored, inbox.quarantined) == (2, 2, 0)
+    assert {k.split("/")[1] for k in store.list_keys("articles/")} == {"date=2024-01-07", "date=2024-03-01"}
+    processed = sorted(store.list_keys("inbox/processed/"))
+    assert processed == sorted(k.replace("/pending/", "/processed/") for k in (first, second))
+    assert sorted(store.get_bytes(k) for k in processed) == sorted([seed, other])
+
+    # A third of that name, stored straight from the inbox, replaces neither in processed/.
+    store.put_bytes("inbox/story.txt", third)
+    _, report = stages.ingest(store, settings, "run-2")
+    assert (report.read, report.stored) == (1, 1)
+    assert sorted(store.get_bytes(k) for k in store.list_keys("inbox/processed/")) == sorted([seed, other, third])
+    assert list(store.list_keys("inbox/pending/")) == []
 
 
 def test_oversized_document_is_quarantined_unread(settings: Settings, store: ObjectStore, sources: Path) -> None:

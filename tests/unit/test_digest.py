@@ -1,11 +1,19 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from xml.etree import ElementTree
 
+import pytest
+from lxml import etree
+
 from pipeline.digest import build_digest, render_atom, render_html, render_json, render_markdown
+from pipeline.digest.render import PAGE_HEADERS, PAGE_POLICY, render_index
 from tests.support.articles import DAY, make_article
+
+# Every character XML 1.0 forbids (its Char production's complement below U+10000).
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def test_stories_group_articles_and_rank_by_sources_then_recency() -> None:
@@ -61,3 +69,32 @@ def test_index_lists_digests_newest_first() -> None:
     html = render_index([build_digest(date(2024, 1, d), [make_article(d)]) for d in (5, 7, 6)])
     assert html.index('href="2024-01-07"') < html.index('href="2024-01-06"') < html.index('href="2024-01-05"')
     assert "No digest has been published yet." in render_index([])
+
+
+@pytest.mark.parametrize("bad", ["\uffff", "\ufffe", "\x00", "\x1b", "\x0c", "\ud800"])
+def test_a_headline_with_a_character_xml_forbids_leaves_every_rendering_well_formed(bad: str) -> None:
+    # As an article stored before normalisation removed such characters would give it.
+    articles = [make_article(1, title=f"Markets{bad} rally"), make_article(2, source=f"wire{bad}")]
+    digest = build_digest(DAY, articles)
+    atom = render_atom([digest], "urn:test")
+    feed = etree.fromstring(atom.encode(), etree.XMLParser(recover=False, resolve_entities=False))
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    assert "Markets rally" in feed.findtext("a:entry/a:summary", namespaces=ns)
+    html = render_html(digest)
+    for text in (atom, html, render_markdown(digest), render_json(digest), render_index([digest])):
+        assert not NOT_XML.search(text)
+    assert "Markets rally" in html and "WIRE" in html
+    stored = json.loads(render_json(digest))
+    assert stored["stories"][1]["headline"] == "Markets rally"
+
+
+def test_pages_carry_their_policy_and_servers_get_it_as_headers_with_sandbox() -> None:
+    digest = build_digest(DAY, [make_article(1)])
+    for page in (render_html(digest), render_index([digest])):
+        assert f'<meta http-equiv="Content-Security-Policy" content="{PAGE_POLICY}">' in page
+    policy = PAGE_HEADERS["Content-Security-Policy"]
+    directives = {d.split()[0]: d.split()[1:] for d in policy.split("; ")}
+    assert directives["default-src"] == ["'none'"] and "script-src" not in directives  # no script, from nowhere
+    assert directives["img-src"] == ["data:"] and directives["style-src"] == ["'unsafe-inline'"]  # nothing remote
+    assert directives["sandbox"] == [] and directives["frame-ancestors"] == ["'self'"]
+    assert PAGE_HEADERS["X-Content-Type-Options"] == "nosniff"

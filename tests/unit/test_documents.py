@@ -73,3 +73,16 @@ def test_seed_text_keeps_its_sections_in_order() -> None:
         "Japanese Foreign Minister Yoko Kamikawa arrived in Kyiv on the morning of January 7. "
         "She did not publicize her visit.",
     ]
+
+
+def test_inbox_names_are_unique_and_processed_keeps_the_claimed_one() -> None:
+    from pipeline.storage.keys import inbox_pending_key, inbox_processed_key
+
+    at = datetime(2024, 1, 7, 10, 0, tzinfo=UTC)
+    one, two = (inbox_pending_key("inbox/", "a.txt", at, etag) for etag in ("etag-one", "etag-two"))
+    assert one.startswith("inbox/pending/20240107T100000Z-") and one.endswith("-a.txt") and one != two
+    name = one.removeprefix("inbox/")
+    assert inbox_processed_key(one, name) == "inbox/" + name.replace("pending/", "processed/", 1)
+    assert inbox_processed_key("inbox/a.txt", "a.txt", FETCHED_AT) == "inbox/processed/20260101T120000Z-a.txt"
+    for ignored in ("processed/20240107T100000Z-a.txt", "folder/a.txt", "pending/sub/a.txt", "a.pdf"):
+        assert inbox_processed_key(f"inbox/{ignored}", ignored) is None

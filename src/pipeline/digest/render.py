@@ -5,28 +5,57 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 from functools import lru_cache
-from urllib.parse import urlsplit
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from pipeline.models import Digest
 from pipeline.storage.keys import DIGESTS_PREFIX, digest_key
+from pipeline.text import http_url, xml_safe
 
-__all__ = ["render_atom", "render_html", "render_index", "render_json", "render_markdown", "safe_url"]
+__all__ = [
+    "PAGE_HEADERS",
+    "PAGE_POLICY",
+    "render_atom",
+    "render_html",
+    "render_index",
+    "render_json",
+    "render_markdown",
+    "safe_url",
+]
 
+# The pages forbid scripts and every remote resource, even if a feed smuggled one into the markup: styles are
+# inline, images data: only, no <base>, no form. They carry this in a meta tag (it holds wherever a page is
+# opened); whoever serves them sends PAGE_HEADERS too, which add what a meta tag cannot: sandbox (no script,
+# no plugin, an origin of its own), who may frame the page, and no guessing of its type.
+PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+PAGE_HEADERS = {
+    "Content-Security-Policy": f"{PAGE_POLICY}; frame-ancestors 'self'; sandbox",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 _MD_INLINE = re.compile(r"([\\`*_\[\]<>|~])")
 # Only at the start of a paragraph do these begin a heading, quote, list or rule.
 _MD_BLOCK_START = re.compile(r"^([#>+=-])|^(\d+)([.)])")
 
+safe_url = http_url  # links in a digest: absolute http(s) only, never javascript:, data: or relative
 
-def safe_url(url: str | None) -> str | None:
-    """Keep only absolute http(s) links; anything else (javascript:, data:, relative) is dropped."""
-    if not url:
-        return None
-    parts = urlsplit(url.strip())
-    if parts.scheme.lower() not in {"http", "https"} or not parts.netloc:
-        return None
-    return url.strip()
+
+def _xml_safe_values(value: Any) -> Any:
+    if isinstance(value, str):
+        return xml_safe(value)
+    if isinstance(value, list):
+        return [_xml_safe_values(v) for v in value]
+    if isinstance(value, dict):
+        return {_xml_safe_values(k): _xml_safe_values(v) for k, v in value.items()}
+    return value
+
+
+def _printable(digest: Digest) -> Digest:
+    """`digest` without a character XML 1.0 forbids in any of its text, whatever its articles held (normalising
+    removes them now; articles stored before may still have some): every rendering stays well-formed."""
+    return Digest.model_validate(_xml_safe_values(digest.model_dump()))
 
 
 def md_escape(text: str) -> str:
@@ -59,30 +88,31 @@ def _env() -> Environment:
     env.filters["md"] = md_escape
     env.filters["md_url"] = md_url
     env.filters["clock"] = clock
+    env.globals["page_policy"] = Markup(PAGE_POLICY)  # noqa: S704 (a constant: quoted as it is, not &#39;)
     return env
 
 
 def render_html(digest: Digest) -> str:
-    return _env().get_template("digest.html.j2").render(digest=digest)
+    return _env().get_template("digest.html.j2").render(digest=_printable(digest))
 
 
 def render_index(digests: list[Digest]) -> str:
     """A page listing digests, newest first, each linking to `YYYY-MM-DD` relative to the page."""
-    ordered = sorted(digests, key=lambda d: d.date, reverse=True)
+    ordered = sorted((_printable(d) for d in digests), key=lambda d: d.date, reverse=True)
     return _env().get_template("index.html.j2").render(digests=ordered)
 
 
 def render_markdown(digest: Digest) -> str:
-    return _env().get_template("digest.md.j2").render(digest=digest)
+    return _env().get_template("digest.md.j2").render(digest=_printable(digest))
 
 
 def render_json(digest: Digest) -> str:
-    return digest.model_dump_json(indent=2) + "\n"
+    return _printable(digest).model_dump_json(indent=2) + "\n"
 
 
 def render_atom(digests: list[Digest], feed_id: str, base_url: str | None = None) -> str:
     """An Atom feed of digests, newest first; entry links are relative to the feed unless `base_url`."""
-    ordered = sorted(digests, key=lambda d: d.date, reverse=True)
+    ordered = sorted((_printable(d) for d in digests), key=lambda d: d.date, reverse=True)
 
     def link(day: date) -> str:
         path = digest_key(day, "html").removeprefix(DIGESTS_PREFIX)  # the feed sits in digests/ too

@@ -7,12 +7,13 @@ state/sources/{source}.json, state/stories/{yyyy-mm-dd}.parquet
 quarantine/{yyyy-mm-dd}/{source}/{sha256}.json               rejected input and its reason
 runs/{dag_id}/{run_id}.json                                  run reports
 digests/{yyyy-mm-dd}/digest.{fmt}, digests/latest.{fmt}, digests/feed.atom
-inbox/ (documents put there), inbox/pending/ (claimed), inbox/processed/ (stored)
+inbox/{name}.txt (put there), inbox/pending/{claimed_at}-{etag hash}-{name}.txt, inbox/processed/ (the same)
 staging/{run_id}/{stage}/{source}.{ext}                      hand-over between the stages of one run
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import UTC, date, datetime
 from typing import Literal
@@ -152,18 +153,26 @@ def digest_date_of(key: str) -> date | None:
     return date.fromisoformat(match.group(1)) if match else None
 
 
-def inbox_pending_key(prefix: str, name: str) -> str:
-    """Where the inbox trigger claims a document put directly under the inbox `prefix`."""
-    return f"{prefix}{INBOX_PENDING}{name}"
+def inbox_pending_key(prefix: str, name: str, claimed_at: datetime, etag: str) -> str:
+    """Where the inbox trigger claims a document put directly under the inbox `prefix`: a name of its own
+    (claim time, a short hash of the object's ETag, then its name), so a second document of the same name,
+    put before the first is stored, never replaces it."""
+    tag = hashlib.sha256(etag.encode()).hexdigest()[:8]
+    return f"{prefix}{INBOX_PENDING}{claimed_at.astimezone(UTC).strftime(_STAMP)}-{tag}-{name}"
 
 
-def inbox_processed_key(key: str, name: str) -> str | None:
+def inbox_processed_key(key: str, name: str, now: datetime | None = None) -> str | None:
     """Where an inbox document goes once stored, or None for an object the inbox does not ingest.
 
     `name` is the key relative to the inbox: documents directly in it, or claimed into `pending/`, count;
-    those in other folders (`processed/` among them) do not.
+    those in other folders (`processed/` among them) do not. A claimed document keeps its claimed name, one
+    of its own already; one stored straight from the inbox gets the time (`now`) in front of its name, so
+    neither ever replaces an earlier document of the same name in `processed/`.
     """
+    claimed = name.startswith(INBOX_PENDING)
     base = name.removeprefix(INBOX_PENDING)
     if "/" in base or not base.endswith(".txt"):
         return None
+    if not claimed:
+        base = f"{(now or datetime.now(UTC)).astimezone(UTC).strftime(_STAMP)}-{base}"
     return key[: len(key) - len(name)] + INBOX_PROCESSED + base
