@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
-from pipeline.errors import TransientStorageError
+from pipeline.errors import ObjectNotFound, TransientStorageError
 from pipeline.models import Article, Enriched, Stored
 from pipeline.settings import Settings
 from pipeline.sources.state import save_state
@@ -117,7 +118,8 @@ def _write_source(
     if enriched.state is not None and not dry_run:
         save_state(store, enriched.state)  # only now, so a run that fails earlier refetches next time
     for key, destination in {} if dry_run else enriched.consumed.items():  # stored, so out of the inbox
-        store.move(key, destination)
+        with contextlib.suppress(ObjectNotFound):  # the inbox trigger claimed it meanwhile: its run finds a duplicate
+            store.move(key, destination)
     if enriched.enriched_key:
         store.delete(enriched.enriched_key)
     # The keys go to the run report through the bucket: handed over as XCom they would grow with the feed.
