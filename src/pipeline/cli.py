@@ -16,19 +16,19 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.table import Table
 from rich.text import Text
 
 from pipeline import stages
 from pipeline.errors import PipelineError
-from pipeline.models import Article, Digest, RunReport, SourceReport
-from pipeline.seaweed import EmbeddedS3
-from pipeline.settings import Settings, get_settings
-from pipeline.sources import load_sources
 from pipeline.storage.keys import articles_prefix, digest_key, runs_prefix
 
+# `news --help` must answer at once: what a command needs is imported when it runs (pydantic models, settings,
+# boto3, the embedded server), not when the command line is read.
 if TYPE_CHECKING:
+    from pipeline.models import RunReport, SourceReport
+    from pipeline.seaweed import EmbeddedS3
+    from pipeline.settings import Settings
     from pipeline.storage.store import ObjectStore
 
 __all__ = ["app"]
@@ -61,6 +61,19 @@ class Format(StrEnum):
     md = "md"
     json = "json"
     html = "html"
+
+
+def get_settings() -> Settings:
+    """The process's settings (read on first use)."""
+    from pipeline.settings import get_settings as process_settings
+
+    return process_settings()
+
+
+def _embedded() -> EmbeddedS3:
+    from pipeline.seaweed import EmbeddedS3
+
+    return EmbeddedS3(get_settings())
 
 
 def _settings(sources: Path | None = None) -> Settings:
@@ -97,7 +110,7 @@ def _day(value: str) -> date:
 @s3_app.command("up")
 def s3_up() -> None:
     """Start the embedded object store (reuses a running one)."""
-    server = EmbeddedS3(get_settings())
+    server = _embedded()
     was_running = server.status().running
     with _failing():
         status = server.up()
@@ -108,14 +121,14 @@ def s3_up() -> None:
 @s3_app.command("down")
 def s3_down() -> None:
     """Stop the embedded object store."""
-    stopped = EmbeddedS3(get_settings()).down()
+    stopped = _embedded().down()
     console.print("SeaweedFS stopped" if stopped else "SeaweedFS was not running")
 
 
 @s3_app.command("status")
 def s3_status() -> None:
     """Say whether the embedded object store runs; exit 1 when it does not."""
-    status = EmbeddedS3(get_settings()).status()
+    status = _embedded().status()
     if not status.running:
         console.print(f"SeaweedFS not running (endpoint {status.endpoint})")
         raise typer.Exit(1)
@@ -158,7 +171,7 @@ def s3_env() -> None:
     settings = get_settings()
     from pipeline.storage.store import S3Config
 
-    server = EmbeddedS3(settings)
+    server = _embedded()
     config = S3Config.from_settings(settings) if settings.aws_access_key_id else None
     if config is None:
         creds = server.credentials()
@@ -187,6 +200,8 @@ def sources_check(sources: SourcesOption = None) -> None:
     """Validate the sources file, probe each source and show its recorded health; exit 1 if one is down."""
     settings = _settings(sources)
     with _failing():
+        from pipeline.sources import load_sources
+
         registry = load_sources(settings)
     try:
         store: ObjectStore | None = _store_class().from_settings(settings)
@@ -310,6 +325,8 @@ def digest_show(
         url = store.presigned_url(digest_key(day, "html"))
     err.print(_shown(key, "dim"), highlight=False)
     if fmt is Format.md and console.is_terminal:
+        from rich.markdown import Markdown
+
         console.print(Markdown(body.decode()))
     else:
         sys.stdout.write(body.decode())
@@ -326,6 +343,8 @@ def runs_show(
     if not keys:
         raise _fail(f"no run report under {runs_prefix(dag_id)}")
     # Reports are few per DAG and small; read them all to find the newest by content, not key order.
+    from pipeline.models import RunReport
+
     reports = [(RunReport.model_validate_json(store.get_bytes(k)), k) for k in keys]
     report, key = max(reports, key=lambda rk: rk[0].finished_at)
     print_report(report, key)
@@ -336,6 +355,8 @@ def articles_list(
     day: Annotated[date, typer.Option("--date", parser=_day, metavar="YYYY-MM-DD", help="Day, YYYY-MM-DD.")],
 ) -> None:
     """List the stored articles of one day: key and title."""
+    from pipeline.models import Article
+
     store = _store(get_settings())
     with _failing():
         for key in store.list_keys(articles_prefix(day)):
@@ -416,6 +437,8 @@ def schema(
     digest: Annotated[bool, typer.Option("--digest", help="The schema of digest.json instead.")] = False,
 ) -> None:
     """Print the JSON Schema of the stored Article (or of digest.json)."""
+    from pipeline.models import Article, Digest
+
     model = Digest if digest else Article
     sys.stdout.write(json.dumps(model.model_json_schema(), indent=2, ensure_ascii=False) + "\n")
 
