@@ -48,6 +48,9 @@ def extract_page(page: bytes, url: str) -> PageText:
 
 def _serve(connection: Connection) -> None:
     """The extraction process: pages in, `PageText`s (or the error's text) out, until the pipe closes."""
+    import trafilatura  # noqa: F401 - loaded before the first page, so its time limit is the extraction's own
+
+    connection.send("ready")
     while True:
         try:
             page, url = connection.recv()
@@ -57,6 +60,9 @@ def _serve(connection: Connection) -> None:
             connection.send(extract_page(page, url))
         except Exception as exc:
             connection.send(f"{type(exc).__name__}: {exc}")
+
+
+_START_TIMEOUT = 120.0  # seconds for the extraction process to import trafilatura, on a busy machine
 
 
 class PageExtractor:
@@ -99,6 +105,8 @@ class PageExtractor:
             self._process = context.Process(target=_serve, args=(child,), daemon=True, name="news-page-extractor")
             self._process.start()
             child.close()
+            if not parent.poll(_START_TIMEOUT) or parent.recv() != "ready":
+                raise RuntimeError("the page extraction process did not start")
             self._connection = parent
         return self._connection
 

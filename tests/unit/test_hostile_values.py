@@ -188,3 +188,19 @@ def test_failures_are_weighted_and_a_success_is_a_fresh_start() -> None:
     assert (outage.failure_weight, gone.failure_weight) == (2.0, 4.0)
     assert outage.next_attempt_at is not None and gone.next_attempt_at is not None
     assert outage.next_attempt_at < gone.next_attempt_at  # a passing outage backs off less (jitter is ±20%)
+
+
+def test_a_pathological_page_is_stopped_by_the_extraction_time_limit() -> None:
+    from pipeline.fulltext import PageExtractor, PageText
+
+    paragraphs = "".join(f"<p>paragraph {n} of a page built to take a minute to extract</p>" for n in range(200_000))
+    pathological = f"<html><body><article>{paragraphs}</article></body></html>".encode()
+    ordinary = (
+        b"<html><body><article><p>"
+        + b"An ordinary page with one long paragraph of text. " * 5
+        + b"</p></article></body></html>"
+    )
+    with PageExtractor(time_limit=2.0) as pages:
+        assert pages.extract(pathological, "https://example.org/slow") == "extraction took longer than 2s"
+        text = pages.extract(ordinary, "https://example.org/ok")  # a fresh process takes over
+    assert isinstance(text, PageText) and text.html and "ordinary page" in text.html
