@@ -9,7 +9,13 @@ __all__ = [
     "StorageError",
     "TransientError",
     "TransientStorageError",
+    "describe",
 ]
+
+
+def describe(exc: BaseException, limit: int = 1000) -> str:
+    """What a quarantine record or a failure says: the pipeline's own message, else the exception's type and text."""
+    return (str(exc) if isinstance(exc, PipelineError) else f"{type(exc).__name__}: {exc}")[:limit]
 
 
 class PipelineError(Exception):

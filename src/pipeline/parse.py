@@ -14,7 +14,7 @@ from typing import Any
 import feedparser
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from pipeline.errors import PermanentError
+from pipeline.errors import PermanentError, describe
 from pipeline.feed_text import neutralise_declarations, utf8_headers
 from pipeline.html_text import absolute_links
 from pipeline.models import DateSource, RawItem, Section, Source, SourceKind, TextSource
@@ -211,7 +211,7 @@ def parse_feed(
         try:
             result.items.append(_feed_entry(entry, index, source, raw_key, fetched_at, parsed.feed))
         except Exception as exc:  # whatever one entry holds, it fails alone
-            result.rejected.append((index, f"unreadable feed entry: {_reason(exc)}"))
+            result.rejected.append((index, f"unreadable feed entry: {describe(exc, 500)}"))
     return result
 
 
@@ -291,12 +291,8 @@ def parse_json_feed(data: bytes, source: Source, raw_key: str, fetched_at: datet
             where = ".".join(str(p) for p in first["loc"]) or "(item)"
             result.rejected.append((index, f"invalid JSON Feed item: {where}: {first['msg']}"))
         except Exception as exc:  # whatever one item holds, it fails alone
-            result.rejected.append((index, f"unreadable JSON Feed item: {_reason(exc)}"))
+            result.rejected.append((index, f"unreadable JSON Feed item: {describe(exc, 500)}"))
     return result
-
-
-def _reason(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {exc}"[:500]
 
 
 def _json_feed_item(

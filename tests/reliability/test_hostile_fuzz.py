@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import resource
 from datetime import UTC, datetime
-from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
@@ -100,7 +99,7 @@ def test_generated_hostile_items_never_escape_a_stage(
     assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024 < MAX_RSS_GROWTH_MB
 
 
-def test_fuzz_bucket_is_real(fuzz_settings: Settings, tmp_path: Path) -> None:
+def test_a_payload_that_is_no_feed_is_one_quarantined_item(fuzz_settings: Settings) -> None:
     store = ObjectStore.from_settings(fuzz_settings)
     report = _run(fuzz_settings, store, b"\x00 not a feed", "text/plain", "plain-garbage")
     results = accounted(report)

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
-from pipeline.errors import PermanentError, PipelineError, StorageError, TransientError
+from pipeline.errors import PermanentError, PipelineError, StorageError, TransientError, describe
 from pipeline.fetch import FetchDeferred, Fetcher, FetchPolicy, FetchResponse, HttpStatusError, RobotsRules
 from pipeline.models import Fetched, PendingPage, Source, SourceHealth, SourceKind, SourceState
 from pipeline.settings import Settings
@@ -19,7 +19,6 @@ from pipeline.sources.state import failed_state, load_state, save_state
 from pipeline.stages.handover import (
     archive_content_type,
     archive_metadata,
-    failure_reason,
     quarantine,
     sha256_hex,
     utc_now,
@@ -128,7 +127,7 @@ class _SourceFetch:
         except PipelineError as exc:  # this source alone failed; the others go on
             error: PipelineError = exc
         except Exception as exc:  # a documents folder that vanished, a header no one expected: the same
-            error = PermanentError(failure_reason(exc))
+            error = PermanentError(describe(exc))
         await asyncio.to_thread(save_state, self.store, failed_state(state, error, self.now, self.settings))
         return Fetched(source=source.id, run_id=self.run_id, fetched_at=self.now, error=str(error))
 
@@ -238,14 +237,9 @@ class _SourceFetch:
     async def _repair(self, source: Source, result: Fetched, healthy: SourceState) -> Fetched:
         """Fetch the pages earlier runs could not, so their articles get the page's text as a new revision."""
         pending = healthy.pending_pages
-        payloads = {page.raw_key for page in pending.values()}
-        present = {
-            k
-            for k, etag in zip(
-                payloads, await asyncio.gather(*(asyncio.to_thread(self.store.etag, k) for k in payloads)), strict=True
-            )
-            if etag
-        }
+        payloads = sorted({page.raw_key for page in pending.values()})
+        etags = await asyncio.gather(*(asyncio.to_thread(self.store.etag, key) for key in payloads))
+        present = {key for key, etag in zip(payloads, etags, strict=True) if etag}  # retention may have removed some
         pages, missing = await self._pages(source, [link for link, page in pending.items() if page.raw_key in present])
         still = {
             link: page.model_copy(update={"attempts": page.attempts + 1})

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from pipeline.errors import PipelineError, StorageError
+from pipeline.errors import StorageError, describe
 from pipeline.models import Article, QuarantineRecord, SourceProgress
 from pipeline.storage.keys import quarantine_key
 from pipeline.storage.store import ObjectStore
@@ -21,7 +21,6 @@ __all__ = [
     "archive_content_type",
     "archive_metadata",
     "archived_value",
-    "failure_reason",
     "for_each_source",
     "quarantine",
     "read_jsonl",
@@ -77,12 +76,6 @@ def archived_value(metadata: dict[str, str], name: str) -> str | None:
     return base64.urlsafe_b64decode(encoded).decode(errors="replace") if encoded else None
 
 
-def failure_reason(exc: BaseException) -> str:
-    """What a quarantine record or a source's error says: the pipeline's own message, else the exception."""
-    reason = str(exc) if isinstance(exc, PipelineError) else f"{type(exc).__name__}: {exc}"
-    return reason[:1000]
-
-
 def advance(previous: SourceProgress, result: type[Out], **produced: Any) -> Out:
     """The next stage's result for a source: what every stage carries forward, and what this one produced."""
     carried = {name: getattr(previous, name) for name in SourceProgress.model_fields}
@@ -106,7 +99,7 @@ def for_each_source(
         except StorageError:
             raise  # the object store failed: the whole task fails and is retried
         except Exception as exc:  # this source alone fails; the others of the shard go on
-            after = advance(result, skipped, error=f"{stage_name}: {failure_reason(exc)}")
+            after = advance(result, skipped, error=f"{stage_name}: {describe(exc)}")
         elapsed = round(time.perf_counter() - started, 3)
         return after.model_copy(update={"durations": after.durations | {stage_name: elapsed}})
 

@@ -6,6 +6,7 @@ import itertools
 from collections.abc import Iterator
 from typing import Any
 
+from pipeline.errors import describe
 from pipeline.fulltext import PageExtractor
 from pipeline.models import Article, DateSource, Fetched, Normalised, RawItem, Source, SourceKind, TextSource
 from pipeline.settings import Settings
@@ -14,7 +15,6 @@ from pipeline.sources.state import scheduled
 from pipeline.stages.handover import (
     advance,
     archived_value,
-    failure_reason,
     for_each_source,
     quarantine,
     sha256_hex,
@@ -77,7 +77,7 @@ def normalise_source(
         try:
             payload = parse_payload(raw.data, source, key, fetched_at, headers)
         except Exception as exc:  # the payload as a whole is unreadable: one item, quarantined
-            quarantine(store, source.id, key, digest, failure_reason(exc), fetched_at)
+            quarantine(store, source.id, key, digest, describe(exc), fetched_at)
             read, quarantined = read + 1, quarantined + 1
             continue
         if state is not None and source.kind is not SourceKind.DOCUMENTS and not fetched.only_items:
@@ -101,7 +101,7 @@ def normalise_source(
             try:
                 articles.append(normalise_item(item))
             except Exception as exc:  # this item alone: its quarantine record says why
-                quarantine(store, source.id, key, digest, failure_reason(exc), fetched_at, item.index)
+                quarantine(store, source.id, key, digest, describe(exc), fetched_at, item.index)
                 quarantined += 1
     staged = staging_key(fetched.run_id, "normalised", source.id)
     write_jsonl(store, staged, articles)
