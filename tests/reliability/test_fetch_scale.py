@@ -16,11 +16,11 @@ from pipeline.models import Article, QuarantineRecord, RunReport, TextSource
 from pipeline.settings import HostPace, Settings
 from pipeline.storage.store import ObjectStore
 from tests.support.feedserver import FeedServer, Route
-from tests.support.paths import ROOT
+from tests.support.paths import CORPORA, ROOT
 from tests.support.rss import rss, rss_item
 from tests.support.sources import accounted, register_feeds, stored_once
 
-CORPUS = ROOT.parent / "shared" / "corpora" / "feedparser-tests.tar.gz"
+CORPUS = CORPORA / "feedparser-tests.tar.gz"
 
 
 def _articles(store: ObjectStore) -> list[Article]:
