@@ -92,8 +92,9 @@ runs = []
 for _ in range(2):
     start = time.perf_counter()
     run = dag.test()
-    runs.append({"seconds": time.perf_counter() - start, "state": str(run.state),
-                 "tasks": len(run.get_task_instances())})
+    tis = run.get_task_instances()
+    runs.append({"seconds": time.perf_counter() - start, "state": str(run.state), "tasks": len(tis),
+                 "task_s": [[ti.task_id.rpartition(".")[2], ti.duration or 0.0] for ti in tis]})
 print(json.dumps(runs))
 """
 
@@ -140,4 +141,13 @@ def bench_dag_test(base: Settings, runs: int = 3) -> dict[str, Any]:
         "rerun_s": round(statistics.median(m[1]["seconds"] for m in measured), 1),
         "rerun_stored": repeated["stored"],
         "rerun_not_modified": repeated["not_modified"],
+        "rerun_task_s": _task_seconds(measured[0][1]["task_s"]),
     }
+
+
+def _task_seconds(durations: list[tuple[str, float]]) -> dict[str, float]:
+    """Seconds per task (mapped instances summed: dag.test() runs them one after another)."""
+    totals: dict[str, float] = {}
+    for task, seconds in durations:
+        totals[task] = totals.get(task, 0.0) + seconds
+    return {task: round(seconds, 1) for task, seconds in totals.items()}
