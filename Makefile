@@ -57,13 +57,31 @@ $(AIRFLOW_HOME)/.migrated: .venv/.installed
 	$(AIRFLOW) pools set news_fetch 4 "news_ingest fetch tasks at once" >> $(AIRFLOW_HOME)/migrate.log 2>&1
 	touch $@
 
-demo: install $(AIRFLOW_HOME)/.migrated ## Start S3, run news_ingest then news_digest through Airflow, show the digest
+# The demo's day of news: seeds/demo/ served on 127.0.0.1 (DEMO_FEED_PORT, or any free port when it is taken).
+DEMO_FEED_PORT ?= 8781
+DEMO_SOURCES := $(LOCAL)/demo-sources.toml
+# SO_REUSEADDR as http.server sets it, so the last run's connections in TIME_WAIT do not count as taken.
+FREE_PORT := import socket; busy = socket.socket().connect_ex(("127.0.0.1", $(DEMO_FEED_PORT))) == 0; \
+	s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); \
+	s.bind(("127.0.0.1", 0 if busy else $(DEMO_FEED_PORT))); print(s.getsockname()[1])
+
+demo: install $(AIRFLOW_HOME)/.migrated ## Start S3 and a local feed server, run news_ingest then news_digest, show the digest
 	$(NEWS) s3 up
-	@echo "== airflow dags test news_ingest (log: .local/demo-ingest.log)"
-	@$(WITH_S3) $(AIRFLOW) dags test news_ingest > $(LOCAL)/demo-ingest.log 2>&1 \
-		|| { tail -40 $(LOCAL)/demo-ingest.log; exit 1; }
-	@echo "== airflow dags test news_digest for $(DEMO_DATE) (log: .local/demo-digest.log)"
-	@$(WITH_S3) $(AIRFLOW) dags test news_digest -c '{"date": "$(DEMO_DATE)"}' > $(LOCAL)/demo-digest.log 2>&1 \
+	@port=$$($(BIN)/python -c '$(FREE_PORT)'); \
+	sed -e "s|http://127.0.0.1:8781/|http://127.0.0.1:$$port/|" -e 's|^path = "../articles"|path = "$(CURDIR)/seeds/articles"|' \
+		seeds/demo/sources.toml > $(DEMO_SOURCES); \
+	$(BIN)/python -m http.server --bind 127.0.0.1 --directory seeds/demo $$port > $(LOCAL)/demo-feeds.log 2>&1 & feeds=$$!; \
+	trap 'kill $$feeds 2>/dev/null || true' EXIT; trap 'exit 130' INT TERM; \
+	until $(BIN)/python -c "import socket; socket.create_connection(('127.0.0.1', $$port), 1)" 2>/dev/null; do \
+		kill -0 $$feeds 2>/dev/null || { cat $(LOCAL)/demo-feeds.log; exit 1; }; sleep 0.2; \
+	done; \
+	echo "== feeds of seeds/demo on http://127.0.0.1:$$port/ (sources: .local/demo-sources.toml)"; \
+	export NEWS_SOURCES_FILE=$(DEMO_SOURCES); \
+	echo "== airflow dags test news_ingest (log: .local/demo-ingest.log)"; \
+	$(WITH_S3) $(AIRFLOW) dags test news_ingest > $(LOCAL)/demo-ingest.log 2>&1 \
+		|| { tail -40 $(LOCAL)/demo-ingest.log; exit 1; }; \
+	echo "== airflow dags test news_digest for $(DEMO_DATE) (log: .local/demo-digest.log)"; \
+	$(WITH_S3) $(AIRFLOW) dags test news_digest -c '{"date": "$(DEMO_DATE)"}' > $(LOCAL)/demo-digest.log 2>&1 \
 		|| { tail -40 $(LOCAL)/demo-digest.log; exit 1; }
 	@$(NEWS) runs show --dag news_ingest
 	@$(NEWS) articles list --date $(DEMO_DATE)
