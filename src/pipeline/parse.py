@@ -17,7 +17,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from pipeline.errors import PermanentError, describe
 from pipeline.feed_text import neutralise_declarations, utf8_headers
 from pipeline.html_text import absolute_links
-from pipeline.models import DateSource, RawItem, Section, Source, SourceKind, TextSource
+from pipeline.models import DatePrecision, DateSource, RawItem, Section, Source, SourceKind, TextSource
 
 __all__ = [
     "ParsedPayload",
@@ -92,6 +92,7 @@ def parse_document(data: bytes, source: Source, raw_key: str, fetched_at: dateti
         sections=sections,
         published_at=published,
         date_source=DateSource.HEADER,
+        published_precision=DatePrecision.DAY,
         text_source=TextSource.DOCUMENT,
         language_hint=source.language,
         source_name=source.display_name,
@@ -136,6 +137,14 @@ def _feed_date(raw: str | None, parsed: time.struct_time | None) -> datetime | N
     return _struct_to_datetime(parsed)
 
 
+_HAS_TIME = re.compile(r"\d{1,2}:\d{2}")
+
+
+def _precision(raw: str | None) -> DatePrecision:
+    """`day` for a date given without a time of day ("2024-01-07", "Sun, 07 Jan 2024")."""
+    return DatePrecision.TIME if raw is None or _HAS_TIME.search(raw) else DatePrecision.DAY
+
+
 def _struct_to_datetime(value: time.struct_time | None) -> datetime | None:
     if value is None:
         return None
@@ -157,10 +166,8 @@ def _feed_entry(entry: Any, index: int, source: Source, raw_key: str, fetched_at
     if html and detail.get("base"):
         html = absolute_links(html, detail["base"])
     # dict.get: feedparser's own get() maps a missing updated_parsed to published_parsed, with a warning.
-    if dict.get(entry, "published_parsed"):
-        published = _feed_date(dict.get(entry, "published"), dict.get(entry, "published_parsed"))
-    else:
-        published = _feed_date(dict.get(entry, "updated"), dict.get(entry, "updated_parsed"))
+    dated = "published" if dict.get(entry, "published_parsed") else "updated"
+    published = _feed_date(dict.get(entry, dated), dict.get(entry, f"{dated}_parsed"))
     authors = [a.get("name", "") for a in entry.get("authors", []) if a.get("name")]
     images = [
         m.get("url")
@@ -179,6 +186,7 @@ def _feed_entry(entry: Any, index: int, source: Source, raw_key: str, fetched_at
         sections=[],
         published_at=published,
         date_source=DateSource.FEED if published else None,
+        published_precision=_precision(dict.get(entry, dated)) if published else DatePrecision.TIME,
         authors=authors or ([entry["author"]] if entry.get("author") else []),
         categories=[t.get("term", "") for t in entry.get("tags", []) if t.get("term")],
         image_url=images[0] if images else None,

@@ -1,0 +1,257 @@
+"""What an article page says about itself: headline, authors, dates, section, image, description, site name and
+canonical URL, from its structured data (JSON-LD, Open Graph and `article:*` meta, microdata, `<time>`), each
+value with where it came from."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from lxml import etree
+from lxml.html import HtmlElement
+
+__all__ = ["PageDate", "PageMeta", "parse_page_date", "read_page_meta"]
+
+# JSON-LD and microdata types whose object is the article itself.
+_ARTICLE_TYPES = {
+    "article", "newsarticle", "reportagenewsarticle", "analysisnewsarticle", "opinionnewsarticle",
+    "backgroundnewsarticle", "reviewnewsarticle", "blogposting", "liveblogposting", "socialmediaposting",
+    "scholarlyarticle", "techarticle", "report",
+}  # fmt: skip
+_SITE_TYPES = {"website", "newsmediaorganization", "organization"}
+_HAS_TIME = re.compile(r"\d{1,2}:\d{2}")
+# Boxes of other articles: dates and links found there are theirs, not the page's.
+_ELSEWHERE = {"aside", "nav", "footer"}
+
+
+@dataclass(frozen=True)
+class PageDate:
+    """A date as the page gives it: the instant (in its own offset) and whether a time of day was given."""
+
+    value: datetime
+    has_time: bool
+
+
+@dataclass
+class PageMeta:
+    """Values a page states about itself; `origins` names where each came from (`json-ld`, `meta`, ...)."""
+
+    title: str | None = None
+    authors: list[str] = field(default_factory=list)
+    published: PageDate | None = None
+    modified: PageDate | None = None
+    section: str | None = None
+    image_url: str | None = None
+    description: str | None = None
+    site_name: str | None = None
+    canonical_url: str | None = None
+    origins: dict[str, str] = field(default_factory=dict)
+
+    def offer(self, name: str, value: Any, origin: str) -> None:
+        """Set field `name` to `value` unless it already has one (earlier origins are more trusted)."""
+        if value in (None, "", []) or getattr(self, name) not in (None, []):
+            return
+        setattr(self, name, value)
+        self.origins[name] = origin
+
+    @property
+    def missing(self) -> list[str]:
+        return [name for name in _FIELDS if getattr(self, name) in (None, [])]
+
+
+_FIELDS = ("title", "authors", "published", "modified", "section", "image_url", "description", "site_name")
+
+
+def parse_page_date(value: Any) -> PageDate | None:
+    """An ISO 8601 or RFC 2822 date; without a zone it is taken as UTC, without a time as that day's start."""
+    if not isinstance(value, str) or not (text := value.strip()):
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.replace(" ", "T", 1) if _HAS_TIME.search(text) else text[:10])
+    except ValueError:
+        try:
+            parsed = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+    return PageDate(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC), bool(_HAS_TIME.search(text)))
+
+
+def read_page_meta(tree: HtmlElement, url: str) -> PageMeta:
+    """Read the page's structured data, most trusted first: JSON-LD, then meta tags, microdata, `<time>`."""
+    meta = PageMeta()
+    _read_json_ld(tree, url, meta)
+    _read_meta_tags(tree, meta)
+    _read_microdata(tree, meta)
+    if meta.published is None:
+        meta.offer("published", _first_time(tree), "time")
+    return meta
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, list):
+        value = next((v for v in value if isinstance(v, str | dict)), None)
+    if isinstance(value, dict):
+        value = value.get("name") or value.get("url") or value.get("@id")
+    return " ".join(value.split()) if isinstance(value, str) and value.strip() else None
+
+
+def _types(item: dict[str, Any]) -> set[str]:
+    kind = item.get("@type")
+    kinds = kind if isinstance(kind, list) else [kind]
+    return {k.rsplit("/", 1)[-1].casefold() for k in kinds if isinstance(k, str)}
+
+
+def _json_objects(value: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
+    """Every object of a JSON-LD document at the top, in arrays and in `@graph`."""
+    if depth > 3:
+        return
+    if isinstance(value, list):
+        for item in value:
+            yield from _json_objects(item, depth + 1)
+    elif isinstance(value, dict):
+        yield value
+        if "@graph" in value:
+            yield from _json_objects(value["@graph"], depth + 1)
+
+
+def _names(value: Any) -> list[str]:
+    """Author names from a string, an object with `name`, or a list of either (profile URLs are no names)."""
+    values = value if isinstance(value, list) else [value]
+    names = []
+    for item in values:
+        name = item.get("name") if isinstance(item, dict) else item
+        if isinstance(name, list):
+            name = next((n for n in name if isinstance(name, str)), None)
+        if isinstance(name, str) and (name := " ".join(name.split())) and not name.startswith(("http:", "https:")):
+            names.append(name)
+    return list(dict.fromkeys(names))
+
+
+def _same_page(item: dict[str, Any], url: str) -> bool:
+    main = item.get("mainEntityOfPage")
+    addresses = [item.get("url"), main.get("@id") if isinstance(main, dict) else main]
+    return any(
+        isinstance(a, str) and a.rstrip("/").split("//")[-1] == url.rstrip("/").split("//")[-1] for a in addresses
+    )
+
+
+def _read_json_ld(tree: HtmlElement, url: str, meta: PageMeta) -> None:
+    objects: list[dict[str, Any]] = []
+    for script in tree.iterfind(".//script[@type]"):
+        if (script.get("type") or "").strip().lower() != "application/ld+json" or not script.text:
+            continue
+        try:
+            objects.extend(_json_objects(json.loads(script.text, strict=False)))
+        except (ValueError, RecursionError):
+            continue
+    articles = [o for o in objects if _types(o) & _ARTICLE_TYPES]
+    # The page's own article: the one naming this address, else the first (lists of related ones come later).
+    article = next((a for a in articles if _same_page(a, url)), articles[0] if articles else None)
+    if article is not None:
+        meta.offer("title", _text(article.get("headline")) or _text(article.get("name")), "json-ld")
+        meta.offer("authors", _names(article.get("author")), "json-ld")
+        meta.offer("published", parse_page_date(article.get("datePublished")), "json-ld")
+        meta.offer("modified", parse_page_date(article.get("dateModified")), "json-ld")
+        meta.offer("section", _text(article.get("articleSection")), "json-ld")
+        meta.offer("image_url", _text(article.get("image")), "json-ld")
+        meta.offer("description", _text(article.get("description")), "json-ld")
+        publisher = article.get("publisher")
+        meta.offer("site_name", _text(publisher) if isinstance(publisher, dict | list) else None, "json-ld")
+    site = next((o for o in objects if _types(o) & _SITE_TYPES and isinstance(o.get("name"), str)), None)
+    if site is not None:
+        meta.offer("site_name", _text(site.get("name")), "json-ld")
+
+
+# meta property/name -> field; `article:*` and Open Graph first, then the plain names many sites use.
+_META = {
+    "og:title": "title", "twitter:title": "title",
+    "article:published_time": "published", "og:article:published_time": "published",
+    "article:modified_time": "modified", "og:updated_time": "modified", "og:article:modified_time": "modified",
+    "article:section": "section", "og:article:section": "section",
+    "og:image": "image_url", "og:image:url": "image_url", "og:image:secure_url": "image_url",
+    "twitter:image": "image_url",
+    "og:description": "description", "description": "description", "twitter:description": "description",
+    "og:site_name": "site_name",
+    "article:author": "authors", "author": "authors",
+    "og:url": "canonical_url",
+}  # fmt: skip
+
+
+def _read_meta_tags(tree: HtmlElement, meta: PageMeta) -> None:
+    found: dict[str, list[str]] = {}
+    for tag in tree.iterfind(".//meta"):
+        key = (tag.get("property") or tag.get("name") or "").strip().lower()
+        content = " ".join((tag.get("content") or "").split())
+        if key in _META and content:
+            found.setdefault(key, []).append(content)
+    canonical = next(
+        (link.get("href") for link in tree.iterfind(".//link[@rel]") if "canonical" in (link.get("rel") or "").lower()),
+        None,
+    )
+    meta.offer("canonical_url", (canonical or "").strip() or None, "link")
+    for key, name in _META.items():
+        values = found.get(key)
+        if not values:
+            continue
+        origin = "open-graph" if key.startswith(("og:", "article:", "twitter:")) else "meta"
+        if name == "authors":
+            meta.offer(name, _names([v for value in values for v in value.split(",") if v.strip()]), origin)
+        elif name in ("published", "modified"):
+            meta.offer(name, parse_page_date(values[0]), origin)
+        else:
+            meta.offer(name, values[0], origin)
+
+
+def _outside_boxes(element: etree._Element) -> bool:
+    return not any(a.tag in _ELSEWHERE for a in element.iterancestors())
+
+
+def _prop_value(element: HtmlElement) -> str | None:
+    value = element.get("content") or element.get("datetime")
+    if value is None and element.tag in ("img", "link", "a", "meta"):
+        value = element.get("src") or element.get("href")
+    if value is None and element.get("itemscope") is not None:
+        names = [e for e in element.iterfind(".//*[@itemprop='name']")]
+        value = _prop_value(names[0]) if names else None
+    if value is None:
+        value = element.text_content()
+    return " ".join(value.split()) or None
+
+
+def _read_microdata(tree: HtmlElement, meta: PageMeta) -> None:
+    scopes = [
+        e
+        for e in tree.iterfind(".//*[@itemtype]")
+        if {t.rsplit("/", 1)[-1].casefold() for t in (e.get("itemtype") or "").split()} & _ARTICLE_TYPES
+        and _outside_boxes(e)
+    ]
+    if not scopes:
+        return
+    props: dict[str, list[str]] = {}
+    for element in scopes[0].iterfind(".//*[@itemprop]"):
+        value = _prop_value(element)
+        for name in (element.get("itemprop") or "").split():
+            if value:
+                props.setdefault(name, []).append(value)
+    first = {name: values[0] for name, values in props.items()}
+    meta.offer("title", first.get("headline") or first.get("name"), "microdata")
+    meta.offer("authors", _names(props.get("author", [])), "microdata")
+    meta.offer("published", parse_page_date(first.get("datePublished")), "microdata")
+    meta.offer("modified", parse_page_date(first.get("dateModified")), "microdata")
+    meta.offer("section", first.get("articleSection"), "microdata")
+    meta.offer("image_url", first.get("image") or first.get("thumbnailUrl"), "microdata")
+    meta.offer("description", first.get("description"), "microdata")
+
+
+def _first_time(tree: HtmlElement) -> PageDate | None:
+    """The article's own `<time datetime>`: in `<article>` or the page, never in boxes of other articles."""
+    for root in [*tree.findall(".//article")[:1], tree]:
+        for element in root.iterfind(".//time[@datetime]"):
+            if _outside_boxes(element) and (date := parse_page_date(element.get("datetime"))):
+                return date
+    return None

@@ -1,0 +1,78 @@
+"""Article pages written for the project: each `case.html` beside `case.expected.json`, extracted and merged
+into an item that has only a link, as the fetch stage gives it."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.fulltext import PageText, extract_page
+from pipeline.models import Article, DatePrecision, DateSource, RawItem
+from pipeline.normalise import normalise_item, with_page
+from pipeline.page_meta import PageDate, PageMeta
+from tests.support.paths import PAGES
+
+CASES = sorted(PAGES.glob("*.html"))
+FETCHED = datetime(2025, 6, 1, tzinfo=UTC)
+_FIELDS = (
+    "title", "title_derived", "authors", "published_at", "published_precision", "modified_at", "date_source",
+    "section", "description", "site_name", "image_url", "canonical_url", "lead", "origins",
+)  # fmt: skip
+
+
+def _item(url: str, **fields: Any) -> RawItem:
+    return RawItem(
+        source_id="pages", raw_key="raw/pages/x", index=0, fetched_at=FETCHED, url=url, sections=[], **fields
+    )
+
+
+def _observed(article: Article) -> dict[str, Any]:
+    observed = article.model_dump(mode="json", include=set(_FIELDS))
+    return observed | {"paragraphs": sum(len(s.paragraphs) for s in article.sections)}
+
+
+def test_every_kind_of_page_has_a_case() -> None:
+    assert {c.stem for c in CASES} >= {"json-ld", "open-graph", "microdata", "none"}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
+def test_page_case(case: Path) -> None:
+    expected = json.loads(case.with_suffix(".expected.json").read_text())
+    url = expected.pop("url")
+    article = normalise_item(with_page(_item(url), extract_page(case.read_bytes(), url)))
+    assert _observed(article) == expected
+
+
+def test_feed_values_win_and_the_page_fills_the_gaps() -> None:
+    url = "https://courier.example/news/2025/03/harbour-bridge-reopens"
+    published = datetime(2025, 3, 14, 8, 0, tzinfo=UTC)
+    item = _item(url, title="Bridge open again", authors=["Desk"], published_at=published, date_source=DateSource.FEED)
+    article = normalise_item(with_page(item, extract_page((PAGES / "json-ld.html").read_bytes(), url)))
+    assert (article.title, article.authors, article.published_at) == ("Bridge open again", ["Desk"], published)
+    assert article.origins["title"] == article.origins["authors"] == article.origins["published_at"] == "feed"
+    assert (article.section, article.origins["section"]) == ("Local", "json-ld")
+    assert article.modified_at == datetime(2025, 3, 14, 14, 5, tzinfo=UTC)
+
+
+def test_a_date_only_feed_value_takes_the_page_time_of_the_same_day() -> None:
+    day = datetime(2025, 3, 14, tzinfo=UTC)
+    item = _item("https://a.example/x", title="T", published_at=day, date_source=DateSource.FEED,
+                 published_precision=DatePrecision.DAY)  # fmt: skip
+    exact = PageDate(datetime(2025, 3, 14, 9, 30, tzinfo=UTC), has_time=True)
+    other_day = PageDate(datetime(2025, 3, 15, 9, 30, tzinfo=UTC), has_time=True)
+    merged = with_page(item, PageText(None, PageMeta(published=exact, origins={"published": "json-ld"})))
+    assert (merged.published_at, merged.published_precision) == (exact.value, DatePrecision.TIME)
+    kept = with_page(item, PageText(None, PageMeta(published=other_day)))
+    assert (kept.published_at, kept.published_precision) == (day, DatePrecision.DAY)
+
+
+def test_a_page_canonical_url_elsewhere_is_not_kept_and_the_id_stays() -> None:
+    url = "https://other.example/story"
+    page = extract_page((PAGES / "json-ld.html").read_bytes(), url)
+    fetched = normalise_item(with_page(_item(url, title="T"), page))
+    plain = normalise_item(_item(url, title="T"))
+    assert fetched.canonical_url is None and fetched.id == plain.id
