@@ -52,7 +52,7 @@ def extract_page(page: bytes, url: str) -> PageText:
         fuller = _extract(tree, url, favor_precision=False)
         if _words(fuller) > _words(document):
             document = fuller
-    if meta.missing:
+    if {"title", "authors", "published"} & set(meta.missing):  # its date search is costly: only when needed
         _fill_from_trafilatura(tree, url, meta)
     html = build_html_output(document) if document is not None and document.body is not None else None
     return PageText(html or None, meta)
@@ -77,7 +77,8 @@ def _words(document: Any) -> int:
 
 
 def _fill_from_trafilatura(tree: HtmlElement, url: str, meta: PageMeta) -> None:
-    """Fill what the structured data left empty from trafilatura's reading of the page (title, byline, date)."""
+    """Fill what the structured data left empty from trafilatura's reading of the page (title, byline, date,
+    and the rest while at it)."""
     from trafilatura.metadata import extract_metadata
 
     # No extensive search: it takes dates from links, and those are other articles' dates.
