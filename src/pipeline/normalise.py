@@ -201,15 +201,29 @@ def _words(text: str) -> str:
 
 
 def _is_notice(paragraph: str) -> bool:
-    return len(paragraph.split()) <= _NOTICE_MAX_WORDS and _NOTICE.search(paragraph) is not None
+    """A notice about the page, or an image caption: never part of the story, wherever it stands."""
+    if len(paragraph.split()) > _NOTICE_MAX_WORDS:
+        return False
+    return _NOTICE.search(paragraph) is not None or _CAPTION.search(paragraph) is not None
+
+
+def _is_headline(text: str, title: str) -> bool:
+    """The headline again: the same words, or nearly (a feed's and a page's headline differ by a word or two)."""
+    words = _words(text)
+    if not title or not words:
+        return False
+    if words == title or (len(words) > 20 and title.startswith(words)):  # whole, or cut short
+        return True
+    mine, theirs = set(words.split()), set(title.split())
+    return len(mine) <= 30 and text.rstrip()[-1:] not in ".!?" and len(mine & theirs) >= 0.8 * len(mine | theirs)
 
 
 def _is_opening_furniture(paragraph: str, title: str) -> bool:
     """What stands above a story's first paragraph: the headline again, a byline, a dateline alone, a label."""
     words = _words(paragraph)
-    if not words or (title and (words == title or (len(words) > 20 and title.startswith(words)))):
+    if not words or _is_headline(paragraph, title):
         return True
-    if len(paragraph) <= 120 and (_BYLINE.match(paragraph) or _CAPTION.search(paragraph)):
+    if len(paragraph) <= 120 and _BYLINE.match(paragraph):
         return True
     if len(words.split()) <= 5 and paragraph.rstrip()[-1:] in ":\u2014\u2013-" and paragraph.upper() == paragraph:
         return True  # a dateline standing alone: "NEW DELHI:"
@@ -231,7 +245,7 @@ def drop_furniture(sections: list[Section], title: str) -> list[Section]:
         heading = section.heading
         paragraphs = [p for p in section.paragraphs if not _is_notice(p)]
         if not started:
-            if heading and (_words(heading) == headline or _is_notice(heading)):
+            if heading and (_is_headline(heading, headline) or _is_notice(heading)):
                 heading = None
             while paragraphs and _is_opening_furniture(paragraphs[0], headline):
                 paragraphs = paragraphs[1:]

@@ -25,8 +25,10 @@ _ARTICLE_TYPES = {
 }  # fmt: skip
 _SITE_TYPES = {"website", "newsmediaorganization", "organization"}
 _HAS_TIME = re.compile(r"\d{1,2}:\d{2}")
+_BY = re.compile(r"^(?:by|von|par|por|door)\s+", re.I)  # "By Jane Doe" in an author field
 # Boxes of other articles: dates and links found there are theirs, not the page's.
 _ELSEWHERE = {"aside", "nav", "footer"}
+_ELSEWHERE_CLASS = re.compile(r"related|recommend|more-stories|popular|trending|sidebar|teaser|promo", re.I)
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,7 @@ def _names(value: Any) -> list[str]:
         name = item.get("name") if isinstance(item, dict) else item
         if isinstance(name, list):
             name = next((n for n in name if isinstance(name, str)), None)
-        if isinstance(name, str) and (name := " ".join(name.split())) and not name.startswith(("http:", "https:")):
+        if isinstance(name, str) and (name := _BY.sub("", " ".join(name.split()))) and not name.startswith("http"):
             names.append(name)
     return list(dict.fromkeys(names))
 
@@ -208,7 +210,10 @@ def _read_meta_tags(tree: HtmlElement, meta: PageMeta) -> None:
 
 
 def _outside_boxes(element: etree._Element) -> bool:
-    return not any(a.tag in _ELSEWHERE for a in element.iterancestors())
+    return not any(
+        a.tag in _ELSEWHERE or _ELSEWHERE_CLASS.search(f"{a.get('class') or ''} {a.get('id') or ''}")
+        for a in element.iterancestors()
+    )
 
 
 def _prop_value(element: HtmlElement) -> str | None:

@@ -119,3 +119,16 @@ def test_a_date_only_feed_value_is_marked_as_such() -> None:
     assert items["Timed"].published_precision is DatePrecision.TIME
     assert items["Timed"].published_at == datetime(2025, 5, 20, 8, 30, tzinfo=UTC)
     assert normalise_item(items["Dated"]).published_precision is DatePrecision.DAY
+
+
+def test_a_page_headline_worded_slightly_unlike_the_feed_title_is_not_text() -> None:
+    page_headline = "Budget approved after a long night in the council"
+    article = normalise_item(
+        raw_item("Budget approved after a long night at the council", [page_headline, STORY], published_at=NOW)
+    )
+    assert article.lead == STORY
+
+
+def test_captions_are_not_text_wherever_they_stand() -> None:
+    paragraphs = [STORY, "The new hall seen from the river (Photo: City archive)", STORY]
+    assert normalise_item(raw_item("T", paragraphs, published_at=NOW)).text.split("\n\n") == [STORY, STORY]

@@ -76,3 +76,25 @@ def test_a_page_canonical_url_elsewhere_is_not_kept_and_the_id_stays() -> None:
     fetched = normalise_item(with_page(_item(url, title="T"), page))
     plain = normalise_item(_item(url, title="T"))
     assert fetched.canonical_url is None and fetched.id == plain.id
+
+
+def test_dates_in_boxes_of_other_articles_are_not_the_page_date() -> None:
+    page = (
+        b"<html><body><div class='related-stories'><time datetime='2019-01-02T08:00:00Z'>old</time></div>"
+        b"<article><h1>Now</h1><time datetime='2025-02-03T10:00:00+01:00'>today</time>"
+        b"<p>" + b"A paragraph of the story itself, long enough to be the article's text. " * 6 + b"</p></article>"
+        b"<aside><time datetime='2018-01-01'>older</time></aside></body></html>"
+    )
+    meta = extract_page(page, "https://a.example/now").meta
+    assert meta.published is not None and meta.published.value == datetime(2025, 2, 3, 9, tzinfo=UTC)
+    assert meta.origins["published"] == "time"
+
+
+def test_author_fields_lose_their_by_and_profile_links() -> None:
+    page = (
+        b'<html><head><meta name="author" content="By Ana Ruiz"><meta property="article:author" '
+        b'content="https://a.example/staff/ana"></head><body><article><p>'
+        + b"A paragraph of the story itself, long enough to be the article's text. " * 6
+        + b"</p></article></body></html>"
+    )
+    assert extract_page(page, "https://a.example/x").meta.authors == ["Ana Ruiz"]
