@@ -166,19 +166,25 @@ def derive_title(lead: str, limit: int = MAX_TITLE_CHARS) -> str:
 
 # Notices about the page, not the story: cookies, browser support, subscriptions, sign-ups, affiliate links,
 # pointers to other articles, comment counters, copyright lines. Only short paragraphs are candidates.
-_NOTICE = re.compile(
+# Those recognised by their opening words (matched at the start only) ...
+_NOTICE_OPENING = re.compile(
+    r"(?:subscribe|sign up|sign in|log in|register)\b"
+    r"|(?:read|see|watch|listen)(?: to)? (?:more|next|also)\b|(?:related|more on this|recommended)\b.{0,40}:?$"
+    r"|(?:\d+ )?comments?(?: \(\d+\))?$|comments are closed\b|(?:leave|post|add) a (?:comment|reply)\b"
+    r"|(?:like|enjoyed|share) this (?:story|article)\b|share (?:this|on)\b"
+    r"|(?:©|\(c\)|copyright\b)",
+    re.IGNORECASE,
+)
+# ... and those by words anywhere, looked for only when one of these stems is in the paragraph at all.
+_NOTICE_STEMS = ("cookie", "browser", "javascript", "subscri", "newsletter", "affiliate", "commission", "commercial")
+_NOTICE_ANYWHERE = re.compile(
     r"\bcookies?\b.{0,80}\b(?:use|accept|consent|polic|settings|preferences)"
     r"|\b(?:your )?browser\b.{0,80}\b(?:support|version|update|upgrade|outdated|javascript)"
     r"|\b(?:enable|turn on) javascript\b"
-    r"|^(?:subscribe|sign up|sign in|log in|register)\b"
     r"|\b(?:already a subscriber|subscribers? only|for subscribers|subscription required|to continue reading)\b"
     r"|\bnewsletters?\b.{0,80}\b(?:sign up|subscribe|inbox|delivered)|\b(?:sign up|subscribe)\b.{0,80}\bnewsletters?\b"
     r"|\baffiliate\b|\b(?:we|may) (?:may )?(?:earn|receive) (?:a )?(?:small )?commission"
-    r"|\bpersonal,? non-?commercial use\b"
-    r"|^(?:read|see|watch|listen)(?: to)? (?:more|next|also)\b|^(?:related|more on this|recommended)\b.{0,40}:?$"
-    r"|^(?:\d+ )?comments?(?: \(\d+\))?$|^comments are closed\b|^(?:leave|post|add) a (?:comment|reply)\b"
-    r"|^(?:like|enjoyed|share) this (?:story|article)\b|^share (?:this|on)\b"
-    r"|^(?:©|\(c\)|copyright\b)",
+    r"|\bpersonal,? non-?commercial use\b",
     re.IGNORECASE,
 )
 _NOTICE_MAX_WORDS = 45
@@ -186,11 +192,9 @@ _BYLINE = re.compile(
     r"^(?i:(?:written |reported )?by|von|par|por|door|от|автор):?\s+[A-ZÀ-ÖØ-ÞА-ЯЁ][^.!?]{0,80}$"
     r"|^(?i:published|updated|posted|last updated|veröffentlicht|aktualisiert|publié|mis à jour|publicado)\b.{0,80}$"
 )
-_CAPTION = re.compile(
-    r"^(?:photos?|images?|pictures?|file photo|fotos?|bild)\s*(?::|by\b)"
-    r"|\((?:[^()]*\b(?:photos?|images?|pictures?|file|credit)\b[^()]*)\)\s*$|©",
-    re.IGNORECASE,
-)
+# An image caption: a credit opening it ("Photo: ...") or closing it ("... (File photo)"), or a copyright sign.
+_CAPTION_OPENING = re.compile(r"(?:photos?|images?|pictures?|file photo|fotos?|bild)\s*(?::|by\b)", re.IGNORECASE)
+_CAPTION_CREDIT = re.compile(r"\((?:[^()]*\b(?:photos?|images?|pictures?|file|credit)\b[^()]*)\)$", re.IGNORECASE)
 _LABEL_MAX_WORDS = 3  # "World", "Business news": a section label above the story
 _LABEL_MAX_CHARS = 30
 _SENTENCE_ENDS = '.!?"”»。！？」』)'  # noqa: RUF001
@@ -202,9 +206,14 @@ def _words(text: str) -> str:
 
 def _is_notice(paragraph: str) -> bool:
     """A notice about the page, or an image caption: never part of the story, wherever it stands."""
-    if len(paragraph.split()) > _NOTICE_MAX_WORDS:
+    if paragraph.count(" ") >= _NOTICE_MAX_WORDS:
         return False
-    return _NOTICE.search(paragraph) is not None or _CAPTION.search(paragraph) is not None
+    if _NOTICE_OPENING.match(paragraph) or _CAPTION_OPENING.match(paragraph) or "©" in paragraph:
+        return True
+    if paragraph.endswith(")") and _CAPTION_CREDIT.search(paragraph):
+        return True
+    folded = paragraph.casefold()
+    return any(stem in folded for stem in _NOTICE_STEMS) and _NOTICE_ANYWHERE.search(paragraph) is not None
 
 
 def _is_headline(text: str, title: str) -> bool:
