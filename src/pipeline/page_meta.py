@@ -25,6 +25,8 @@ _ARTICLE_TYPES = {
 }  # fmt: skip
 _SITE_TYPES = {"website", "newsmediaorganization", "organization"}
 _HAS_TIME = re.compile(r"\d{1,2}:\d{2}")
+_SPACE_BEFORE_ZONE = re.compile(r"\s+(?=(?:[+-]\d{2}:?\d{2}|Z)$)")  # "2025-03-14 09:30:00 +0100"
+_EARLIEST_YEAR, _LATEST_YEAR = 1900, 2200
 _BY = re.compile(r"^(?:by|von|par|por|door)\s+", re.I)  # "By Jane Doe" in an author field
 # Boxes of other articles: dates and links found there are theirs, not the page's.
 _ELSEWHERE = {"aside", "nav", "footer"}
@@ -73,14 +75,17 @@ def parse_page_date(value: Any) -> PageDate | None:
     """An ISO 8601 or RFC 2822 date; without a zone it is taken as UTC, without a time as that day's start."""
     if not isinstance(value, str) or not (text := value.strip()):
         return None
+    timed = bool(_HAS_TIME.search(text))
     try:
-        parsed = datetime.fromisoformat(text.replace(" ", "T", 1) if _HAS_TIME.search(text) else text[:10])
+        parsed = datetime.fromisoformat(_SPACE_BEFORE_ZONE.sub("", text.replace(" ", "T", 1)) if timed else text[:10])
     except ValueError:
         try:
             parsed = parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError):
             return None
-    return PageDate(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC), bool(_HAS_TIME.search(text)))
+    if not _EARLIEST_YEAR <= parsed.year <= _LATEST_YEAR:  # 0001 or 9999 placeholders, and no overflow in UTC
+        return None
+    return PageDate(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC), timed)
 
 
 def read_page_meta(tree: HtmlElement, url: str) -> PageMeta:
@@ -128,7 +133,7 @@ def _names(value: Any) -> list[str]:
     for item in values:
         name = item.get("name") if isinstance(item, dict) else item
         if isinstance(name, list):
-            name = next((n for n in name if isinstance(name, str)), None)
+            name = next((n for n in name if isinstance(n, str)), None)
         if isinstance(name, str) and (name := _BY.sub("", " ".join(name.split()))) and not name.startswith("http"):
             names.append(name)
     return list(dict.fromkeys(names))

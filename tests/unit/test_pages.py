@@ -98,3 +98,26 @@ def test_author_fields_lose_their_by_and_profile_links() -> None:
         + b"</p></article></body></html>"
     )
     assert extract_page(page, "https://a.example/x").meta.authors == ["Ana Ruiz"]
+
+
+@pytest.mark.parametrize(
+    "json_ld",
+    [
+        '{"@type": "NewsArticle", "headline": ["A", "B"], "author": 7, "datePublished": 20250101, "image": [{}]}',
+        '{"@type": 5, "@graph": {"@type": "Article", "author": [{"name": ["X"]}, null], "publisher": "P"}}',
+        '[[[[[{"@type": "NewsArticle"}]]]]]',
+        '{"@type": "NewsArticle", "datePublished": "0000-00-00", "dateModified": "9999-12-31T23:59:59-05:00"}',
+        "{not json",
+        '"a string"',
+    ],
+)
+def test_odd_structured_data_is_read_or_ignored_never_fatal(json_ld: str) -> None:
+    page = (
+        f'<html><head><script type="application/ld+json">{json_ld}</script></head><body><article><p>'
+        + "A paragraph of the story itself, long enough to be the article's text. " * 6
+        + "</p></article></body></html>"
+    ).encode()
+    extracted = extract_page(page, "https://a.example/odd")
+    assert extracted.html and "paragraph of the story" in extracted.html
+    article = normalise_item(with_page(_item("https://a.example/odd"), extracted))
+    assert article.published_at == FETCHED or article.published_at.year >= 1990
