@@ -7,7 +7,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -126,15 +126,30 @@ _TRAILING_ZONE = re.compile(r"\s([A-Z]{2,5})\s*$")
 
 
 def _feed_date(raw: str | None, parsed: time.struct_time | None) -> datetime | None:
-    """The entry's date in UTC, reading zone abbreviations such as MSK right where feedparser does not."""
+    """The entry's date in the zone it gives, reading zone abbreviations such as MSK right where feedparser
+    does not."""
     match = _TRAILING_ZONE.search(raw or "")
     if raw and match and match.group(1) in _ZONES:
         try:
             local = parsedate_to_datetime(raw[: match.start()].strip() + " +0000")
-            return local - timedelta(minutes=_ZONES[match.group(1)])
+            zone = timezone(timedelta(minutes=_ZONES[match.group(1)]))
+            return local.replace(tzinfo=zone)
         except (TypeError, ValueError, OverflowError):  # unreadable, or beyond the year 9999 once in UTC
             pass
-    return _struct_to_datetime(parsed)
+    instant = _struct_to_datetime(parsed)
+    return _in_given_zone(raw, instant) if instant is not None else None
+
+
+def _in_given_zone(raw: str | None, instant: datetime) -> datetime:
+    """`instant` in the offset `raw` states ("+0200", "-05:00"), when `raw` reads as that same instant."""
+    for read in (parsedate_to_datetime, datetime.fromisoformat):
+        try:
+            given = read((raw or "").strip())
+        except (TypeError, ValueError, IndexError, OverflowError):
+            continue
+        if given.tzinfo is not None and given == instant:
+            return given
+    return instant
 
 
 _HAS_TIME = re.compile(r"\d{1,2}:\d{2}")
@@ -307,6 +322,8 @@ def _json_feed_item(
     item: _JsonFeedItem, index: int, source: Source, raw_key: str, fetched_at: datetime, feed: _JsonFeed
 ) -> RawItem:
     published = item.date_published or item.date_modified
+    if published is not None:
+        published.astimezone(UTC)  # beyond the year 9999 once in UTC: OverflowError, this item's rejection
     authors = [a.name for a in (item.authors or ([item.author] if item.author else [])) if a.name]
     text = item.content_text if not item.content_html else None
     return RawItem(
@@ -319,7 +336,7 @@ def _json_feed_item(
         title=item.title,
         html=item.content_html or (None if text else item.summary),
         sections=[Section(paragraphs=[p for p in re.split(r"\n\s*\n", text) if p.strip()])] if text else [],
-        published_at=published.astimezone(UTC) if published else None,
+        published_at=published,
         date_source=DateSource.FEED if published else None,
         authors=authors,
         categories=item.tags,
