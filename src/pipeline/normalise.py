@@ -195,6 +195,9 @@ _BYLINE = re.compile(
 # An image caption: a credit opening it ("Photo: ...") or closing it ("... (File photo)"), or a copyright sign.
 _CAPTION_OPENING = re.compile(r"(?:photos?|images?|pictures?|file photo|fotos?|bild)\s*(?::|by\b)", re.IGNORECASE)
 _CAPTION_CREDIT = re.compile(r"\((?:[^()]*\b(?:photos?|images?|pictures?|file|credit)\b[^()]*)\)$", re.IGNORECASE)
+_BYLINE_MAX_CHARS = 120
+_STAMP = re.compile(r"\b(?:1[89]|20)\d\d\b|\b\d{1,2}[:.]\d\d\b")  # a year or a time of day
+_STAMP_MAX_WORDS = 8
 _LABEL_MAX_WORDS = 3  # "World", "Business news": a section label above the story
 _LABEL_MAX_CHARS = 30
 _SENTENCE_ENDS = '.!?"”»。！？」』)'  # noqa: RUF001
@@ -227,13 +230,17 @@ def _is_headline(text: str, title: str) -> bool:
     return len(mine) <= 30 and text.rstrip()[-1:] not in ".!?" and len(mine & theirs) >= 0.8 * len(mine | theirs)
 
 
-def _is_opening_furniture(paragraph: str, title: str) -> bool:
-    """What stands above a story's first paragraph: the headline again, a byline, a dateline alone, a label."""
+def _is_opening_furniture(paragraph: str, title: str, authors: list[str]) -> bool:
+    """What stands above a story's first paragraph: the headline again, a byline, a time stamp or a dateline
+    alone, a label."""
     words = _words(paragraph)
     if not words or _is_headline(paragraph, title):
         return True
-    if len(paragraph) <= 120 and _BYLINE.match(paragraph):
-        return True
+    short = len(paragraph) <= _BYLINE_MAX_CHARS and paragraph.rstrip()[-1:] not in ".!?"
+    if short and (_BYLINE.match(paragraph) or any(f" {a} " in f" {words} " for a in authors)):
+        return True  # "By Jane Doe", or the article's authors named with no sentence around them
+    if short and len(paragraph.split()) <= _STAMP_MAX_WORDS and _STAMP.search(paragraph):
+        return True  # "14 March 2025, 09:30": when, not what
     if len(words.split()) <= 5 and paragraph.rstrip()[-1:] in ":\u2014\u2013-" and paragraph.upper() == paragraph:
         return True  # a dateline standing alone: "NEW DELHI:"
     return (
@@ -243,11 +250,12 @@ def _is_opening_furniture(paragraph: str, title: str) -> bool:
     )
 
 
-def drop_furniture(sections: list[Section], title: str) -> list[Section]:
+def drop_furniture(sections: list[Section], title: str, authors: list[str] | None = None) -> list[Section]:
     """The sections without notices anywhere, and without what stands above the first real paragraph:
-    a repeated headline, bylines, datelines standing alone, section labels and captions. A text with nothing
-    else is kept as it is."""
+    a repeated headline, bylines, time stamps and datelines standing alone, section labels and captions.
+    A text with nothing else is kept as it is."""
     headline = _words(title)
+    names = [n for n in (_words(a) for a in authors or []) if n]
     kept: list[Section] = []
     started = False
     for section in sections:
@@ -256,7 +264,7 @@ def drop_furniture(sections: list[Section], title: str) -> list[Section]:
         if not started:
             if heading and (_is_headline(heading, headline) or _is_notice(heading)):
                 heading = None
-            while paragraphs and _is_opening_furniture(paragraphs[0], headline):
+            while paragraphs and _is_opening_furniture(paragraphs[0], headline, names):
                 paragraphs = paragraphs[1:]
             started = bool(paragraphs)
         if paragraphs:
@@ -342,7 +350,7 @@ def normalise_item(raw: RawItem) -> Article:
         )
         for s in source_sections
     ]
-    sections = drop_furniture([s for s in sections if s.paragraphs], title)
+    sections = drop_furniture([s for s in sections if s.paragraphs], title, raw.authors)
     lead = sections[0].paragraphs[0] if sections else ""
     title_derived = not title
     if title_derived:

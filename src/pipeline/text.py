@@ -18,6 +18,8 @@ _SENTENCE_BREAK = re.compile(  # like _SENTENCE_END, but a closing quotation mar
 # The word before a full stop that is an abbreviation, not a sentence's end: an initial ("J."), letters with
 # stops ("U.S.", "a.m."), or a capitalised word of at most three letters ("Dr.", "Gov.", "Wis.", "St.").
 _ABBREVIATION = re.compile(r"(?:^|[\s(\"'“«„])(?:\w|(?:\w\.)+\w|[A-ZÀ-ÖØ-ÞА-Я][a-zà-öø-ÿа-я]{1,2})\.$")
+# Before a number, a short word with a stop is one too: "Sept. 5", "No. 10", "Art. 3", "p. 12", "no. 4".
+_BEFORE_NUMBER = re.compile(r"(?:^|\s)(?:[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ]{0,3}|[a-z]{1,2})\.$")
 
 
 def _breaks(pattern: re.Pattern[str], text: str) -> list[str]:
@@ -26,7 +28,13 @@ def _breaks(pattern: re.Pattern[str], text: str) -> list[str]:
     start = 0
     for match in pattern.finditer(text):
         before = text[start : match.start()]
-        if _ABBREVIATION.search(before[-12:]) or (text.startswith("(", match.end()) and before.endswith(".")):
+        stop = before.endswith(".")
+        follows = text[match.end() : match.end() + 1]
+        if (
+            _ABBREVIATION.search(before[-12:])
+            or (stop and follows == "(")  # "LA CROSSE, Wis. (AP)": an agency's credit
+            or (follows.isdigit() and _BEFORE_NUMBER.search(before[-8:]))
+        ):
             continue
         parts.append(text[start : match.start()])
         start = match.end()

@@ -132,3 +132,20 @@ def test_a_page_headline_worded_slightly_unlike_the_feed_title_is_not_text() -> 
 def test_captions_are_not_text_wherever_they_stand() -> None:
     paragraphs = [STORY, "The new hall seen from the river (Photo: City archive)", STORY]
     assert normalise_item(raw_item("T", paragraphs, published_at=NOW)).text.split("\n\n") == [STORY, STORY]
+
+
+def test_a_stop_before_a_number_ends_a_sentence_unless_after_a_short_abbreviation() -> None:
+    text = "The vote is on Sept. 5 in room no. 10 of the hall. Prices fell. 40 people left."
+    assert split_sentences(text) == [
+        "The vote is on Sept. 5 in room no. 10 of the hall.",
+        "Prices fell.",
+        "40 people left.",
+    ]
+
+
+def test_bylines_naming_the_authors_and_time_stamps_above_the_story_are_not_text() -> None:
+    item = raw_item(
+        "Budget approved", ["Ana Ruiz and Tom Ode, City desk", "14 March 2025, 09:30", STORY], published_at=NOW
+    )
+    article = normalise_item(item.model_copy(update={"authors": ["Ana Ruiz", "Tom Ode"]}))
+    assert article.lead == STORY
