@@ -96,14 +96,31 @@ def read_page_meta(tree: HtmlElement, url: str) -> PageMeta:
     _read_microdata(tree, meta)
     if meta.published is None:
         meta.offer("published", _first_time(tree), "time")
+    if meta.title and meta.site_name:
+        meta.title = _without_site(meta.title, meta.site_name)
     return meta
+
+
+def _without_site(title: str, site: str) -> str:
+    """The headline without the site's name after a separator ("Bridge reopens | The Courier")."""
+    for separator in (" | ", " - ", " \u2013 ", " \u2014 ", " :: ", " · "):
+        head, _, tail = title.rpartition(separator)
+        if head and tail.strip().casefold() == site.strip().casefold():
+            return head.strip()
+    return title
+
+
+def _split_names(value: str) -> list[str]:
+    """Names in one meta value: "A, B" is two people, "Ana Ruiz, MD" one (a part of one word is no name)."""
+    parts = [p.strip() for p in value.split(",") if p.strip()]
+    return parts if len(parts) > 1 and all(len(p.split()) > 1 for p in parts) else [value]
 
 
 def _text(value: Any) -> str | None:
     if isinstance(value, list):
         value = next((v for v in value if isinstance(v, str | dict)), None)
     if isinstance(value, dict):
-        value = value.get("name") or value.get("url") or value.get("@id")
+        value = value.get("name") or value.get("url") or value.get("contentUrl")
     return " ".join(value.split()) if isinstance(value, str) and value.strip() else None
 
 
@@ -139,6 +156,15 @@ def _names(value: Any) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def _resolved(value: Any, ids: dict[str, dict[str, Any]]) -> Any:
+    """`value` with references (`{"@id": ...}` alone) to other objects of the page's JSON-LD replaced by them."""
+    if isinstance(value, list):
+        return [_resolved(v, ids) for v in value]
+    if isinstance(value, dict) and set(value) <= {"@id", "@type"} and isinstance(value.get("@id"), str):
+        return ids.get(value["@id"], value)
+    return value
+
+
 def _same_page(item: dict[str, Any], url: str) -> bool:
     main = item.get("mainEntityOfPage")
     addresses = [item.get("url"), main.get("@id") if isinstance(main, dict) else main]
@@ -160,14 +186,19 @@ def _read_json_ld(tree: HtmlElement, url: str, meta: PageMeta) -> None:
     # The page's own article: the one naming this address, else the first (lists of related ones come later).
     article = next((a for a in articles if _same_page(a, url)), articles[0] if articles else None)
     if article is not None:
-        meta.offer("title", _text(article.get("headline")) or _text(article.get("name")), "json-ld")
-        meta.offer("authors", _names(article.get("author")), "json-ld")
-        meta.offer("published", parse_page_date(article.get("datePublished")), "json-ld")
-        meta.offer("modified", parse_page_date(article.get("dateModified")), "json-ld")
-        meta.offer("section", _text(article.get("articleSection")), "json-ld")
-        meta.offer("image_url", _text(article.get("image")), "json-ld")
-        meta.offer("description", _text(article.get("description")), "json-ld")
-        publisher = article.get("publisher")
+        ids = {o["@id"]: o for o in objects if isinstance(o.get("@id"), str)}
+
+        def field(name: str) -> Any:
+            return _resolved(article.get(name), ids)
+
+        meta.offer("title", _text(field("headline")) or _text(field("name")), "json-ld")
+        meta.offer("authors", _names(field("author")), "json-ld")
+        meta.offer("published", parse_page_date(field("datePublished")), "json-ld")
+        meta.offer("modified", parse_page_date(field("dateModified")), "json-ld")
+        meta.offer("section", _text(field("articleSection")), "json-ld")
+        meta.offer("image_url", _text(field("image")), "json-ld")
+        meta.offer("description", _text(field("description")), "json-ld")
+        publisher = field("publisher")
         meta.offer("site_name", _text(publisher) if isinstance(publisher, dict | list) else None, "json-ld")
     site = next((o for o in objects if _types(o) & _SITE_TYPES and isinstance(o.get("name"), str)), None)
     if site is not None:
@@ -207,7 +238,7 @@ def _read_meta_tags(tree: HtmlElement, meta: PageMeta) -> None:
             continue
         origin = "open-graph" if key.startswith(("og:", "article:", "twitter:")) else "meta"
         if name == "authors":
-            meta.offer(name, _names([v for value in values for v in value.split(",") if v.strip()]), origin)
+            meta.offer(name, _names([name for value in values for name in _split_names(value)]), origin)
         elif name in ("published", "modified"):
             meta.offer(name, parse_page_date(values[0]), origin)
         else:

@@ -121,3 +121,33 @@ def test_odd_structured_data_is_read_or_ignored_never_fatal(json_ld: str) -> Non
     assert extracted.html and "paragraph of the story" in extracted.html
     article = normalise_item(with_page(_item("https://a.example/odd"), extracted))
     assert article.published_at == FETCHED or article.published_at.year >= 1990
+
+
+def test_json_ld_references_within_its_graph_are_followed() -> None:
+    graph = (
+        '{"@context": "https://schema.org", "@graph": ['
+        '{"@type": "Organization", "@id": "https://b.example/#org", "name": "Bay News"},'
+        '{"@type": "Person", "@id": "https://b.example/#ana", "name": "Ana Ruiz"},'
+        '{"@type": "ImageObject", "@id": "https://b.example/#img", "url": "https://b.example/i.jpg"},'
+        '{"@type": "NewsArticle", "headline": "Bay bridge", "author": {"@id": "https://b.example/#ana"},'
+        ' "image": {"@id": "https://b.example/#img"}, "publisher": {"@id": "https://b.example/#org"}}]}'
+    )
+    page = (
+        f'<html><head><script type="application/ld+json">{graph}</script></head><body><article><p>'
+        + "A paragraph of the story itself, long enough to be the article's text. " * 6
+        + "</p></article></body></html>"
+    ).encode()
+    meta = extract_page(page, "https://b.example/bay").meta
+    assert (meta.authors, meta.image_url, meta.site_name) == (["Ana Ruiz"], "https://b.example/i.jpg", "Bay News")
+
+
+def test_the_site_name_after_a_headline_goes_and_a_name_with_its_degrees_stays_one() -> None:
+    page = (
+        b'<html><head><meta property="og:title" content="Bridge reopens | The Courier">'
+        b'<meta property="og:site_name" content="The Courier"><meta name="author" content="Ana Ruiz, MD">'
+        b"</head><body><article><p>"
+        + b"A paragraph of the story itself, long enough to be the article's text. " * 6
+        + b"</p></article></body></html>"
+    )
+    meta = extract_page(page, "https://c.example/bridge").meta
+    assert (meta.title, meta.authors) == ("Bridge reopens", ["Ana Ruiz, MD"])
