@@ -43,3 +43,9 @@ def test_confidence_is_not_certainty_for_a_guess() -> None:
 def test_no_letters_no_language() -> None:
     assert detect_language("12 345 — 67") == (None, 0.0)
     assert detect_language("12 345 — 67", "fr") == ("fr", 0.0)
+
+
+def test_text_without_spaces_can_overrule_a_wrong_declaration() -> None:
+    japanese = "東京都は新しい橋の建設を発表した。工事は来年の春に始まり、三年後に完成する予定だという。" * 3
+    assert detect_language(japanese, "zh")[0] == "ja"
+    assert detect_language("東京の橋", "zh")[0] == "zh"  # a few characters overrule nothing

@@ -16,10 +16,11 @@ LANGUAGE_VERSION = f"lingua-{version('lingua-language-detector')}-all-low-accura
 
 # Lingua is most accurate on the first few hundred words; more only costs time.
 MAX_CHARS = 2000
-# The text overrides the declared language only when it is this sure, on at least this many words: a
-# headline alone, a name or a quotation in another language do not.
+# The text overrides the declared language only when it is this sure, on at least this many words (or
+# characters, for scripts written without spaces): a headline alone, a name or a quotation do not.
 CLEAR_CONFIDENCE = 0.9
 CLEAR_WORDS = 12
+CLEAR_CHARS = 120
 
 
 @cache
@@ -40,7 +41,8 @@ def detect_language(text: str, declared: str | None = None) -> tuple[str | None,
     scores = {v.language.iso_code_639_1.name.lower(): round(v.value, 4) for v in values}
     best = next(iter(scores))
     if declared and best != declared:
-        clear = scores[best] >= CLEAR_CONFIDENCE and len(sample.split()) >= CLEAR_WORDS
+        long_enough = len(sample.split()) >= CLEAR_WORDS or len(sample) >= CLEAR_CHARS
+        clear = scores[best] >= CLEAR_CONFIDENCE and long_enough
         if not clear:
             return declared, scores.get(declared, 0.0)
     return best, scores[best]
