@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urljoin
 
 from lxml import etree
 from lxml.html import HtmlElement
@@ -98,7 +99,18 @@ def read_page_meta(tree: HtmlElement, url: str) -> PageMeta:
         meta.offer("published", _first_time(tree), "time")
     if meta.title and meta.site_name:
         meta.title = _without_site(meta.title, meta.site_name)
+    # Addresses may be relative to the page ("/img/a.jpg"): absolute ones are what an article keeps.
+    for name in ("image_url", "canonical_url"):
+        if (value := getattr(meta, name)) is not None:
+            setattr(meta, name, _absolute(url, value))
     return meta
+
+
+def _absolute(base: str, address: str) -> str | None:
+    try:
+        return urljoin(base, address.strip())
+    except ValueError:  # an unreadable IPv6 literal, say
+        return None
 
 
 def _without_site(title: str, site: str) -> str:

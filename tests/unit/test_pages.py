@@ -151,3 +151,14 @@ def test_the_site_name_after_a_headline_goes_and_a_name_with_its_degrees_stays_o
     )
     meta = extract_page(page, "https://c.example/bridge").meta
     assert (meta.title, meta.authors) == ("Bridge reopens", ["Ana Ruiz, MD"])
+
+
+def test_relative_image_and_canonical_addresses_are_made_absolute() -> None:
+    page = (
+        b'<html><head><link rel="canonical" href="/news/bridge"><meta property="og:image" content="/img/b.jpg">'
+        b"</head><body><article><p>"
+        + b"A paragraph of the story itself, long enough to be the article's text. " * 6
+        + b"</p></article></body></html>"
+    )
+    meta = extract_page(page, "https://c.example/news/bridge?utm_source=x").meta
+    assert (meta.canonical_url, meta.image_url) == ("https://c.example/news/bridge", "https://c.example/img/b.jpg")
