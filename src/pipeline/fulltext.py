@@ -13,7 +13,7 @@ from pipeline.page_meta import PageDate, PageMeta, parse_page_date, read_page_me
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
 
-__all__ = ["MIN_PRECISE_WORDS", "PageExtractor", "PageText", "extract_page"]
+__all__ = ["PageExtractor", "PageText", "extract_page"]
 
 # Below this many words the precise extraction has missed the article (a notice, a teaser): the fuller one is
 # kept instead when it finds more. Measured on the article-extraction benchmark (tests/eval/extraction.py).

@@ -26,7 +26,6 @@ __all__ = [
     "canonical_url",
     "clean_text",
     "derive_title",
-    "drop_furniture",
     "normalise_item",
     "same_site",
     "with_page",

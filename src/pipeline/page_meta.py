@@ -66,6 +66,7 @@ class PageMeta:
 
     @property
     def missing(self) -> list[str]:
+        """Fields with no value yet."""
         return [name for name in _FIELDS if getattr(self, name) in (None, [])]
 
 
