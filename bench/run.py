@@ -27,6 +27,8 @@ from enrich import bench_enrichment
 from feed_server import feed_body
 from ingest import bench_dag_test, bench_full_ingest
 from micro import bench_digest, bench_parse_normalise, bench_store
+from pages import bench_pages
+from pages import markdown as pages_markdown
 from scale import bench_fetch_scale
 from scale import markdown as fetch_scale_markdown
 from shard import commit_states, ingest_shard, write_registry
@@ -285,6 +287,8 @@ def write_markdown(results: dict[str, Any]) -> str:
         ]
     if "fetch-scale" in results:
         lines += ["", *fetch_scale_markdown(results["fetch-scale"])]
+    if "pages" in results:
+        lines += ["", *pages_markdown(results["pages"])]
     if "enrichment" in results:
         e = results["enrichment"]
         lines += [
@@ -404,9 +408,9 @@ def seaweedfs() -> Iterator[Settings]:
 
 
 def main() -> None:
-    """`python bench/run.py [fetch] [ingest] [fetch-scale] [enrichment] [micro]`: the named parts (default all);
+    """`python bench/run.py [fetch] [ingest] [fetch-scale] [enrichment] [pages] [micro]`: the named parts (default all);
     others are kept."""
-    parts = set(sys.argv[1:]) or {"fetch", "ingest", "fetch-scale", "enrichment", "micro"}
+    parts = set(sys.argv[1:]) or {"fetch", "ingest", "fetch-scale", "enrichment", "pages", "micro"}
     results_file = ROOT / "bench" / "results.json"
     results: dict[str, Any] = json.loads(results_file.read_text()) if results_file.exists() else {}
     cores = os.cpu_count() or 1
@@ -436,6 +440,8 @@ def main() -> None:
     }
     if "enrichment" in parts:
         results["enrichment"] = bench_enrichment()
+    if "pages" in parts:
+        results["pages"] = bench_pages()
     if "micro" in parts:
         results |= {"parse_normalise": bench_parse_normalise(), "store": bench_store(), "digest": bench_digest()}
     results_file.write_text(json.dumps(results, indent=2) + "\n")

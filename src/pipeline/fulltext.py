@@ -1,49 +1,97 @@
-"""Full text of article pages: the main text, canonical URL and date extracted with trafilatura, time-limited."""
+"""Full text of article pages: the main text (trafilatura) and what the page says about itself, time-limited."""
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from typing import TYPE_CHECKING, Any
+
+from pipeline.page_meta import PageDate, PageMeta, parse_page_date, read_page_meta
+
+if TYPE_CHECKING:
+    from lxml.html import HtmlElement
 
 __all__ = ["PageExtractor", "PageText", "extract_page"]
+
+# Below this many words the precise extraction has missed the article (a notice, a teaser): the fuller one is
+# kept instead when it finds more. Measured on the article-extraction benchmark (tests/eval/extraction.py).
+MIN_PRECISE_WORDS = 40
 
 
 @dataclass(frozen=True)
 class PageText:
-    """What an article page adds: its main text as simple HTML, its canonical URL and publication date."""
+    """What an article page adds: its main text as simple HTML, and its metadata with their origins."""
 
     html: str | None
-    canonical_url: str | None
-    published: datetime | None
+    meta: PageMeta
+
+    @property
+    def canonical_url(self) -> str | None:
+        url = self.meta.canonical_url
+        return url if url and url.startswith(("http://", "https://")) else None
+
+    @property
+    def published(self) -> PageDate | None:
+        return self.meta.published
 
 
 def extract_page(page: bytes, url: str) -> PageText:
-    """Extract the main text (headings and paragraphs) and `<link rel=canonical>` of one page."""
-    import trafilatura  # seconds to import: only the extraction process needs it
+    """Extract the main text (headings and paragraphs) and the metadata of one page."""
+    from trafilatura.htmlprocessing import build_html_output  # seconds to import: only the extraction process
+    from trafilatura.utils import load_html
 
-    html = trafilatura.extract(
-        page,
+    tree = load_html(page)
+    if tree is None:
+        return PageText(None, PageMeta())
+    meta = read_page_meta(tree, url)  # before trafilatura, which works on copies of the tree
+    # Precision drops menus, related links and notices; on a few pages it drops the article itself.
+    document = _extract(tree, url, favor_precision=True)
+    if _words(document) < MIN_PRECISE_WORDS:
+        fuller = _extract(tree, url, favor_precision=False)
+        if _words(fuller) > _words(document):
+            document = fuller
+    if {"title", "authors", "published"} & set(meta.missing):  # its date search is costly: only when needed
+        _fill_from_trafilatura(tree, url, meta)
+    html = build_html_output(document) if document is not None and document.body is not None else None
+    return PageText(html or None, meta)
+
+
+def _extract(tree: HtmlElement, url: str, *, favor_precision: bool) -> Any:
+    from trafilatura import bare_extraction
+
+    return bare_extraction(
+        tree,
         url=url,
-        output_format="html",
         include_comments=False,
         include_images=False,
         include_links=False,
         include_tables=True,
-        favor_precision=True,
+        favor_precision=favor_precision,
     )
-    metadata = trafilatura.extract_metadata(page, default_url=url)
-    canonical = metadata.url if metadata is not None and metadata.url else None
-    if canonical and not canonical.startswith(("http://", "https://")):
-        canonical = None
-    published = None
-    if metadata is not None and metadata.date:
-        with contextlib.suppress(ValueError):
-            published = datetime.fromisoformat(metadata.date).replace(tzinfo=UTC)  # htmldate gives a day
-    return PageText(html or None, canonical, published)
+
+
+def _words(document: Any) -> int:
+    return len((document.text or "").split()) if document is not None else 0
+
+
+def _fill_from_trafilatura(tree: HtmlElement, url: str, meta: PageMeta) -> None:
+    """Fill what the structured data left empty from trafilatura's reading of the page (title, byline, date,
+    and the rest while at it)."""
+    from trafilatura.metadata import extract_metadata
+
+    # No extensive search: it takes dates from links, and those are other articles' dates.
+    found = extract_metadata(tree, default_url=url, date_config={"original_date": True, "extensive_search": False})
+    meta.offer("title", found.title, "trafilatura")
+    meta.offer("authors", [a.strip() for a in (found.author or "").split(";") if a.strip()], "trafilatura")
+    meta.offer("published", parse_page_date(found.date), "trafilatura")
+    meta.offer("section", found.categories[0] if found.categories else None, "trafilatura")
+    meta.offer("image_url", found.image, "trafilatura")
+    meta.offer("description", found.description, "trafilatura")
+    if found.sitename and found.sitename != found.hostname:  # a host name is no publication's name
+        meta.offer("site_name", found.sitename, "trafilatura")
+    meta.offer("canonical_url", found.url if found.url != url else None, "trafilatura")
 
 
 def _serve(connection: Connection) -> None:

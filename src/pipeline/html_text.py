@@ -83,6 +83,8 @@ def _sections(root: lxml.html.HtmlElement) -> list[Section]:
         element.text = ""
     for element in root.iter("br"):
         element.tail = "\n" + (element.tail or "")
+    for element in root.iter("td", "th"):  # cells of a row: words apart, on one line
+        element.tail = " " + (element.tail or "")
     for element in root.iter(*_BLOCKS, *_HEADINGS):
         mark = _HEADING_MARK if element.tag in _HEADINGS else ""
         element.text = f"\n\n{mark}{element.text or ''}"

@@ -13,6 +13,7 @@ __all__ = [
     "ARTICLE_SCHEMA_VERSION",
     "SLUG",
     "Article",
+    "DatePrecision",
     "DateSource",
     "Digest",
     "DigestCounts",
@@ -96,6 +97,13 @@ class DateSource(StrEnum):
     FETCHED = "fetched"
 
 
+class DatePrecision(StrEnum):
+    """How exact a published date is: to the second (with its zone), or only the day."""
+
+    TIME = "time"
+    DAY = "day"
+
+
 class TextSource(StrEnum):
     """Where an article's text came from."""
 
@@ -130,6 +138,12 @@ class RawItem(_Model):
     text_source: TextSource | None = Field(None, description="Where the text came from, when not the item itself.")
     language_hint: str | None = None
     source_name: str | None = None
+    published_precision: DatePrecision = DatePrecision.TIME
+    modified_at: AwareDatetime | None = None
+    section: str | None = None
+    description: str | None = None
+    site_name: str | None = None
+    origins: dict[str, str] = Field(default_factory=dict, description="Field -> where its value came from.")
 
 
 class EntityType(StrEnum):
@@ -182,12 +196,24 @@ class Article(_Model):
     html: str | None = Field(None, description="The input's markup, sanitised (nh3) for display.")
     published_at: AwareDatetime
     published_date: date
+    published_precision: DatePrecision = Field(
+        DatePrecision.TIME, description="`day` when the input gave a date without a time (kept as 00:00 UTC)."
+    )
+    modified_at: AwareDatetime | None = Field(None, description="When the page says the article was last changed.")
     date_source: DateSource
     date_flagged: bool = Field(False, description="The date is missing or implausible and was not trusted.")
     fetched_at: AwareDatetime
     authors: list[str] = Field(default_factory=list)
     categories: list[str] = Field(default_factory=list)
+    section: str | None = Field(None, description="The publisher's section (`article:section`, `articleSection`).")
+    description: str | None = Field(None, description="The publisher's own short description of the article.")
+    site_name: str | None = Field(None, description="The publication's name as its page gives it.")
     image_url: str | None = None
+    origins: dict[str, str] = Field(
+        default_factory=dict,
+        description="Field -> where its value came from: `feed`, or the page's `json-ld`, `open-graph`, `meta`, "
+        "`microdata`, `time`, `link`, `trafilatura`; `lead` for a title made from the text.",
+    )
     language: str | None = None
     language_confidence: float | None = None
     summary: str | None = None

@@ -7,7 +7,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -17,7 +17,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from pipeline.errors import PermanentError, describe
 from pipeline.feed_text import neutralise_declarations, utf8_headers
 from pipeline.html_text import absolute_links
-from pipeline.models import DateSource, RawItem, Section, Source, SourceKind, TextSource
+from pipeline.models import DatePrecision, DateSource, RawItem, Section, Source, SourceKind, TextSource
 
 __all__ = [
     "ParsedPayload",
@@ -92,6 +92,7 @@ def parse_document(data: bytes, source: Source, raw_key: str, fetched_at: dateti
         sections=sections,
         published_at=published,
         date_source=DateSource.HEADER,
+        published_precision=DatePrecision.DAY,
         text_source=TextSource.DOCUMENT,
         language_hint=source.language,
         source_name=source.display_name,
@@ -125,15 +126,38 @@ _TRAILING_ZONE = re.compile(r"\s([A-Z]{2,5})\s*$")
 
 
 def _feed_date(raw: str | None, parsed: time.struct_time | None) -> datetime | None:
-    """The entry's date in UTC, reading zone abbreviations such as MSK right where feedparser does not."""
+    """The entry's date in the zone it gives, reading zone abbreviations such as MSK right where feedparser
+    does not."""
     match = _TRAILING_ZONE.search(raw or "")
     if raw and match and match.group(1) in _ZONES:
         try:
             local = parsedate_to_datetime(raw[: match.start()].strip() + " +0000")
-            return local - timedelta(minutes=_ZONES[match.group(1)])
+            zone = timezone(timedelta(minutes=_ZONES[match.group(1)]))
+            return local.replace(tzinfo=zone)
         except (TypeError, ValueError, OverflowError):  # unreadable, or beyond the year 9999 once in UTC
             pass
-    return _struct_to_datetime(parsed)
+    instant = _struct_to_datetime(parsed)
+    return _in_given_zone(raw, instant) if instant is not None else None
+
+
+def _in_given_zone(raw: str | None, instant: datetime) -> datetime:
+    """`instant` in the offset `raw` states ("+0200", "-05:00"), when `raw` reads as that same instant."""
+    for read in (parsedate_to_datetime, datetime.fromisoformat):
+        try:
+            given = read((raw or "").strip())
+        except (TypeError, ValueError, IndexError, OverflowError):
+            continue
+        if given.tzinfo is not None and given == instant:
+            return given
+    return instant
+
+
+_HAS_TIME = re.compile(r"\d{1,2}:\d{2}")
+
+
+def _precision(raw: str | None) -> DatePrecision:
+    """`day` for a date given without a time of day ("2024-01-07", "Sun, 07 Jan 2024")."""
+    return DatePrecision.TIME if raw is None or _HAS_TIME.search(raw) else DatePrecision.DAY
 
 
 def _struct_to_datetime(value: time.struct_time | None) -> datetime | None:
@@ -157,10 +181,8 @@ def _feed_entry(entry: Any, index: int, source: Source, raw_key: str, fetched_at
     if html and detail.get("base"):
         html = absolute_links(html, detail["base"])
     # dict.get: feedparser's own get() maps a missing updated_parsed to published_parsed, with a warning.
-    if dict.get(entry, "published_parsed"):
-        published = _feed_date(dict.get(entry, "published"), dict.get(entry, "published_parsed"))
-    else:
-        published = _feed_date(dict.get(entry, "updated"), dict.get(entry, "updated_parsed"))
+    dated = "published" if dict.get(entry, "published_parsed") else "updated"
+    published = _feed_date(dict.get(entry, dated), dict.get(entry, f"{dated}_parsed"))
     authors = [a.get("name", "") for a in entry.get("authors", []) if a.get("name")]
     images = [
         m.get("url")
@@ -179,6 +201,7 @@ def _feed_entry(entry: Any, index: int, source: Source, raw_key: str, fetched_at
         sections=[],
         published_at=published,
         date_source=DateSource.FEED if published else None,
+        published_precision=_precision(dict.get(entry, dated)) if published else DatePrecision.TIME,
         authors=authors or ([entry["author"]] if entry.get("author") else []),
         categories=[t.get("term", "") for t in entry.get("tags", []) if t.get("term")],
         image_url=images[0] if images else None,
@@ -299,6 +322,8 @@ def _json_feed_item(
     item: _JsonFeedItem, index: int, source: Source, raw_key: str, fetched_at: datetime, feed: _JsonFeed
 ) -> RawItem:
     published = item.date_published or item.date_modified
+    if published is not None:
+        published.astimezone(UTC)  # beyond the year 9999 once in UTC: OverflowError, this item's rejection
     authors = [a.name for a in (item.authors or ([item.author] if item.author else [])) if a.name]
     text = item.content_text if not item.content_html else None
     return RawItem(
@@ -311,7 +336,7 @@ def _json_feed_item(
         title=item.title,
         html=item.content_html or (None if text else item.summary),
         sections=[Section(paragraphs=[p for p in re.split(r"\n\s*\n", text) if p.strip()])] if text else [],
-        published_at=published.astimezone(UTC) if published else None,
+        published_at=published,
         date_source=DateSource.FEED if published else None,
         authors=authors,
         categories=item.tags,

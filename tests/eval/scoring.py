@@ -10,6 +10,7 @@ from pipeline.enrich import Enricher
 from pipeline.enrich.dedup import StoryIndex, signature
 from pipeline.models import Article, EntityType
 from pipeline.settings import Settings
+from tests.eval.extraction import main as score_extraction
 from tests.support.articles import LABELLED_CASES, load_cases, to_article
 
 _ENTITY_FIELDS = {"people": EntityType.PERSON, "organisations": EntityType.ORGANISATION, "places": EntityType.PLACE}
@@ -123,6 +124,7 @@ def main() -> None:
         f"speaker accuracy: {speaker_accuracy(scores['speakers']):.3f}   language accuracy: "
         f"{scores['language'].recall:.3f}"
     )
+    score_extraction()
 
 
 if __name__ == "__main__":

@@ -176,7 +176,7 @@ def test_fulltext_pages_follow_robots_txt_and_replace_feed_snippets(
     assert "Home | News" not in articles["Open page"]["text"] and "Snippet only." not in articles["Open page"]["text"]
     assert articles["Private page"]["text"] == "Feed text kept."
     dated = articles["Undated in the feed"]
-    assert (dated["published_at"], dated["date_source"]) == ("2024-01-05T00:00:00Z", "page")
+    assert (dated["published_at"], dated["date_source"]) == ("2024-01-05T09:00:00Z", "page")  # the page's time
     assert any(k.endswith(".html") for k in store.list_keys("raw/full-xml/")), "the page is archived in raw/"
 
 

@@ -12,7 +12,19 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 # Rooms (top-level modules and packages of `pipeline`) by layer; a room imports its own layer or lower ones.
 LAYERS = [
     {"models", "errors", "settings", "text"},
-    {"sources", "fetch", "decoding", "feed_text", "parse", "html_text", "normalise", "fulltext", "enrich", "storage"},
+    {
+        "sources",
+        "fetch",
+        "decoding",
+        "feed_text",
+        "parse",
+        "html_text",
+        "page_meta",
+        "normalise",
+        "fulltext",
+        "enrich",
+        "storage",
+    },
     {"stories", "lake", "digest", "seaweed"},
     {"stages"},
     {"cli"},

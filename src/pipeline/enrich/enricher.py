@@ -62,7 +62,7 @@ class Enricher:
 
     def enrich(self, articles: Sequence[Article]) -> list[Article]:
         places = gazetteer(self.languages)
-        detected = [detect_language(f"{a.title}\n{a.text}", self.languages) for a in articles]
+        detected = [detect_language(f"{a.title}\n{a.text}", a.language) for a in articles]
         languages = [lang or a.language for (lang, _), a in zip(detected, articles, strict=True)]
         spans = self._spans([a.text for a in articles], languages)
         enriched: list[Article] = []

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from typing import Any
 
 from pipeline.errors import describe
 from pipeline.fulltext import PageExtractor
-from pipeline.models import Article, DateSource, Fetched, Normalised, RawItem, Source, SourceKind, TextSource
+from pipeline.models import Article, Fetched, Normalised, RawItem, Source, SourceKind
 from pipeline.settings import Settings
 from pipeline.sources import load_sources
 from pipeline.sources.state import scheduled
@@ -109,19 +108,11 @@ def normalise_source(
 
 
 def _with_page_text(store: ObjectStore, item: RawItem, page_key: str, pages: PageExtractor) -> RawItem:
-    """Use the article page's main text and canonical URL; keep the feed's text when extraction finds none."""
-    from pipeline.normalise import same_site
+    """The item with its article page's text and metadata; the feed's text stays when extraction finds none."""
+    from pipeline.normalise import with_page
 
     page = store.get_object(page_key)
     text = pages.extract(page.data, archived_value(page.metadata, "url") or item.url or "")
     if isinstance(text, str):  # too slow, or unreadable: the feed's own text stays
         return item
-    # A page may name any address as canonical; only one on the item's own site is kept. The item's link
-    # stays its address (and id) whether or not the page was fetched.
-    canonical = text.canonical_url if text.canonical_url and same_site(text.canonical_url, item.url) else None
-    update: dict[str, Any] = {"canonical_url": canonical}
-    if text.html:
-        update |= {"html": text.html, "sections": [], "text_source": TextSource.PAGE}
-    if item.published_at is None and text.published is not None:
-        update |= {"published_at": text.published, "date_source": DateSource.PAGE}
-    return item.model_copy(update=update)
+    return with_page(item, text)
