@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from pipeline.models import RunReport, SourceReport
     from pipeline.seaweed import EmbeddedS3
     from pipeline.settings import Settings
+    from pipeline.sources import Registry
+    from pipeline.sources.discovery import FeedCandidate
     from pipeline.storage.store import ObjectStore
 
 __all__ = ["app"]
@@ -223,6 +225,134 @@ def sources_check(sources: SourcesOption = None) -> None:
     console.print(table)
     if any(not c.reachable and c.source.enabled for c in checks):
         raise typer.Exit(1)
+
+
+def _registry_or_empty(path: Path) -> Registry:
+    from pipeline.sources import Registry, load_registry
+
+    return load_registry(path) if path.exists() else Registry(path.resolve(), ())
+
+
+@sources_app.command("import")
+def sources_import(
+    opml: Annotated[Path, typer.Argument(help="An OPML file, e.g. a feed reader's export.")],
+    sources: SourcesOption = None,
+    allow_private_network: Annotated[
+        bool, typer.Option(help="Mark the new sources as allowed on loopback/private networks.")
+    ] = False,
+) -> None:
+    """Add every feed of an OPML file (folders become tags); feeds the registry has are left out."""
+    settings = _settings(sources)
+    with _failing():
+        from pipeline.sources.additions import add_sources
+        from pipeline.sources.opml import plan_import, read_opml
+
+        try:
+            data = opml.read_bytes()
+        except OSError as exc:
+            raise PipelineError(f"cannot read {opml}: {exc.strerror}") from None
+        feeds = read_opml(data, str(opml))
+        plan = plan_import(feeds, _registry_or_empty(settings.sources_file), allow_private_network)
+        if plan.added:
+            add_sources(settings.sources_file, plan.added)
+    for feed, known in plan.present:
+        console.print(_shown(f"already present: {feed.url} (line {feed.line}) as {known!r}"))
+    for source in plan.added:
+        console.print(
+            _shown(f"added {source.id}: {source.url}" + (f" [{', '.join(source.tags)}]" if source.tags else ""))
+        )
+    console.print(f"{len(plan.added)} added, {len(plan.present)} already present: {settings.sources_file}")
+
+
+@sources_app.command("export")
+def sources_export(
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")] = None,
+    sources: SourcesOption = None,
+) -> None:
+    """Write the registry's feeds as OPML 2.0 (folders by first tag), for FreshRSS, miniflux and others."""
+    settings = _settings(sources)
+    with _failing():
+        from pipeline.sources import load_registry
+        from pipeline.sources.opml import write_opml
+
+        data = write_opml(load_registry(settings.sources_file))
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    output.write_bytes(data)
+    console.print(_shown(f"wrote {output}"))
+
+
+def _chosen(candidates: list[FeedCandidate], pick: int | None) -> FeedCandidate:
+    """The candidate `--pick` names, the only one, or the one asked for on a terminal."""
+    listing = "\n".join(
+        f"  {n}. {c.url} ({c.kind.value}, {c.items} items, by {c.found_by})" + (f" {c.title}" if c.title else "")
+        for n, c in enumerate(candidates, start=1)
+    )
+    if pick is not None:
+        if not 1 <= pick <= len(candidates):
+            raise _fail(f"--pick {pick}: choose 1 to {len(candidates)}:\n{listing}")
+        return candidates[pick - 1]
+    if len(candidates) == 1:
+        return candidates[0]
+    if not sys.stdin.isatty():
+        raise _fail(f"{len(candidates)} feeds found; choose one with --pick N:\n{listing}")
+    console.print(_shown(listing))
+    choice = typer.prompt("Feed to add", type=int, default=1)
+    return _chosen(candidates, choice)
+
+
+@sources_app.command("add")
+def sources_add(
+    address: Annotated[str, typer.Argument(help="A site's address (or a feed's).")],
+    pick: Annotated[
+        int | None, typer.Option(help="Add the Nth feed found (needed when several and no terminal).")
+    ] = None,
+    source_id: Annotated[
+        str | None, typer.Option("--id", help="Id of the new source (default: from its title).")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Name of the new source (default: the feed's title).")] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="A tag for the new source (repeatable).")] = None,
+    allow_private_network: Annotated[
+        bool, typer.Option(help="Allow loopback/private addresses, for discovery and for the new source.")
+    ] = False,
+    sources: SourcesOption = None,
+) -> None:
+    """Find a site's feeds, check each is one, and add the chosen one to the registry."""
+    settings = _settings(sources)
+    with _failing():
+        import asyncio
+
+        from pipeline.fetch import Fetcher, FetchPolicy
+        from pipeline.models import Source
+        from pipeline.normalise import canonical_url
+        from pipeline.sources.additions import add_sources, slug_id, unique_id
+        from pipeline.sources.discovery import discover_feeds
+
+        registry = _registry_or_empty(settings.sources_file)
+
+        async def discover() -> list[FeedCandidate]:
+            async with Fetcher(FetchPolicy.from_settings(settings)) as fetcher:
+                return await discover_feeds(fetcher, address, allow_private_network)
+
+        candidates = asyncio.run(discover())
+        if not candidates:
+            raise PipelineError(f"{address}: no feed found (alternate links, Link header and common paths tried)")
+        chosen = _chosen(candidates, pick)
+        for known in registry.sources:
+            if known.url and canonical_url(str(known.url)) == canonical_url(chosen.url):
+                raise PipelineError(f"{chosen.url} is already in the registry as {known.id!r}")
+        source = Source(
+            id=source_id or unique_id(slug_id(name or chosen.title, chosen.url), {s.id for s in registry.sources}),
+            kind=chosen.kind,
+            name=name or chosen.title,
+            url=chosen.url,  # validated as HttpUrl
+            tags=tag or [],
+            allow_private_network=allow_private_network,
+        )
+        add_sources(settings.sources_file, [source])
+    console.print(_shown(f"added {source.id}: {source.url} ({source.kind.value}) to {settings.sources_file}"))
 
 
 def _store_class() -> type[ObjectStore]:
