@@ -20,6 +20,7 @@ __all__ = [
     "DigestQuote",
     "DigestSection",
     "DigestStory",
+    "Enclosure",
     "Enriched",
     "Entity",
     "EntityType",
@@ -117,6 +118,14 @@ class Section(_Model):
     paragraphs: list[str]
 
 
+class Enclosure(_Model):
+    """A media file attached to an item: a podcast episode, a Media RSS object, a JSON Feed attachment."""
+
+    url: str = Field(pattern=r"^[hH][tT][tT][pP][sS]?://[^\s/?#]+", description="An absolute http(s) URL.")
+    type: str | None = Field(None, description="Its MIME type, as the feed gives it.")
+    length: int | None = Field(None, ge=1, description="Its size in bytes, as the feed gives it.")
+
+
 class RawItem(_Model):
     """One item read from a payload, before normalisation."""
 
@@ -134,6 +143,7 @@ class RawItem(_Model):
     authors: list[str] = Field(default_factory=list)
     categories: list[str] = Field(default_factory=list)
     image_url: str | None = None
+    enclosures: list[Enclosure] = Field(default_factory=list)
     canonical_url: str | None = Field(None, description="The article page's own canonical URL, when it was fetched.")
     text_source: TextSource | None = Field(None, description="Where the text came from, when not the item itself.")
     language_hint: str | None = None
@@ -209,6 +219,9 @@ class Article(_Model):
     description: str | None = Field(None, description="The publisher's own short description of the article.")
     site_name: str | None = Field(None, description="The publication's name as its page gives it.")
     image_url: str | None = None
+    enclosures: list[Enclosure] = Field(
+        default_factory=list, description="Media attached to the item (enclosures, Media RSS, JSON Feed attachments)."
+    )
     origins: dict[str, str] = Field(
         default_factory=dict,
         description="Field -> where its value came from: `feed`, or the page's `json-ld`, `open-graph`, `meta`, "

@@ -392,6 +392,7 @@ def normalise_item(raw: RawItem) -> Article:
         description=clean_text(raw.description) if raw.description else None,
         site_name=clean_text(raw.site_name) if raw.site_name else None,
         image_url=http_url(raw.image_url),
+        enclosures=raw.enclosures,
         origins=origins,
         language=raw.language_hint,
         content_hash=hashlib.sha256(f"{title}\n\n{text}".encode()).hexdigest(),

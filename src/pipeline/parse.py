@@ -12,12 +12,14 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import feedparser
+from lxml import etree
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pipeline.errors import PermanentError, describe
 from pipeline.feed_text import neutralise_declarations, utf8_headers
 from pipeline.html_text import absolute_links
-from pipeline.models import DatePrecision, DateSource, RawItem, Section, Source, SourceKind, TextSource
+from pipeline.models import DatePrecision, DateSource, Enclosure, RawItem, Section, Source, SourceKind, TextSource
+from pipeline.text import http_url
 
 __all__ = [
     "ParsedPayload",
@@ -174,7 +176,60 @@ def _language(code: str | None) -> str | None:
     return code if re.fullmatch(r"[a-z]{2}", code) else None
 
 
-def _feed_entry(entry: Any, index: int, source: Source, raw_key: str, fetched_at: datetime, feed: Any) -> RawItem:
+_MIME_TYPE = re.compile(r"^[a-z0-9][\w.+-]*/[\w.+-]+$")
+MAX_ENCLOSURES = 20  # per item: more is a feed listing its whole archive on every item
+
+
+def _is_image(media: Any) -> bool:
+    """Said to be a picture (the item's image), as opposed to a file to listen to, watch or read."""
+    return media.get("medium") == "image" or str(media.get("type") or "").strip().lower().startswith("image/")
+
+
+def _enclosures(found: list[tuple[object, object, object]]) -> list[Enclosure]:
+    """Enclosures from (url, type, length) as feeds give them: http(s) URLs only, each once; an odd type or
+    length is left out, not the enclosure; pictures are the item's image, not enclosures."""
+    kept: dict[str, Enclosure] = {}
+    for raw_url, raw_type, raw_length in found:
+        url = http_url(str(raw_url or ""))
+        kind = str(raw_type or "").strip().lower()
+        if url is None or kind.startswith("image/"):
+            continue
+        size = str(raw_length or "").strip()
+        length = int(size) if size.isascii() and size.isdigit() and 0 < int(size) < 2**63 else None
+        mime = kind if _MIME_TYPE.match(kind) else None
+        known = kept.get(url)  # a URL given twice keeps what either gives
+        kept[url] = Enclosure(url=url, type=(known and known.type) or mime, length=(known and known.length) or length)
+    return list(kept.values())[:MAX_ENCLOSURES]
+
+
+def _group_alternatives(data: bytes) -> frozenset[str]:
+    """URLs of the Media RSS `media:content` that a `media:group` offers as alternatives to its default
+    (`isDefault`, else its first): feedparser flattens groups, so they are read here."""
+    if b"search.yahoo.com/mrss" not in data or b"group" not in data:
+        return frozenset()
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=False)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError:
+        return frozenset()
+    alternatives: set[str] = set()
+    for group in root.iter("{http://search.yahoo.com/mrss/}group", "{http://search.yahoo.com/mrss}group"):
+        contents = [c for c in group if etree.QName(c).localname == "content" and (c.get("url") or "").strip()]
+        default = next((c for c in contents if (c.get("isDefault") or "").strip().lower() == "true"), None)
+        chosen = default if default is not None else (contents[0] if contents else None)
+        alternatives.update((c.get("url") or "").strip() for c in contents if c is not chosen)
+    return frozenset(alternatives)
+
+
+def _feed_entry(
+    entry: Any,
+    index: int,
+    source: Source,
+    raw_key: str,
+    fetched_at: datetime,
+    feed: Any,
+    alternatives: frozenset[str] = frozenset(),
+) -> RawItem:
     content = entry.get("content") or []
     detail = content[0] if content else entry.get("summary_detail") or {}
     html = detail.get("value")
@@ -205,6 +260,14 @@ def _feed_entry(entry: Any, index: int, source: Source, raw_key: str, fetched_at
         authors=authors or ([entry["author"]] if entry.get("author") else []),
         categories=[t.get("term", "") for t in entry.get("tags", []) if t.get("term")],
         image_url=images[0] if images else None,
+        enclosures=_enclosures(
+            [(e.get("href"), e.get("type"), e.get("length")) for e in entry.get("enclosures", []) if not _is_image(e)]
+            + [
+                (m.get("url"), m.get("type"), m.get("filesize"))
+                for m in entry.get("media_content", [])
+                if not _is_image(m) and str(m.get("url", "")).strip() not in alternatives
+            ]
+        ),
         language_hint=source.language or _language(entry.get("language") or feed.get("language")),
         source_name=source.name or feed.get("title") or source.id,
     )
@@ -217,8 +280,9 @@ def parse_feed(
     # Neither of feedparser's pure-Python HTML passes (a third of its parse time): the pipeline extracts text
     # with lxml, sanitises kept markup with nh3 and resolves relative links itself, only where there are any.
     headers = headers or {}
+    data = neutralise_declarations(data, headers)
     parsed = feedparser.parse(
-        neutralise_declarations(data, headers),
+        data,
         response_headers=utf8_headers(headers),
         resolve_relative_uris=False,
         sanitize_html=False,
@@ -230,9 +294,10 @@ def parse_feed(
     entries = parsed.entries[: source.max_items] if source.max_items else parsed.entries
     result.beyond_cap = len(parsed.entries) - len(entries)
     result.poll_hint = _poll_hint(parsed.feed)
+    alternatives = _group_alternatives(data)
     for index, entry in enumerate(entries):
         try:
-            result.items.append(_feed_entry(entry, index, source, raw_key, fetched_at, parsed.feed))
+            result.items.append(_feed_entry(entry, index, source, raw_key, fetched_at, parsed.feed, alternatives))
         except Exception as exc:  # whatever one entry holds, it fails alone
             result.rejected.append((index, f"unreadable feed entry: {describe(exc, 500)}"))
     return result
@@ -259,6 +324,7 @@ class _JsonFeedItem(BaseModel):
     authors: list[_JsonFeedAuthor] = Field(default_factory=list)  # 1.1
     tags: list[str] = Field(default_factory=list)
     language: str | None = None
+    attachments: Any = None  # read leniently: an odd attachment must not cost the item
 
     @field_validator("id", mode="before")
     @classmethod
@@ -341,6 +407,13 @@ def _json_feed_item(
         authors=authors,
         categories=item.tags,
         image_url=item.image,
+        enclosures=_enclosures(
+            [
+                (a.get("url"), a.get("mime_type"), a.get("size_in_bytes"))
+                for a in (item.attachments if isinstance(item.attachments, list) else [])
+                if isinstance(a, dict)
+            ]
+        ),
         language_hint=source.language or _language(item.language or feed.language),
         source_name=source.name or feed.title or source.id,
     )

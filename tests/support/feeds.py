@@ -66,6 +66,7 @@ def observe(payload: ParsedPayload) -> dict[str, Any]:
                 "sections": [s.model_dump() for s in article.sections],
                 "html": article.html,
             }
+            | ({"enclosures": [e.model_dump() for e in article.enclosures]} if article.enclosures else {})
         )
     return {"items": items, "rejected": [[index, reason] for index, reason in payload.rejected]}
 
