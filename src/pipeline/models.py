@@ -57,6 +57,7 @@ class SourceKind(StrEnum):
     FEED = "feed"
     JSONFEED = "jsonfeed"
     DOCUMENTS = "documents"
+    SITEMAP = "sitemap"  # a news sitemap, a sitemap index or a robots.txt naming them
 
 
 class Source(_Model):

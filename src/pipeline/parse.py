@@ -431,4 +431,8 @@ def parse_payload(
         return ParsedPayload(items=[parse_document(data, source, raw_key, fetched_at)])
     if source.kind is SourceKind.JSONFEED:
         return parse_json_feed(data, source, raw_key, fetched_at)
+    if source.kind is SourceKind.SITEMAP:
+        from pipeline.sitemaps import parse_news_sitemap  # it imports this module
+
+        return parse_news_sitemap(data, source, raw_key, fetched_at, (headers or {}).get("content-location"))
     return parse_feed(data, source, raw_key, fetched_at, dict(headers or {}))

@@ -29,7 +29,12 @@ from pipeline.storage.store import ObjectStore
 __all__ = ["fetch_sources", "plan_shards"]
 
 S3_THREADS = 32  # object store calls in flight while fetching (archiving payloads, reading states)
-EXTENSIONS = {SourceKind.FEED: "xml", SourceKind.JSONFEED: "json", SourceKind.DOCUMENTS: "txt"}
+EXTENSIONS = {
+    SourceKind.FEED: "xml",
+    SourceKind.JSONFEED: "json",
+    SourceKind.DOCUMENTS: "txt",
+    SourceKind.SITEMAP: "xml",
+}
 
 
 def _host(source: Source) -> str:
@@ -119,6 +124,8 @@ class _SourceFetch:
         try:
             if source.kind is SourceKind.DOCUMENTS:
                 return await asyncio.to_thread(self._documents, source, state, force)
+            if source.kind is SourceKind.SITEMAP:
+                return await self._sitemap(source, state, force)
             return await self._feed(source, state, force)
         except StorageError:
             raise  # the object store is down: fail the task so Airflow retries it
@@ -228,6 +235,48 @@ class _SourceFetch:
         return result.model_copy(
             update={
                 "raw_keys": [key],
+                "pages": pages,
+                "pages_missing": len(missing),
+                "state": healthy.model_copy(update={"pending_pages": pending}),
+            }
+        )
+
+    async def _sitemap(self, source: Source, state: SourceState, force: bool) -> Fetched:
+        """Archive each news sitemap the source leads to, then fetch the pages of its recent articles."""
+        from pipeline.sitemaps import fetch_news_sitemaps
+
+        found = await fetch_news_sitemaps(self.fetcher, self.robots, source)
+        digest = sha256_hex("\n".join(f"{url} {sha256_hex(body)}" for url, body in found).encode())
+        healthy = state.model_copy(
+            update={
+                "content_sha256": digest,
+                "health": SourceHealth.HEALTHY,
+                "consecutive_failures": 0,
+                "failure_weight": 0.0,
+                "last_error": None,
+                "next_attempt_at": None,
+                "last_success_at": self.now,
+            }
+        )
+        result = Fetched(source=source.id, run_id=self.run_id, fetched_at=self.now, state=healthy)
+        if not force and digest == state.content_sha256:
+            if state.pending_pages:
+                return await self._repair(source, result.model_copy(update={"not_modified": 1}), healthy)
+            return result.model_copy(update={"not_modified": 1})
+        keys: list[str] = []
+        links: dict[str, str] = {}  # article link -> the sitemap listing it
+        for url, body in found:
+            key = raw_key(source.id, self.now, sha256_hex(body), EXTENSIONS[source.kind])
+            await asyncio.to_thread(self.store.put_bytes, key, body, "application/xml", archive_metadata(url=url) or {})
+            keys.append(key)
+            response = FetchResponse(url, 200, {"content-type": "application/xml"}, body)
+            links |= {link: key for link in self._links(source, key, response) if link not in links}
+        pages, missing = await self._pages(source, list(links))
+        pending = {link: page for link, page in state.pending_pages.items() if link not in links}
+        pending |= {link: PendingPage(raw_key=links[link], attempts=1) for link in missing}
+        return result.model_copy(
+            update={
+                "raw_keys": keys,
                 "pages": pages,
                 "pages_missing": len(missing),
                 "state": healthy.model_copy(update={"pending_pages": pending}),
