@@ -432,7 +432,10 @@ def parse_payload(
     if source.kind is SourceKind.JSONFEED:
         return parse_json_feed(data, source, raw_key, fetched_at)
     if source.kind is SourceKind.SITEMAP:
-        from pipeline.sitemaps import parse_news_sitemap  # it imports this module
+        from pipeline.sitemaps import parse_news_sitemap  # usp and httpx: only for sitemap sources
 
-        return parse_news_sitemap(data, source, raw_key, fetched_at, (headers or {}).get("content-location"))
+        items, beyond_cap = parse_news_sitemap(
+            data, source, raw_key, fetched_at, (headers or {}).get("content-location")
+        )
+        return ParsedPayload(items=items, beyond_cap=beyond_cap)
     return parse_feed(data, source, raw_key, fetched_at, dict(headers or {}))

@@ -14,7 +14,6 @@ from pipeline.decoding import DecodedTooLargeError, decode_body
 from pipeline.errors import PermanentError, PipelineError
 from pipeline.fetch import Fetcher, RobotsRules
 from pipeline.models import DatePrecision, DateSource, RawItem, Source
-from pipeline.parse import ParsedPayload
 from pipeline.text import http_url
 
 __all__ = ["MAX_SITEMAPS", "NEWS_WINDOW", "fetch_news_sitemaps", "parse_news_sitemap"]
@@ -96,9 +95,10 @@ def _published(value: datetime) -> tuple[datetime, DatePrecision]:
 
 def parse_news_sitemap(
     data: bytes, source: Source, raw_key: str, fetched_at: datetime, url: str | None = None
-) -> ParsedPayload:
+) -> tuple[list[RawItem], int]:
     """The news articles of a sitemap published within `NEWS_WINDOW` of `fetched_at`, newest first, with their
-    `news:title` and `news:publication_date`; pages without a news entry are not articles."""
+    `news:title` and `news:publication_date` (pages without a news entry are not articles); and how many more
+    there were beyond the source's `max_items`."""
     sitemap, _ = _read(url or str(source.url), data)
     if not isinstance(sitemap, AbstractPagesSitemap):
         reason = sitemap.reason if isinstance(sitemap, InvalidSitemap) else "an index, not a list of pages"
@@ -114,12 +114,11 @@ def parse_news_sitemap(
         if since <= published <= fetched_at + timedelta(days=1):
             stories.append((published, link, story, precision))
     stories.sort(key=lambda s: s[0], reverse=True)
-    result = ParsedPayload()
     kept = stories[: source.max_items] if source.max_items else stories
-    result.beyond_cap = len(stories) - len(kept)
+    items = []
     for index, (published, link, story, precision) in enumerate(kept):
         language = (story.publication_language or "").strip().lower()[:2]
-        result.items.append(
+        items.append(
             RawItem(
                 source_id=source.id,
                 raw_key=raw_key,
@@ -136,4 +135,4 @@ def parse_news_sitemap(
                 source_name=source.name or story.publication_name or source.id,
             )
         )
-    return result
+    return items, len(stories) - len(kept)

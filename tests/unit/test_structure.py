@@ -21,6 +21,7 @@ LAYERS = [
         "html_text",
         "page_meta",
         "normalise",
+        "sitemaps",
         "fulltext",
         "enrich",
         "storage",
