@@ -12,11 +12,13 @@ Runs hourly, and whenever a document is put under `inbox/` in the bucket (the `n
 the triggerer), then ingesting just the inbox.
 
 Trigger form: `sources` limits the run to some source ids; `force_refetch` reprocesses unchanged input;
-`dry_run` goes through every stage but stores nothing.
+`dry_run` goes through every stage but stores nothing; `since` (a date) is a backfill: each feed's archive or
+older pages (RFC 5005 `prev-archive`, paged `next`) are followed back to that day.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, TypeVar
 
 import pendulum
@@ -52,6 +54,12 @@ R = TypeVar("R", bound=SourceProgress)
         ),
         "force_refetch": Param(False, type="boolean", description="Reprocess input even when unchanged."),
         "dry_run": Param(False, type="boolean", description="Fetch and process, but store no article."),
+        "since": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            description="Backfill: also follow each feed's archive or older pages (RFC 5005) back to this day.",
+        ),
     },
 )
 def news_ingest() -> None:
@@ -69,7 +77,10 @@ def news_ingest() -> None:
         """Fetch the shard's sources concurrently and archive new payloads under raw/."""
         from pipeline import stages
 
-        results = stages.fetch_sources(object_store(), get_settings(), source_ids, run_id, params["force_refetch"])
+        since = date.fromisoformat(params["since"]) if params.get("since") else None
+        results = stages.fetch_sources(
+            object_store(), get_settings(), source_ids, run_id, params["force_refetch"], since
+        )
         return _dump(results)
 
     @task

@@ -406,12 +406,20 @@ def ingest(
     source: Annotated[list[str] | None, typer.Option("--source", help="Only this source id (repeatable).")] = None,
     force: Annotated[bool, typer.Option(help="Reprocess documents even when unchanged.")] = False,
     dry_run: Annotated[bool, typer.Option(help="Fetch and process, but store no article.")] = False,
+    since: Annotated[
+        date | None,
+        typer.Option(
+            parser=_day,
+            metavar="YYYY-MM-DD",
+            help="Backfill: also follow each feed's archive or older pages (RFC 5005) back to this day.",
+        ),
+    ] = None,
 ) -> None:
     """Fetch, normalise, enrich and store every source, then print the run report."""
     settings = _settings(sources)
     run_id = "manual__" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     with _failing():
-        key, report = stages.ingest(_store(settings), settings, run_id, source, force, dry_run)
+        key, report = stages.ingest(_store(settings), settings, run_id, source, force, dry_run, since)
     print_report(report, key)
     if report.all_failed:
         raise typer.Exit(1)

@@ -7,7 +7,7 @@ import time
 from collections import defaultdict
 from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 
 from pipeline.errors import PermanentError, PipelineError, StorageError, TransientError, describe
@@ -58,16 +58,31 @@ def plan_shards(settings: Settings, only: list[str] | None = None) -> list[list[
 
 
 def fetch_sources(
-    store: ObjectStore, settings: Settings, source_ids: list[str], run_id: str, force: bool = False
+    store: ObjectStore,
+    settings: Settings,
+    source_ids: list[str],
+    run_id: str,
+    force: bool = False,
+    since: date | None = None,
 ) -> list[Fetched]:
-    """Fetch every source of the batch at once (within the concurrency limits); one result per source."""
+    """Fetch every source of the batch at once (within the concurrency limits); one result per source.
+
+    With `since`, each feed is fetched in full and its older pages (RFC 5005 archives, paged feeds) are
+    followed back to that day.
+    """
     registry = load_sources(settings)
     sources = [registry.get(i) for i in source_ids]
-    return asyncio.run(_fetch_all(store, settings, registry, sources, run_id, force))
+    return asyncio.run(_fetch_all(store, settings, registry, sources, run_id, force or since is not None, since))
 
 
 async def _fetch_all(
-    store: ObjectStore, settings: Settings, registry: Registry, sources: list[Source], run_id: str, force: bool
+    store: ObjectStore,
+    settings: Settings,
+    registry: Registry,
+    sources: list[Source],
+    run_id: str,
+    force: bool,
+    since: date | None = None,
 ) -> list[Fetched]:
     now = utc_now()
     policy = FetchPolicy.from_settings(settings)
@@ -81,6 +96,7 @@ async def _fetch_all(
     deadline = time.monotonic() + settings.fetch_budget
     async with Fetcher(policy, deadline=deadline) as fetcher:
         run = _SourceFetch(fetcher, RobotsRules(fetcher, policy.user_agent), store, settings, registry, run_id, now)
+        run.since = since
         fetched = await asyncio.gather(*(_timed(run.one(sources[n], states[n], force)) for n in order))
     by_source = {result.source: result for result in fetched}
     return [by_source[s.id] for s in sources]
@@ -114,6 +130,7 @@ class _SourceFetch:
     ) -> None:
         self.fetcher, self.robots, self.store, self.settings = fetcher, robots, store, settings
         self.registry, self.run_id, self.now = registry, run_id, now
+        self.since: date | None = None  # a backfill: walk each feed's history back to this day
 
     async def one(self, source: Source, state: SourceState, force: bool) -> Fetched:
         if not force and state.next_attempt_at is not None and state.next_attempt_at > self.now:
@@ -225,8 +242,11 @@ class _SourceFetch:
         content_type = archive_content_type(response.headers.get("content-type"), "application/octet-stream")
         metadata = archive_metadata(url=response.url) or {}  # without it, only relative links lose their base
         await asyncio.to_thread(self.store.put_bytes, key, response.body, content_type, metadata)
+        if self.since is not None:
+            older = [k for k in await self._history(source, response) if k != key]  # a page may repeat the feed
+            result = result.model_copy(update={"raw_keys": [key, *older]})
         if not source.fetch_fulltext:
-            return result.model_copy(update={"raw_keys": [key]})
+            return result.model_copy(update={"raw_keys": result.raw_keys or [key]})
         links = self._links(source, key, response)
         pages, missing = await self._pages(source, links)
         # Pending pages of items this payload no longer carries stay pending, on their own payload.
@@ -234,12 +254,27 @@ class _SourceFetch:
         pending |= {link: PendingPage(raw_key=key, attempts=1) for link in missing}
         return result.model_copy(
             update={
-                "raw_keys": [key],
+                "raw_keys": result.raw_keys or [key],
                 "pages": pages,
                 "pages_missing": len(missing),
                 "state": healthy.model_copy(update={"pending_pages": pending}),
             }
         )
+
+    async def _history(self, source: Source, first: FetchResponse) -> list[str]:
+        """Archive the feed's older pages back to `since`: their raw keys, oldest last."""
+        from pipeline.sources.history import walk_history
+
+        assert self.since is not None
+        keys = []
+        for page in await walk_history(self.fetcher, source, first, self.since):
+            key = raw_key(source.id, self.now, sha256_hex(page.body), EXTENSIONS[source.kind])
+            content_type = archive_content_type(page.headers.get("content-type"), "application/octet-stream")
+            await asyncio.to_thread(
+                self.store.put_bytes, key, page.body, content_type, archive_metadata(url=page.url) or {}
+            )
+            keys.append(key)
+        return list(dict.fromkeys(keys))
 
     async def _sitemap(self, source: Source, state: SourceState, force: bool) -> Fetched:
         """Archive each news sitemap the source leads to, then fetch the pages of its recent articles."""

@@ -79,7 +79,9 @@ def normalise_source(
             quarantine(store, source.id, key, digest, describe(exc), fetched_at)
             read, quarantined = read + 1, quarantined + 1
             continue
-        if state is not None and source.kind is not SourceKind.DOCUMENTS and not fetched.only_items:
+        # The poll interval from the feed as it is now: not from its archived pages, nor a page-repair run.
+        first = key == fetched.raw_keys[0]
+        if state is not None and source.kind is not SourceKind.DOCUMENTS and not fetched.only_items and first:
             published = [i.published_at for i in payload.items if i.published_at is not None]
             state = scheduled(state, fetched_at, settings, payload.poll_hint, published)
         if fetched.only_items:  # a repair run: just the items whose pages came late; the rest is stored already

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pipeline.models import RunReport, SourceReport, Stored
@@ -71,12 +71,16 @@ def ingest(
     only: list[str] | None = None,
     force: bool = False,
     dry_run: bool = False,
+    since: date | None = None,
 ) -> tuple[str, RunReport]:
-    """Run fetch -> normalise -> enrich -> store over every source in this process (no Airflow)."""
+    """Run fetch -> normalise -> enrich -> store over every source in this process (no Airflow); with `since`,
+    feeds' older pages back to that day too."""
     started = utc_now()
     planned = [source_id for shard in plan_shards(settings, only) for source_id in shard]
-    fetched = fetch_sources(store, settings, planned, run_id, force)
+    fetched = fetch_sources(store, settings, planned, run_id, force, since)
     enriched = enrich_sources(store, settings, normalise_sources(store, settings, fetched))
     stored = store_sources(store, settings, enriched, dry_run)
-    params = {"sources": only or [], "force_refetch": force, "dry_run": dry_run}
+    params: dict[str, Any] = {"sources": only or [], "force_refetch": force, "dry_run": dry_run}
+    if since is not None:
+        params["since"] = since.isoformat()
     return write_run_report(store, "cli", run_id, planned, stored, started, params)
