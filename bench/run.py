@@ -32,6 +32,8 @@ from pages import markdown as pages_markdown
 from scale import bench_fetch_scale
 from scale import markdown as fetch_scale_markdown
 from shard import commit_states, ingest_shard, write_registry
+from sources import bench_sources
+from sources import markdown as sources_markdown
 
 from pipeline import stages
 from pipeline.seaweed import EmbeddedS3
@@ -289,6 +291,8 @@ def write_markdown(results: dict[str, Any]) -> str:
         lines += ["", *fetch_scale_markdown(results["fetch-scale"])]
     if "pages" in results:
         lines += ["", *pages_markdown(results["pages"])]
+    if "sources" in results:
+        lines += ["", *sources_markdown(results["sources"])]
     if "enrichment" in results:
         e = results["enrichment"]
         lines += [
@@ -408,9 +412,9 @@ def seaweedfs() -> Iterator[Settings]:
 
 
 def main() -> None:
-    """`python bench/run.py [fetch] [ingest] [fetch-scale] [enrichment] [pages] [micro]`: the named parts (default all);
-    others are kept."""
-    parts = set(sys.argv[1:]) or {"fetch", "ingest", "fetch-scale", "enrichment", "pages", "micro"}
+    """`python bench/run.py [fetch] [ingest] [fetch-scale] [enrichment] [pages] [sources] [micro]`: the named parts
+    (default all); others are kept."""
+    parts = set(sys.argv[1:]) or {"fetch", "ingest", "fetch-scale", "enrichment", "pages", "sources", "micro"}
     results_file = ROOT / "bench" / "results.json"
     results: dict[str, Any] = json.loads(results_file.read_text()) if results_file.exists() else {}
     cores = os.cpu_count() or 1
@@ -442,6 +446,8 @@ def main() -> None:
         results["enrichment"] = bench_enrichment()
     if "pages" in parts:
         results["pages"] = bench_pages()
+    if "sources" in parts:
+        results["sources"] = bench_sources()
     if "micro" in parts:
         results |= {"parse_normalise": bench_parse_normalise(), "store": bench_store(), "digest": bench_digest()}
     results_file.write_text(json.dumps(results, indent=2) + "\n")

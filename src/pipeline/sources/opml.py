@@ -32,6 +32,7 @@ class OpmlFeed:
     title: str | None
     tags: tuple[str, ...]
     line: int
+    canonical: str  # the URL in canonical form, by which duplicates are found
 
 
 @dataclass
@@ -85,7 +86,6 @@ def read_opml(data: bytes, name: str = "OPML") -> list[OpmlFeed]:
         url = str(entry.get("url", "")).strip()
         line = next(next_line.get(url, iter([0])), 0)
         tags = dict.fromkeys(str(t) for path in entry.get("categories", []) for t in path if str(t).strip())
-        feed = OpmlFeed(url, str(entry.get("title") or "").strip() or None, tuple(tags), line)
         canonical = canonical_url(url) if http_url(url) else None
         if canonical is None:
             problems.append(f"{name}:{line}: {url[:200]!r} is not an http(s) URL")
@@ -93,7 +93,7 @@ def read_opml(data: bytes, name: str = "OPML") -> list[OpmlFeed]:
             problems.append(f"{name}:{line}: duplicate feed URL {url[:200]!r} (first on line {seen[canonical]})")
         else:
             seen[canonical] = line
-            feeds.append(feed)
+            feeds.append(OpmlFeed(url, str(entry.get("title") or "").strip() or None, tuple(tags), line, canonical))
     read = {str(entry.get("url", "")).strip() for entry in parsed.feeds}
     for url, found in lines.items():  # an outline listparser does not read as a feed is not dropped silently
         if url not in read:
@@ -114,9 +114,8 @@ def plan_import(feeds: list[OpmlFeed], registry: Registry, allow_private_network
     taken = {s.id for s in registry.sources}
     plan = OpmlImport()
     for feed in feeds:
-        canonical = canonical_url(feed.url)
-        if canonical in known:
-            plan.present.append((feed, known[canonical]))
+        if feed.canonical in known:
+            plan.present.append((feed, known[feed.canonical]))
             continue
         kind = SourceKind.JSONFEED if urlsplit(feed.url).path.lower().endswith(".json") else SourceKind.FEED
         source = Source(
