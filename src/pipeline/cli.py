@@ -324,6 +324,8 @@ def sources_add(
     with _failing():
         import asyncio
 
+        from pydantic import ValidationError
+
         from pipeline.fetch import Fetcher, FetchPolicy
         from pipeline.models import Source
         from pipeline.normalise import canonical_url
@@ -343,14 +345,18 @@ def sources_add(
         for known in registry.sources:
             if known.url and canonical_url(str(known.url)) == canonical_url(chosen.url):
                 raise PipelineError(f"{chosen.url} is already in the registry as {known.id!r}")
-        source = Source(
-            id=source_id or unique_id(slug_id(name or chosen.title, chosen.url), {s.id for s in registry.sources}),
-            kind=chosen.kind,
-            name=name or chosen.title,
-            url=chosen.url,  # validated as HttpUrl
-            tags=tag or [],
-            allow_private_network=allow_private_network,
-        )
+        try:
+            source = Source(
+                id=source_id or unique_id(slug_id(name or chosen.title, chosen.url), {s.id for s in registry.sources}),
+                kind=chosen.kind,
+                name=name or chosen.title,
+                url=chosen.url,  # validated as HttpUrl
+                tags=tag or [],
+                allow_private_network=allow_private_network,
+            )
+        except ValidationError as exc:
+            where = ".".join(str(p) for p in exc.errors()[0]["loc"])
+            raise PipelineError(f"cannot add {chosen.url}: {where}: {exc.errors()[0]['msg']}") from None
         add_sources(settings.sources_file, [source])
     console.print(_shown(f"added {source.id}: {source.url} ({source.kind.value}) to {settings.sources_file}"))
 

@@ -118,6 +118,9 @@ def test_add_without_a_terminal_lists_the_feeds_then_adds_the_one_picked(
     assert "4 feeds found; choose one with --pick N" in _said(listed)
     assert f"3. {cdn.url('/site.atom')} (feed, 1 items, by link)" in _said(listed)
     assert sources.read_text() == "# mine\n"
+    bad_id = _news("sources", "add", site.url("/"), "--pick", "1", "--id", "Not a slug", "--allow-private-network",
+                   "--sources", str(sources))  # fmt: skip
+    assert bad_id.exit_code == 1 and "cannot add" in _said(bad_id) and sources.read_text() == "# mine\n"
 
     added = _news("sources", "add", site.url("/"), "--pick", "4", "--tag", "science", "--allow-private-network",
                   "--sources", str(sources))  # fmt: skip

@@ -132,3 +132,14 @@ def test_export_to_stdout_leaves_out_documents_sources(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     feeds = listparser.parse(result.stdout_bytes).feeds
     assert [f.url for f in feeds] == ["https://valley-times.example/feed/atom"]
+
+
+def test_titles_with_quotes_backslashes_and_control_characters_survive_the_toml(tmp_path: Path) -> None:
+    opml, sources = tmp_path / "feeds.opml", tmp_path / "sources.toml"
+    title = "A &quot;quoted&quot; \\ back&#9;slash&#127; [title]\n= 1"
+    opml.write_text(f'<opml version="2.0"><body><outline text="{title}" xmlUrl="https://q.example/rss"/></body></opml>')
+    result = _news("sources", "import", str(opml), "--sources", str(sources))
+    assert result.exit_code == 0, result.output
+    (source,) = load_registry(sources).sources
+    assert source.name == 'A "quoted" \\ back slash\x7f [title] = 1'  # a name is one line
+    assert source.id == "a-quoted-back-slash-title-1"

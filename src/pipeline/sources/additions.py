@@ -53,8 +53,9 @@ def _toml_value(value: object) -> str:
         return str(value)
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    # A JSON string is a TOML basic string: the same escapes (\" \\ \n \uXXXX).
-    return json.dumps(str(value), ensure_ascii=False)
+    # A JSON string is a TOML basic string: the same escapes (\" \\ \n \uXXXX); DEL, which JSON leaves as it
+    # is, TOML does not allow raw.
+    return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def render_source(source: Source) -> str:

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import listparser
 from lxml import etree
+from pydantic import ValidationError
 
 from pipeline.errors import ConfigError
 from pipeline.models import Source, SourceKind
@@ -93,7 +94,9 @@ def read_opml(data: bytes, name: str = "OPML") -> list[OpmlFeed]:
             problems.append(f"{name}:{line}: duplicate feed URL {url[:200]!r} (first on line {seen[canonical]})")
         else:
             seen[canonical] = line
-            feeds.append(OpmlFeed(url, str(entry.get("title") or "").strip() or None, tuple(tags), line, canonical))
+            feeds.append(
+                OpmlFeed(url, " ".join(str(entry.get("title") or "").split()) or None, tuple(tags), line, canonical)
+            )
     read = {str(entry.get("url", "")).strip() for entry in parsed.feeds}
     for url, found in lines.items():  # an outline listparser does not read as a feed is not dropped silently
         if url not in read:
@@ -113,20 +116,27 @@ def plan_import(feeds: list[OpmlFeed], registry: Registry, allow_private_network
     known = {canonical_url(str(s.url)): s.id for s in registry.sources if s.url}
     taken = {s.id for s in registry.sources}
     plan = OpmlImport()
+    problems: list[str] = []
     for feed in feeds:
         if feed.canonical in known:
             plan.present.append((feed, known[feed.canonical]))
             continue
         kind = SourceKind.JSONFEED if urlsplit(feed.url).path.lower().endswith(".json") else SourceKind.FEED
-        source = Source(
-            id=unique_id(slug_id(feed.title, feed.url), taken),
-            kind=kind,
-            name=feed.title,
-            url=feed.url,  # validated as HttpUrl
-            tags=list(feed.tags),
-            allow_private_network=allow_private_network,
-        )
+        try:
+            source = Source(
+                id=unique_id(slug_id(feed.title, feed.url), taken),
+                kind=kind,
+                name=feed.title,
+                url=feed.url,  # validated as HttpUrl
+                tags=list(feed.tags),
+                allow_private_network=allow_private_network,
+            )
+        except ValidationError as exc:
+            problems.append(f"line {feed.line}: {feed.url[:200]!r}: {exc.errors()[0]['msg']}")
+            continue
         plan.added.append(source)
+    if problems:
+        raise OpmlError("invalid OPML, nothing imported:\n  " + "\n  ".join(problems))
     return plan
 
 
