@@ -95,8 +95,8 @@ async def _fetch_all(
     order = sorted(range(len(sources)), key=lambda n: (states[n].last_success_at or _NEVER, sources[n].id))
     deadline = time.monotonic() + settings.fetch_budget
     async with Fetcher(policy, deadline=deadline) as fetcher:
-        run = _SourceFetch(fetcher, RobotsRules(fetcher, policy.user_agent), store, settings, registry, run_id, now)
-        run.since = since
+        robots = RobotsRules(fetcher, policy.user_agent)
+        run = _SourceFetch(fetcher, robots, store, settings, registry, run_id, now, since)
         fetched = await asyncio.gather(*(_timed(run.one(sources[n], states[n], force)) for n in order))
     by_source = {result.source: result for result in fetched}
     return [by_source[s.id] for s in sources]
@@ -127,10 +127,11 @@ class _SourceFetch:
         registry: Registry,
         run_id: str,
         now: datetime,
+        since: date | None = None,
     ) -> None:
         self.fetcher, self.robots, self.store, self.settings = fetcher, robots, store, settings
         self.registry, self.run_id, self.now = registry, run_id, now
-        self.since: date | None = None  # a backfill: walk each feed's history back to this day
+        self.since = since  # a backfill: walk each feed's history back to this day
 
     async def one(self, source: Source, state: SourceState, force: bool) -> Fetched:
         if not force and state.next_attempt_at is not None and state.next_attempt_at > self.now:
