@@ -125,9 +125,12 @@ def test_export_is_opml_2_with_folders_that_imports_back_the_same(tmp_path: Path
     assert load_registry(second).sources == load_registry(first).sources
 
 
-def test_export_to_stdout_leaves_out_documents_sources(tmp_path: Path) -> None:
+def test_export_to_stdout_leaves_out_documents_and_sitemap_sources(tmp_path: Path) -> None:
     sources = tmp_path / "sources.toml"
-    sources.write_text('[[sources]]\nid = "docs"\nkind = "documents"\npath = "docs"\n\n' + USER_FILE[50:])
+    sources.write_text(
+        '[[sources]]\nid = "docs"\nkind = "documents"\npath = "docs"\n\n'
+        '[[sources]]\nid = "map"\nkind = "sitemap"\nurl = "https://m.example/robots.txt"\n\n' + USER_FILE[50:]
+    )
     result = _news("sources", "export", "--sources", str(sources))
     assert result.exit_code == 0, result.output
     feeds = listparser.parse(result.stdout_bytes).feeds

@@ -154,8 +154,8 @@ def write_opml(registry: Registry, title: str = "news-pipeline sources") -> byte
     body = etree.SubElement(opml, "body")
     folders: dict[str, etree._Element] = {}
     for source in registry.sources:
-        if source.url is None:
-            continue  # documents sources have no feed to subscribe to
+        if source.url is None or source.kind not in (SourceKind.FEED, SourceKind.JSONFEED):
+            continue  # documents and sitemaps are no feed a reader could subscribe to
         parent = body
         if source.tags:
             folder = source.tags[0]
