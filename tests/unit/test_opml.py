@@ -79,6 +79,11 @@ def test_import_gives_the_same_ids_for_the_same_list(tmp_path: Path) -> None:
             ":3: duplicate feed URL 'https://A.example/rss?utm_medium=x' (first on line 2)",
         ),
         (
+            '<opml version="2.0"><body>\n<outline text="A"><outline xmlUrl="https://a.example/rss"/></outline>\n'
+            '<outline text="B">\n<outline xmlUrl="https://a.example/rss"/></outline>\n</body></opml>',
+            ":4: duplicate feed URL 'https://a.example/rss' (first on line 2)",
+        ),
+        (
             '<opml version="2.0"><body>\n<outline xmlUrl="https://a.example/rss"/>\n'
             '<outline xmlUrl="ftp://b.example/rss"/>\n</body></opml>',
             ":3: 'ftp://b.example/rss' is not an http(s) URL",

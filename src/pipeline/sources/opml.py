@@ -82,21 +82,20 @@ def read_opml(data: bytes, name: str = "OPML") -> list[OpmlFeed]:
     feeds: list[OpmlFeed] = []
     problems: list[str] = []
     seen: dict[str, int] = {}
-    next_line = {url: iter(found) for url, found in lines.items()}
     for entry in parsed.feeds:
         url = str(entry.get("url", "")).strip()
-        line = next(next_line.get(url, iter([0])), 0)
+        line, *again = lines.get(url, [0])  # listparser merges outlines of one URL: the lines say there were more
         tags = dict.fromkeys(str(t) for path in entry.get("categories", []) for t in path if str(t).strip())
         canonical = canonical_url(url) if http_url(url) else None
         if canonical is None:
             problems.append(f"{name}:{line}: {url[:200]!r} is not an http(s) URL")
-        elif canonical in seen:
-            problems.append(f"{name}:{line}: duplicate feed URL {url[:200]!r} (first on line {seen[canonical]})")
-        else:
-            seen[canonical] = line
-            feeds.append(
-                OpmlFeed(url, " ".join(str(entry.get("title") or "").split()) or None, tuple(tags), line, canonical)
-            )
+            continue
+        first = seen.setdefault(canonical, line)
+        for duplicate in [line] * (first != line) + again:
+            problems.append(f"{name}:{duplicate}: duplicate feed URL {url[:200]!r} (first on line {first})")
+        if first == line:
+            title = " ".join(str(entry.get("title") or "").split()) or None
+            feeds.append(OpmlFeed(url, title, tuple(tags), line, canonical))
     read = {str(entry.get("url", "")).strip() for entry in parsed.feeds}
     for url, found in lines.items():  # an outline listparser does not read as a feed is not dropped silently
         if url not in read:
