@@ -284,6 +284,11 @@ def sources_export(
     console.print(_shown(f"wrote {output}"))
 
 
+def _on_terminal() -> bool:
+    """Someone can answer a question: standard input is a terminal."""
+    return sys.stdin.isatty()
+
+
 def _chosen(candidates: list[FeedCandidate], pick: int | None) -> FeedCandidate:
     """The candidate `--pick` names, the only one, or the one asked for on a terminal."""
     listing = "\n".join(
@@ -296,7 +301,7 @@ def _chosen(candidates: list[FeedCandidate], pick: int | None) -> FeedCandidate:
         return candidates[pick - 1]
     if len(candidates) == 1:
         return candidates[0]
-    if not sys.stdin.isatty():
+    if not _on_terminal():
         raise _fail(f"{len(candidates)} feeds found; choose one with --pick N:\n{listing}")
     console.print(_shown(listing))
     choice = typer.prompt("Feed to add", type=int, default=1)

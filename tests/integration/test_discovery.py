@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
+from pipeline import cli
 from pipeline.cli import app
 from pipeline.fetch import BlockedAddressError, Fetcher, FetchPolicy
 from pipeline.models import SourceKind
@@ -143,3 +144,16 @@ def test_add_says_when_no_feed_is_found(tmp_path: Path) -> None:
         )
         assert result.exit_code == 1 and "no feed found" in _said(result)
         assert not (tmp_path / "s.toml").exists()
+
+
+def test_on_a_terminal_add_asks_which_feed(
+    sites: tuple[FeedServer, FeedServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site, cdn = sites
+    sources = tmp_path / "sources.toml"
+    monkeypatch.setattr(cli, "_on_terminal", lambda: True)
+    args = ["sources", "add", site.url("/"), "--allow-private-network", "--sources", str(sources)]
+    result = CliRunner().invoke(cli.app, args, input="3\n")
+    assert result.exit_code == 0, result.output
+    assert "Feed to add" in result.output
+    assert [str(s.url) for s in load_registry(sources).sources] == [cdn.url("/site.atom")]
