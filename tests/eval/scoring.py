@@ -123,6 +123,9 @@ def main() -> None:
         f"speaker accuracy: {speaker_accuracy(scores['speakers']):.3f}   language accuracy: "
         f"{scores['language'].recall:.3f}"
     )
+    from tests.eval.gum import print_gum  # here: gum.py uses this module's Score
+
+    print_gum()
 
 
 if __name__ == "__main__":
