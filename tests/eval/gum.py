@@ -3,7 +3,8 @@
 Gold entities: GUM's mentions of type person, place or organization that carry an identity (a Wikipedia title)
 and contain a proper noun. GUM marks whole noun phrases ("science fiction writer L. Ron Hubbard", "the Sea Org
 group"), news NER marks names, so each gold span is the mention's last run of proper nouns (with "of", "'s" or a
-capitalised adjective inside: "Bank of America", "Korean People's Army"); GUM types a country by its role (an
+capitalised adjective inside: "Bank of America", "Korean People's Army"), for a person the words of its identity
+("US President Barack Obama" -> "Barack Obama"); GUM types a country by its role (an
 organization when it acts), news NER calls it a place, so a mention whose identity GUM marks as a place anywhere,
 or names a country, is a place. The match is then strict: same characters, same type. A prediction on a named
 mention without an identity (a person with no Wikipedia article) is left out: GUM does not say it is wrong.
@@ -124,7 +125,8 @@ def _document(stem: str, xml: str, conll: str, places: set[str]) -> GumDocument:
     for kind, chain, ident, first, last in mentions:
         if ident:
             identity[chain] = ident
-        span = _name_span(tokens, first, last)
+        span = _person_span(tokens, first, last, ident) if kind == "person" else None
+        span = span or _name_span(tokens, first, last)
         if kind in _TYPES and ident and span:
             # GUM types a country by its role (an organization when it acts); news NER calls it a place anywhere.
             typed = EntityType.PLACE if ident in places else _TYPES[kind]
@@ -256,6 +258,18 @@ def _name_span(tokens: list[_Token], first: int, last: int) -> tuple[int, int] |
         else:
             break
     return start, end
+
+
+def _person_span(tokens: list[_Token], first: int, last: int, identity: str) -> tuple[int, int] | None:
+    """A person's name without a title ("US President Barack Obama" -> "Barack Obama"): the tokens of the mention
+    that are words of its identity, first to last."""
+    words = set(re.findall(r"\w+", _title(identity).casefold())) if identity else set()
+    inside = [
+        i
+        for i in range(first, last + 1)
+        if _proper(tokens[i]) and set(re.findall(r"\w+", tokens[i].word.casefold())) <= words
+    ]
+    return (inside[0], inside[-1]) if inside else None
 
 
 def _proper(token: _Token) -> bool:

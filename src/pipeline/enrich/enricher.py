@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["RULES_VERSION", "Enricher"]
 
 # Bump when the rules in entities/quotes/keywords/summary change, so stored articles are enriched again.
-RULES_VERSION = "1"
+RULES_VERSION = "2"
 _NER_LANGUAGES = {"en"}
 
 
@@ -33,7 +33,6 @@ class Enricher:
     FIELDS = ("language", "language_confidence", "entities", "quotes", "keywords", "summary", "enrichment")
 
     def __init__(self, languages: tuple[str, ...], model: str, ner_max_chars: int) -> None:
-        # The model only sees a text's opening (NER cost grows with length); its names are found in the rest.
         self.languages = languages
         self.model_name = model
         self.ner_max_chars = ner_max_chars
@@ -89,13 +88,14 @@ class Enricher:
         if not english:
             return spans
         heads = (_head(texts[i], self.ner_max_chars) for i in english)
-        for i, doc in zip(english, _nlp(self.model_name).pipe(heads, batch_size=64), strict=True):
+        for i, doc in zip(english, _nlp(self.model_name).pipe(heads, batch_size=16), strict=True):
             spans[i] = [Span(e.label_, e.start_char, e.end_char) for e in doc.ents]
         return spans
 
 
 def _head(text: str, limit: int) -> str:
-    """The text up to `limit` characters, cut at the end of a paragraph or sentence so no name is split."""
+    """The whole text, unless it is longer than `limit` (a guard against pathological input): then cut at the end
+    of a paragraph or sentence so no name is split."""
     if len(text) <= limit:
         return text
     cut = max(text.rfind("\n", 0, limit), text.rfind(". ", 0, limit) + 1)

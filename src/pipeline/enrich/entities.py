@@ -12,8 +12,19 @@ from pipeline.models import Entity, EntityType, Mention
 __all__ = ["Span", "extract_entities"]
 
 _TYPES = {"PERSON": EntityType.PERSON, "ORG": EntityType.ORGANISATION, "GPE": EntityType.PLACE, "LOC": EntityType.PLACE}
-_LEADING = re.compile(r"^(?:the|The)\s+")
+_LEADING = re.compile(r"(?:the|The)\s+")
 _POSSESSIVE = re.compile(r"['’]s?$")  # noqa: RUF001
+# Roles and titles written before a name: a span starting with one is trimmed to the name ("Defender Jan Vertonghen").
+_ROLES = re.compile(
+    r"(?:(?:[a-z][\w-]*|Mr|Mrs|Ms|Dr|Prof|Professor|Sen|Senator|Rep|Gov|Governor|Gen|General|Col|Capt|Captain|Lt|"
+    r"President|Vice|Prime|Minister|Chancellor|Premier|Secretary|Ambassador|Mayor|Judge|Justice|King|Queen|Prince|"
+    r"Princess|Pope|Sir|Lord|Lady|Dame|Chief|Director|Administrator|Commissioner|Chairman|Chairwoman|Chair|Leader|"
+    r"Defender|Midfielder|Striker|Forward|Goalkeeper|Coach|Manager|Captain|Officer|Sergeant|Detective|Agent|Reverend|"
+    r"Rev|Father|Sister|Brother|Saint|St|Former|Acting|Deputy|Foreign|Defence|Defense|Finance|Interior|Health|"
+    r"Opposition|Party|State|US|U\.S\.|UK|EU|UN)\.?\s+)+"
+)
+# A span ends before a score, a number or a line break: "Vertonghen 2" -> "Vertonghen".
+_TAIL = re.compile(r"(?:\s+[\d.,:–-]+)+$|[\s,;:–-]+$")  # noqa: RUF001
 _DEMONYM_ENDINGS = ("ian", "ean", "ese", "ish", "ic", "i")
 _FIRST_WORD = re.compile(r"\w+")
 _TYPE_ORDER = {EntityType.PERSON: 0, EntityType.ORGANISATION: 1, EntityType.PLACE: 2}
@@ -47,11 +58,15 @@ def extract_entities(text: str, spans: Iterable[Span], places: Gazetteer) -> lis
     covered: dict[int, _Found] = {p: f for f in found for p in range(f.start, f.end)}
     removed: set[int] = set()
     for hit in places.find(text):
+        if _inside_longer_name(text, hit.start, hit.end):
+            continue  # "Real Madrid", "pro-Beijing", "Salem Ahmed": a word of another name, not the place
         overlapping = list({id(f): f for p in range(hit.start, hit.end) if (f := covered.get(p))}.values())
         overlapping = [f for f in overlapping if id(f) not in removed]
         same = all(f.start == hit.start and f.end == hit.end for f in overlapping)
         if not same and any(f.type is EntityType.ORGANISATION for f in overlapping):
             continue  # "Ministry of Foreign Affairs of Japan" is one organisation, not also a place
+        if any(f.type is EntityType.PERSON for f in overlapping) and not same:
+            continue  # a person's name ("Georgia Smith", "Paris said")
         if overlapping and not hit.place.major and not (same and overlapping[0].type is EntityType.PLACE):
             continue  # the model's reading of a small city's name ("Charlotte said") stands
         removed |= {id(f) for f in overlapping}
@@ -63,13 +78,34 @@ def extract_entities(text: str, spans: Iterable[Span], places: Gazetteer) -> lis
     return sorted(entities, key=lambda e: (_TYPE_ORDER[e.type], -e.count, e.mentions[0].start, e.name))
 
 
+def _inside_longer_name(text: str, start: int, end: int) -> bool:
+    """True when the words at start:end are joined to a capitalised word before or after them, or by a hyphen."""
+    if (start > 0 and text[start - 1] in _HYPHENS) or text[end : end + 1] in _HYPHENS:
+        return True
+    after = _NEXT_WORD.match(text, end)
+    if after and after.group(1)[0].isupper():
+        return True
+    before = _PREVIOUS_WORD.search(text, 0, start)
+    if before is None or not before.group(1)[0].isupper():
+        return False
+    sentence_start = before.start(1) == 0 or text[: before.start(1)].rstrip()[-1:] in '.!?\n"“«„'
+    return not (sentence_start and len(before.group(1)) <= _SHORT_WORD)
+
+
+_HYPHENS = frozenset("-\u2010")
+_NEXT_WORD = re.compile(r" ([^\W\d_][\w'’]*)")  # noqa: RUF001
+_PREVIOUS_WORD = re.compile(r"(?<![\w.])([^\W\d_][\w'’]*) $")  # noqa: RUF001
+# A capitalised word this short that opens a sentence is most often a preposition or article ("In", "From", "The").
+_SHORT_WORD = 4
+
+
 def _from_model(text: str, spans: Iterable[Span], places: Gazetteer) -> list[_Found]:
     found: list[_Found] = []
     for span in spans:
         kind = _TYPES.get(span.label)
         if kind is None:
             continue
-        start, end = _trim(text, span.start, span.end)
+        start, end = _trim(text, span.start, span.end, kind)
         if end - start < 2:
             continue
         name = text[start:end]
@@ -83,26 +119,44 @@ def _from_model(text: str, spans: Iterable[Span], places: Gazetteer) -> list[_Fo
     return found
 
 
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    """Drop a leading article and a trailing possessive: "the United States'" -> "United States"."""
-    surface = text[start:end]
-    lead = _LEADING.match(surface)
-    if lead:
-        start += lead.end()
-    tail = _POSSESSIVE.search(text[start:end])
-    if tail and tail.start() > 0:
-        end = start + tail.start()
+def _trim(text: str, start: int, end: int, kind: EntityType) -> tuple[int, int]:
+    """Drop a leading article, a person's role words, a trailing possessive or number, and whatever follows a line
+    break or a colon: "the United States'" -> "United States", "Defender Jan Vertonghen 2" -> "Jan Vertonghen"."""
+    for stop in ("\n", ": "):
+        cut = text.find(stop, start, end)
+        if cut != -1:
+            end = cut
+    lead = (_ROLES if kind is EntityType.PERSON else _LEADING).match(text, start, end)
+    if lead and lead.end() < end:
+        start = lead.end()
+    tail = _POSSESSIVE.search(text, start, end)
+    if tail and tail.start() > start:
+        end = tail.start()
+    tail = _TAIL.search(text, start, end)
+    if tail and tail.start() > start:
+        end = tail.start()
     return start, end
 
 
 def _canonical_people(found: list[_Found]) -> dict[str, str]:
-    """Map each word of a full name to that name, when only one full name has it ("Kamikawa" -> "Yoko Kamikawa")."""
-    full = sorted({f.name for f in found if f.type is EntityType.PERSON and " " in f.name}, key=len, reverse=True)
+    """Map a full name's surname to it when only one full name ends so ("Kamikawa" -> "Yoko Kamikawa").
+
+    Only surnames, capitalised words of two letters or more: first names are shared, digits and initials are not
+    names, and a word inside another name ("Warhol" in "Warhol Foundation") says nothing of whom it names.
+    """
+    full = {f.name for f in found if f.type is EntityType.PERSON and _is_full_name(f.name)}
     owners: dict[str, set[str]] = {}
     for name in full:
-        for word in name.split():
-            owners.setdefault(word, set()).add(name)
+        owners.setdefault(name.split()[-1], set()).add(name)
     return {word: next(iter(names)) for word, names in owners.items() if len(names) == 1} | {n: n for n in full}
+
+
+def _is_full_name(name: str) -> bool:
+    words = name.split()
+    return len(words) >= 2 and all(w[0].isupper() for w in words) and _SURNAME.fullmatch(words[-1]) is not None
+
+
+_SURNAME = re.compile(r"[^\W\d_][^\W\d_'’-]*(?:[-'’][^\W\d_]+)*")  # noqa: RUF001
 
 
 def _merge_acronyms(found: list[_Found]) -> None:
