@@ -48,16 +48,16 @@ class _Found:
     country: str | None = None
 
 
-def extract_entities(text: str, spans: Iterable[Span], places: Gazetteer) -> list[Entity]:
+def extract_entities(text: str, spans: Iterable[Span], places: Gazetteer, language: str | None = None) -> list[Entity]:
     """Merge model spans and gazetteer places into entities with canonical names, offsets and counts.
 
     `spans` may cover only the head of `text` (NER is the costly part); names found there are then
     looked up across the whole text.
     """
-    found = _from_model(text, spans, places)
+    found = _from_model(text, spans, places, language)
     covered: dict[int, _Found] = {p: f for f in found for p in range(f.start, f.end)}
     removed: set[int] = set()
-    for hit in places.find(text):
+    for hit in places.find(text, language):
         if _inside_longer_name(text, hit.start, hit.end):
             continue  # "Real Madrid", "pro-Beijing", "Salem Ahmed": a word of another name, not the place
         overlapping = list({id(f): f for p in range(hit.start, hit.end) if (f := covered.get(p))}.values())
@@ -99,7 +99,7 @@ _PREVIOUS_WORD = re.compile(r"(?<![\w.])([^\W\d_][\w'’]*) $")  # noqa: RUF001
 _SHORT_WORD = 4
 
 
-def _from_model(text: str, spans: Iterable[Span], places: Gazetteer) -> list[_Found]:
+def _from_model(text: str, spans: Iterable[Span], places: Gazetteer, language: str | None) -> list[_Found]:
     found: list[_Found] = []
     for span in spans:
         kind = _TYPES.get(span.label)
@@ -110,7 +110,7 @@ def _from_model(text: str, spans: Iterable[Span], places: Gazetteer) -> list[_Fo
             continue
         name = text[start:end]
         if kind is EntityType.PLACE:
-            place = places.lookup(name)
+            place = places.lookup(name, language)
             if place is None and " " not in name and name.endswith(_DEMONYM_ENDINGS):
                 continue  # "Ukrainian cities": an adjective the model took for a place
             found.append(_Found(kind, start, end, place.name if place else name, place.country if place else None))

