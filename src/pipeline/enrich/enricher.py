@@ -23,7 +23,6 @@ __all__ = ["RULES_VERSION", "Enricher"]
 
 # Bump when the rules in entities/quotes/keywords/summary change, so stored articles are enriched again.
 RULES_VERSION = "2"
-_NER_LANGUAGES = {"en"}
 
 
 class Enricher:
@@ -32,13 +31,18 @@ class Enricher:
     # What `enrich` sets: an article enriched by these same enrichers can keep them (see `reuse`).
     FIELDS = ("language", "language_confidence", "entities", "quotes", "keywords", "summary", "enrichment")
 
-    def __init__(self, languages: tuple[str, ...], model: str, ner_max_chars: int) -> None:
+    def __init__(
+        self, languages: tuple[str, ...], model: str, ner_max_chars: int, models: dict[str, str] | None = None
+    ) -> None:
         self.languages = languages
         self.model_name = model
+        # One NER model per configured language that has one installed; the others get the gazetteer only.
+        self.models = {lang: name for lang, name in ({"en": model} | (models or {})).items() if lang in languages}
         self.ner_max_chars = ner_max_chars
+        made_by = "+".join(_model_version(self.models[lang]) for lang in sorted(self.models))
         self.provenance = {
             "language": LANGUAGE_VERSION,
-            "entities": f"{_model_version(model)}+{GAZETTEER_VERSION}+rules-{RULES_VERSION}",
+            "entities": f"{made_by}+{GAZETTEER_VERSION}+rules-{RULES_VERSION}",
             "quotes": f"rules-{RULES_VERSION}",
             "keywords": f"rules-{RULES_VERSION}",
             "summary": f"textrank-{MAX_SENTENCES}-rules-{RULES_VERSION}",
@@ -46,7 +50,7 @@ class Enricher:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Enricher:
-        return cls(tuple(settings.languages), settings.spacy_model, settings.ner_max_chars)
+        return cls(tuple(settings.languages), settings.spacy_model, settings.ner_max_chars, settings.spacy_models)
 
     def is_current(self, article: Article) -> bool:
         """True when the article was enriched by exactly these enrichers (its story fields are set on store)."""
@@ -84,13 +88,19 @@ class Enricher:
 
     def _spans(self, texts: list[str], languages: list[str | None]) -> list[list[Span]]:
         spans: list[list[Span]] = [[] for _ in texts]
-        english = [i for i, lang in enumerate(languages) if lang in _NER_LANGUAGES]
-        if not english:
-            return spans
-        heads = (_head(texts[i], self.ner_max_chars) for i in english)
-        for i, doc in zip(english, _nlp(self.model_name).pipe(heads, batch_size=16), strict=True):
-            spans[i] = [Span(e.label_, e.start_char, e.end_char) for e in doc.ents]
+        for language, model in self.models.items():
+            chosen = [i for i, lang in enumerate(languages) if lang == language]
+            if not chosen:
+                continue
+            whole = (_head(texts[i], self.ner_max_chars) for i in chosen)
+            for i, doc in zip(chosen, _nlp(model).pipe(whole, batch_size=16), strict=True):
+                spans[i] = [Span(e.label_, e.start_char, e.end_char) for e in doc.ents]
         return spans
+
+    def load(self) -> None:
+        """Load every configured language's model now (a worker's memory then holds them all)."""
+        for model in self.models.values():
+            _nlp(model)
 
 
 def _head(text: str, limit: int) -> str:
@@ -106,8 +116,15 @@ def _head(text: str, limit: int) -> str:
 def _nlp(model: str) -> Language:
     import spacy  # a second or two to import: only enrichment needs it
 
-    # Only the entity recogniser: in the small English models it has its own token-to-vector layer.
-    return spacy.load(model, exclude=["tagger", "parser", "attribute_ruler", "lemmatizer", "senter", "tok2vec"])
+    nlp = spacy.load(model)
+    # Only the entity recogniser, and the shared token-to-vector layer when it listens to one (French does;
+    # the small English model's recogniser has its own).
+    keep = ["ner"]
+    if "tok2vec" in nlp.pipe_names and "ner" in getattr(nlp.get_pipe("tok2vec"), "listening_components", []):
+        keep.append("tok2vec")
+    for name in [n for n in nlp.pipe_names if n not in keep]:
+        nlp.remove_pipe(name)
+    return nlp
 
 
 def _model_version(model: str) -> str:

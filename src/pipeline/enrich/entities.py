@@ -7,11 +7,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pipeline.enrich.gazetteer import Gazetteer
+from pipeline.enrich.quotes import SPEECH_AFTER, SPEECH_BEFORE
 from pipeline.models import Entity, EntityType, Mention
 
 __all__ = ["Span", "extract_entities"]
 
-_TYPES = {"PERSON": EntityType.PERSON, "ORG": EntityType.ORGANISATION, "GPE": EntityType.PLACE, "LOC": EntityType.PLACE}
+# OntoNotes labels (English) and WikiNER labels (French and other spaCy news models).
+_TYPES = {
+    "PERSON": EntityType.PERSON,
+    "PER": EntityType.PERSON,
+    "ORG": EntityType.ORGANISATION,
+    "GPE": EntityType.PLACE,
+    "LOC": EntityType.PLACE,
+}
 _LEADING = re.compile(r"(?:the|The)\s+")
 _POSSESSIVE = re.compile(r"['’]s?$")  # noqa: RUF001
 # Roles and titles written before a name: a span starting with one is trimmed to the name ("Defender Jan Vertonghen").
@@ -109,6 +117,8 @@ def _from_model(text: str, spans: Iterable[Span], places: Gazetteer, language: s
         if end - start < 2:
             continue
         name = text[start:end]
+        if kind is EntityType.PLACE and _speaks(text, start, end, places.lookup(name, language)):
+            kind = EntityType.PERSON  # "…, a déclaré Fabien Villedieu": who speaks is a person, whatever the model says
         if kind is EntityType.PLACE:
             place = places.lookup(name, language)
             if place is None and " " not in name and name.endswith(_DEMONYM_ENDINGS):
@@ -117,6 +127,13 @@ def _from_model(text: str, spans: Iterable[Span], places: Gazetteer, language: s
         elif kind is EntityType.PERSON or any(ch.isupper() for ch in name):  # not "electoral commission"
             found.append(_Found(kind, start, end, name))
     return found
+
+
+def _speaks(text: str, start: int, end: int, place: object) -> bool:
+    """True when a name the gazetteer does not know stands next to a speech verb, as who speaks."""
+    if place is not None or " " not in text[start:end]:
+        return False
+    return bool(SPEECH_BEFORE.search(text, max(0, start - 30), start) or SPEECH_AFTER.match(text, end))
 
 
 def _trim(text: str, start: int, end: int, kind: EntityType) -> tuple[int, int]:

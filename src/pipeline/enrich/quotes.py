@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from pipeline.models import Entity, EntityType, Quote
 
-__all__ = ["extract_quotes"]
+__all__ = ["SPEECH_AFTER", "SPEECH_BEFORE", "extract_quotes"]
 
 _VERB = (
     r"said|says|say|told|tells|added|adds|stated|states|noted|notes|declared|announced|warned|explained|wrote|"
@@ -24,6 +24,9 @@ _VERB = (
     r"сказал|сказала|сказав|заявил|заявила|заявив|отметил|отметила|зазначив|зазначила|наголосив|наголосила|"
     r"подчеркнул|подчеркнула|сообщил|сообщила|повідомив|повідомила"
 )
+# A speech verb right before a name ("a déclaré Fabien Villedieu") or right after it ("Villedieu said").
+SPEECH_BEFORE = re.compile(rf"\b(?:{_VERB})\s+$", re.IGNORECASE)
+SPEECH_AFTER = re.compile(rf",?\s+(?:{_VERB})\b", re.IGNORECASE)
 _OPEN, _CLOSE = '“"«„', '”"»“'
 _QUOTED = rf"[{_OPEN}]\s?(?P<quote>[^{_OPEN}{_CLOSE}]{{8,}}?)\s?[{_CLOSE}]"
 _DASH = r"[-–—]"  # noqa: RUF001
