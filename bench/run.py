@@ -293,9 +293,10 @@ def write_markdown(results: dict[str, Any]) -> str:
             "",
             f"{e['articles']} English articles of about {e['mean_words']} words. Baseline: `en_core_web_sm` "
             "(the pinned re-upload) with only its entity recogniser, `nlp.pipe` over the full texts. Stage: "
-            "language, entities (the model on each article's first `NEWS_NER_MAX_CHARS` characters, then the "
-            "names and the gazetteer over the whole text), quotes, keywords, summary and the MinHash story "
-            "index. Each side runs in its own process pinned to one core (`taskset`), so rates are per core.",
+            "language, entities (the model and the gazetteer over the whole text), quotes, keywords, summary and "
+            "the MinHash story index, with every configured language's model loaded "
+            f"({', '.join(e.get('models', []))}). Each side runs in its own process pinned to one core (`taskset`), "
+            "so rates are per core.",
             "",
             "| | articles/s per core | load time | peak RSS |",
             "| --- | --- | --- | --- |",

@@ -206,3 +206,44 @@ def test_story_index_finds_the_same_whether_loaded_added_or_merged(monkeypatch: 
     monkeypatch.setattr(dedup._Bands, "MERGE_AT", 100)  # a merge every couple of articles
     merged = StoryIndex()
     assert [merged.assign(*s) for s in signed] == expected
+
+
+def test_names_far_into_the_text_propagate_only_as_surnames(engine: Enricher) -> None:
+    filler = " ".join(["The committee met again on Tuesday to discuss the budget."] * 40)
+    [article] = engine.enrich(
+        [
+            _article(
+                "Budget talks",
+                filler,
+                "Finance minister Maria Hoffmann presented the plan, and Peter Hoffmann Brandt objected.",
+                "Hoffmann later said the plan would pass. Maria arrived late.",
+            )
+        ]
+    )
+    people = {e.name: e for e in article.entities if e.type is EntityType.PERSON}
+    assert article.text.index("Maria Hoffmann") > 1500  # past any head window
+    assert "Maria Hoffmann" in people
+    assert all(m.text != "Maria" for e in people.values() for m in e.mentions)  # a first name is not propagated
+
+
+def test_places_inside_longer_names_are_not_places(engine: Enricher) -> None:
+    [article] = engine.enrich(
+        [_article("Football", "Real Madrid beat a pro-Madrid side, and the fans of Madrid celebrated in the streets.")]
+    )
+    places = [m.text for e in article.entities if e.type is EntityType.PLACE for m in e.mentions]
+    assert places == ["Madrid"]
+    assert article.entities[0].mentions[0].start != article.text.index("Real Madrid") + 5
+
+
+def test_quotes_with_abbreviations_no_comma_and_the_name_next_to_the_verb(engine: Enricher) -> None:
+    [article] = engine.enrich(
+        [
+            _article(
+                "Senate vote",
+                "Sen. Jane Doe said “We will not back down on this bill.” Her colleague Tom Blake agreed.",
+                "“The vote is a turning point for the country,” Tom Blake told reporters, citing Jane Doe.",
+            )
+        ]
+    )
+    speakers = [(q.text[:12], q.speaker) for q in article.quotes if q.direct]
+    assert speakers == [("We will not ", "Jane Doe"), ("The vote is ", "Tom Blake")]

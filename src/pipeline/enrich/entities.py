@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 
 from pipeline.enrich.gazetteer import Gazetteer
 from pipeline.enrich.quotes import SPEECH_AFTER, SPEECH_BEFORE
@@ -88,7 +89,7 @@ def extract_entities(text: str, spans: Iterable[Span], places: Gazetteer, langua
 
 def _inside_longer_name(text: str, start: int, end: int) -> bool:
     """True when the words at start:end are joined to a capitalised word before or after them, or by a hyphen."""
-    if (start > 0 and text[start - 1] in _HYPHENS) or text[end : end + 1] in _HYPHENS:
+    if _hyphenated(text, start, end):
         return True
     after = _NEXT_WORD.match(text, end)
     if after and after.group(1)[0].isupper():
@@ -97,14 +98,29 @@ def _inside_longer_name(text: str, start: int, end: int) -> bool:
     if before is None or not before.group(1)[0].isupper():
         return False
     sentence_start = before.start(1) == 0 or text[: before.start(1)].rstrip()[-1:] in '.!?\n"“«„'
-    return not (sentence_start and len(before.group(1)) <= _SHORT_WORD)
+    # A capitalised word opening a sentence is part of the name unless it is a function word ("In", "The").
+    return not (sentence_start and before.group(1).casefold() in _function_words())
+
+
+def _hyphenated(text: str, start: int, end: int) -> bool:
+    """True for a word joined to another by a hyphen: "pro-Beijing", "Madrid-based"."""
+    return (start > 0 and text[start - 1] in _HYPHENS) or text[end : end + 1] in _HYPHENS
+
+
+@cache
+def _function_words() -> frozenset[str]:
+    """Stop words of the languages spaCy ships lists for (no model needed)."""
+    from importlib import import_module
+
+    words: set[str] = set()
+    for language in ("en", "de", "fr", "es", "ru", "uk", "it", "pt", "nl"):
+        words |= import_module(f"spacy.lang.{language}.stop_words").STOP_WORDS
+    return frozenset(words)
 
 
 _HYPHENS = frozenset("-\u2010")
 _NEXT_WORD = re.compile(r" ([^\W\d_][\w'’]*)")  # noqa: RUF001
 _PREVIOUS_WORD = re.compile(r"(?<![\w.])([^\W\d_][\w'’]*) $")  # noqa: RUF001
-# A capitalised word this short that opens a sentence is most often a preposition or article ("In", "From", "The").
-_SHORT_WORD = 4
 
 
 def _from_model(text: str, spans: Iterable[Span], places: Gazetteer, language: str | None) -> list[_Found]:
@@ -117,6 +133,8 @@ def _from_model(text: str, spans: Iterable[Span], places: Gazetteer, language: s
         if end - start < 2:
             continue
         name = text[start:end]
+        if kind is EntityType.PLACE and _hyphenated(text, start, end):
+            continue  # "pro-Madrid": an adjective made of a place
         if kind is EntityType.PLACE and _speaks(text, start, end, places.lookup(name, language)):
             kind = EntityType.PERSON  # "…, a déclaré Fabien Villedieu": who speaks is a person, whatever the model says
         if kind is EntityType.PLACE:
@@ -209,7 +227,7 @@ def _group(text: str, found: list[_Found], people: dict[str, str]) -> list[Entit
             {w for w, full in people.items() if full == name} if kind is EntityType.PERSON else set()
         )
         for start, end in _occurrences(text, surfaces, words):
-            if taken.find(1, start, end) == -1:
+            if taken.find(1, start, end) == -1 and not _inside_longer_name(text, start, end):
                 mentions[start] = Mention(text=text[start:end], start=start, end=end)
                 taken[start:end] = b"\x01" * (end - start)
     return [

@@ -30,13 +30,16 @@ SPEECH_AFTER = re.compile(rf",?\s+(?:{_VERB})\b", re.IGNORECASE)
 _OPEN, _CLOSE = '“"«„', '”"»“'
 _QUOTED = rf"[{_OPEN}]\s?(?P<quote>[^{_OPEN}{_CLOSE}]{{8,}}?)\s?[{_CLOSE}]"
 _DASH = r"[-–—]"  # noqa: RUF001
-_ATTRIBUTION = rf"(?P<attr>[^.!?{_OPEN}{_CLOSE}]{{0,80}}?\b(?:{_VERB})\b[^.!?{_OPEN}]{{0,80}})"
+# An abbreviation's full stop does not end the attribution: "Sen. Jane Doe said", "the U.S. envoy said".
+_ABBREVIATION = r"(?:\b(?:Mr|Mrs|Ms|Dr|Sen|Rep|Gov|Gen|Lt|Col|Capt|Prof|Jr|Sr|St|U\.S|U\.K|U\.N)\.)"
+_IN_ATTRIBUTION = rf"(?:{_ABBREVIATION}|[^.!?{_OPEN}{_CLOSE}])"
+_ATTRIBUTION = rf"(?P<attr>{_IN_ATTRIBUTION}{{0,80}}?\b(?:{_VERB})\b(?:{_ABBREVIATION}|[^.!?{_OPEN}]){{0,80}})"
 _PATTERNS = [
     # “…,” Kamikawa said.   «…», — заявив Кулеба.   « … », a déclaré Macron.
     re.compile(rf"{_QUOTED}[,.]?\s*(?:{_DASH}\s*)?{_ATTRIBUTION}[.!?]", re.IGNORECASE),
     # Kuleba said: “…”   Kuleba told reporters, "…"
     re.compile(
-        rf"(?P<attr>(?:^|(?<=[.!?]\s))[^.!?{_OPEN}{_CLOSE}]{{0,100}}?\b(?:{_VERB})\b[^.!?{_OPEN}]{{0,60}}?)[:,]\s*{_QUOTED}",
+        rf"(?P<attr>(?:^|(?<=[.!?]\s)){_IN_ATTRIBUTION}{{0,100}}?\b(?:{_VERB})\b[^.!?{_OPEN}]{{0,60}}?)[:,]?\s*{_QUOTED}",
         re.IGNORECASE,
     ),
     # A paragraph of quoted words closed by a dash and the speaker: "… - Kamikawa said."
@@ -62,7 +65,10 @@ _PRONOUNS = re.compile(
     re.IGNORECASE,
 )
 _NAME = re.compile(r"[A-ZÀ-ÖØ-ÞА-ЯЁЇІЄҐ][\w'’-]+(?:\s+[A-ZÀ-ÖØ-ÞА-ЯЁЇІЄҐ][\w'’-]+)*")  # noqa: RUF001
-_NOT_NAMES = {"The", "He", "She", "They", "It", "A", "An", "Er", "Sie", "Le", "La", "Il", "Elle", "El", "Он", "Она"}
+_NOT_NAMES = {
+    *("The", "He", "She", "They", "It", "A", "An", "Er", "Sie", "Le", "La", "Il", "Elle", "El", "Он", "Она"),
+    *("Mr", "Mrs", "Ms", "Dr", "Sen", "Rep", "Gov", "Gen", "Prof", "Mr.", "Mrs.", "Ms.", "Dr.", "Sen.", "Rep."),
+}
 
 
 def extract_quotes(text: str, entities: list[Entity]) -> list[Quote]:
@@ -97,11 +103,20 @@ def _speaker(
 ) -> str | None:
     """The person (else organisation) named in the attribution; for a pronoun or a role ("the minister"), the
     last person named before the quote; else a capitalised name in the attribution that is not a place."""
-    for kind in (EntityType.PERSON, EntityType.ORGANISATION):
-        for entity in entities:
-            if entity.type is kind and any(attr_start <= m.start < attr_end for m in entity.mentions):
-                return entity.name
     attribution = text[attr_start:attr_end]
+    verb = _VERB_WORD.search(attribution)
+    at = attr_start + (verb.start() if verb else 0)
+    for kind in (EntityType.PERSON, EntityType.ORGANISATION):
+        # The name nearest the speech verb, not the article's most mentioned one.
+        named = [
+            (abs(m.start - at), entity.name)
+            for entity in entities
+            if entity.type is kind
+            for m in entity.mentions
+            if attr_start <= m.start < attr_end
+        ]
+        if named:
+            return min(named)[1]
     if _PRONOUNS.search(attribution):
         return _last_person_before(min(attr_start, quote_start), entities)
     if not direct:
