@@ -7,7 +7,7 @@ from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
-from pipeline.enrich.entities import Span, extract_entities
+from pipeline.enrich.entities import Span, extract_entities, name_sentences
 from pipeline.enrich.gazetteer import GAZETTEER_VERSION, gazetteer
 from pipeline.enrich.keywords import extract_keywords
 from pipeline.enrich.language import LANGUAGE_VERSION, detect_language
@@ -23,6 +23,7 @@ __all__ = ["RULES_VERSION", "Enricher"]
 
 # Bump when the rules in entities/quotes/keywords/summary change, so stored articles are enriched again.
 RULES_VERSION = "2"
+_BATCH = 64  # sentences per model batch
 
 
 class Enricher:
@@ -90,11 +91,13 @@ class Enricher:
         spans: list[list[Span]] = [[] for _ in texts]
         for language, model in self.models.items():
             chosen = [i for i, lang in enumerate(languages) if lang == language]
-            if not chosen:
-                continue
-            whole = (_head(texts[i], self.ner_max_chars) for i in chosen)
-            for i, doc in zip(chosen, _nlp(model).pipe(whole, batch_size=16), strict=True):
-                spans[i] = [Span(e.label_, e.start_char, e.end_char) for e in doc.ents]
+            pieces = [
+                (texts[i][start:end], (i, start))
+                for i in chosen
+                for start, end in name_sentences(_head(texts[i], self.ner_max_chars))
+            ]
+            for doc, (i, offset) in _nlp(model).pipe(pieces, batch_size=_BATCH, as_tuples=True):
+                spans[i] += [Span(e.label_, offset + e.start_char, offset + e.end_char) for e in doc.ents]
         return spans
 
     def load(self) -> None:

@@ -11,7 +11,7 @@ from pipeline.enrich.gazetteer import Gazetteer
 from pipeline.enrich.quotes import SPEECH_AFTER, SPEECH_BEFORE
 from pipeline.models import Entity, EntityType, Mention
 
-__all__ = ["Span", "extract_entities"]
+__all__ = ["Span", "extract_entities", "name_sentences"]
 
 # OntoNotes labels (English) and WikiNER labels (French and other spaCy news models).
 _TYPES = {
@@ -87,6 +87,35 @@ def extract_entities(text: str, spans: Iterable[Span], places: Gazetteer, langua
     return sorted(entities, key=lambda e: (_TYPE_ORDER[e.type], -e.count, e.mentions[0].start, e.name))
 
 
+def name_sentences(text: str) -> list[tuple[int, int]]:
+    """The sentences of `text` (start, end) that can hold a name: a capitalised word that does not merely open the
+    sentence as a function word. The model reads only these, one by one, so no span crosses a sentence and no
+    time goes to sentences of lower-case words only."""
+    found: list[tuple[int, int]] = []
+    for paragraph in _PARAGRAPH.finditer(text):
+        start = paragraph.start()
+        ends = [(m.end("end"), m.end()) for m in _SENTENCE_END.finditer(text, start, paragraph.end())]
+        for end, following in [*ends, (paragraph.end(), paragraph.end())]:
+            words = _CAPITALISED.findall(text, start, end)
+            if words and (len(words) > 1 or not text.startswith(words[0], start) or _opens_with_a_name(words[0])):
+                found.append((start, end))
+            start = following
+    return found
+
+
+def _opens_with_a_name(word: str) -> bool:
+    return word.casefold() not in _function_words()
+
+
+_PARAGRAPH = re.compile(r"[^\n]+")
+# A sentence ends at . ! ? (then quotes) and a space before a capital, except after an initial or a short abbreviation.
+_SENTENCE_END = re.compile(
+    r"(?<![\s.][A-Z])(?<!^[A-Z])(?<!\b(?:Mr|Ms|Dr|St|Jr|Sr|Mt|No|Lt))(?<!\b(?:Mrs|Sen|Rep|Gov|Gen|Col))(?<!\bProf)"
+    r"(?P<end>[.!?…][\"'”»)]*)\s+(?=[\"'“«(]?[^\W\d_])"
+)
+_CAPITALISED = re.compile(r"(?<![\w'’])[^\W\d_a-zà-öø-ÿа-яё][\w'’-]*")  # noqa: RUF001
+
+
 def _inside_longer_name(text: str, start: int, end: int) -> bool:
     """True when the words at start:end are joined to a capitalised word before or after them, or by a hyphen."""
     if _hyphenated(text, start, end):
@@ -119,6 +148,7 @@ def _function_words() -> frozenset[str]:
 
 
 _HYPHENS = frozenset("-\u2010")
+_LONGEST_WORD = 40
 _NEXT_WORD = re.compile(r" ([^\W\d_][\w'’]*)")  # noqa: RUF001
 _PREVIOUS_WORD = re.compile(r"(?<![\w.])([^\W\d_][\w'’]*) $")  # noqa: RUF001
 
