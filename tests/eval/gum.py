@@ -13,7 +13,8 @@ Gold speakers: each quotation of four words or more (`<q>` or `<quote>`) whose s
 before when that one ends in "," or ":", has a speech verb outside the quotation with a subject (the `nsubj`
 nearest the verb, or the name after "according to") inside a person mention whose coreference chain has an
 identity. A predicted quote found = overlapping the quotation; attributed = its speaker names that identity
-(the Wikipedia title without its parenthesis, or one of the chain's named surfaces).
+(the Wikipedia title without its parenthesis, or a name the chain's mentions use, as strict as the gold spans or
+with their title, or a tail of those: "Cres Eastman", "Professor Eastman").
 """
 
 from __future__ import annotations
@@ -134,6 +135,9 @@ def _document(stem: str, xml: str, conll: str, places: set[str]) -> GumDocument:
             names.setdefault(chain, set()).add(text[tokens[span[0]].start : tokens[span[1]].end])
         elif span:
             unscored.add((tokens[span[0]].start, tokens[span[1]].end))
+        run = _name_span(tokens, first, last) if kind == "person" else None
+        if run:  # a speaker may be named as the text names them: "Cres Eastman" for Creswell Eastman
+            names.setdefault(chain, set()).update(text[tokens[i].start : tokens[run[1]].end] for i in range(*run))
     person_at: dict[int, int] = {}  # token -> chain of the innermost person mention covering it
     for kind, chain, _, first, last in sorted(mentions, key=lambda m: m[4] - m[3], reverse=True):
         if kind == "person":

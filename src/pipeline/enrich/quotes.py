@@ -9,6 +9,7 @@ that ends "… - Kamikawa said."
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 
 from pipeline.models import Entity, EntityType, Quote
@@ -17,10 +18,13 @@ __all__ = ["SPEECH_AFTER", "SPEECH_BEFORE", "extract_quotes"]
 
 _VERB = (
     r"said|says|say|told|tells|added|adds|stated|states|noted|notes|declared|announced|warned|explained|wrote|"
-    r"insisted|argued|claimed|stressed|emphasi[sz]ed|confirmed|replied|according to|"
-    r"sagte|sagt|erklärte|erklärt|betonte|betont|fügte|meinte|so|"
+    r"insisted|argued|claimed|stressed|emphasi[sz]ed|confirmed|replied|according to|commented|asserted|"
+    r"continued|remarked|responded|answered|admitted|acknowledged|suggested|urged|recalled|observed|concluded|"
+    r"cautioned|predicted|promised|vowed|pledged|tweeted|posted|asked|described|"
+    r"sagte|sagt|erklärte|erklärt|betonte|betont|fügte|meinte|(?-i:so)|"
     r"a déclaré|a dit|a affirmé|a expliqué|a ajouté|a souligné|déclare|affirme|explique|selon|"
-    r"dijo|afirmó|declaró|explicó|señaló|según|"
+    r"dijo|afirmó|declaró|explicó|señaló|según|aseguró|añadió|indicó|"
+    r"a indiqué|a estimé|a assuré|a répondu|a averti|"
     r"сказал|сказала|сказав|заявил|заявила|заявив|отметил|отметила|зазначив|зазначила|наголосив|наголосила|"
     r"подчеркнул|подчеркнула|сообщил|сообщила|повідомив|повідомила"
 )
@@ -39,7 +43,7 @@ _PATTERNS = [
     re.compile(rf"{_QUOTED}[,.]?\s*(?:{_DASH}\s*)?{_ATTRIBUTION}[.!?]", re.IGNORECASE),
     # Kuleba said: “…”   Kuleba told reporters, "…"
     re.compile(
-        rf"(?P<attr>(?:^|(?<=[.!?]\s)){_IN_ATTRIBUTION}{{0,100}}?\b(?:{_VERB})\b[^.!?{_OPEN}]{{0,60}}?)[:,]?\s*{_QUOTED}",
+        rf"(?P<attr>(?:^|(?<=[.!?]\s)|(?<=[.!?][{_CLOSE}]\s)){_IN_ATTRIBUTION}{{0,100}}?\b(?:{_VERB})\b[^.!?{_OPEN}]{{0,60}}?)[:,]?\s*{_QUOTED}",
         re.IGNORECASE,
     ),
     # A paragraph of quoted words closed by a dash and the speaker: "… - Kamikawa said."
@@ -117,8 +121,10 @@ def _speaker(
         ]
         if named:
             return min(named)[1]
-    if _PRONOUNS.search(attribution):
-        return _last_person_before(min(attr_start, quote_start), entities)
+    pronoun = _PRONOUNS.search(attribution)
+    if pronoun:
+        gender = _PRONOUN_GENDER.get(pronoun.group().casefold())
+        return _last_person_before(text, min(attr_start, quote_start), entities, gender)
     if not direct:
         return None
     places = {m.text for e in entities if e.type is EntityType.PLACE for m in e.mentions}
@@ -140,12 +146,57 @@ def _known_person(name: str, entities: list[Entity]) -> str | None:
     return None
 
 
-def _last_person_before(position: int, entities: list[Entity]) -> str | None:
+def _last_person_before(text: str, position: int, entities: list[Entity], gender: str | None) -> str | None:
+    """The person named last before `position` whose gender (when the text shows it) matches the pronoun's."""
     best: tuple[int, str] | None = None
+    genders = _genders(text, entities) if gender else {}
     for entity in entities:
-        if entity.type is not EntityType.PERSON:
+        if entity.type is not EntityType.PERSON or genders.get(entity.name, gender) != gender:
             continue
         for mention in entity.mentions:
             if mention.start < position and (best is None or mention.start > best[0]):
                 best = (mention.start, entity.name)
     return best[1] if best else None
+
+
+def _genders(text: str, entities: list[Entity]) -> dict[str, str]:
+    """What the text shows of each person's gender: a title before a name ("Mrs", "Herr"), else the pronouns that
+    refer to them: a sentence opened by "She" speaks of the first person of the sentence before; "his" or "her"
+    after the only person of a sentence is theirs. Persons the text says nothing of are left out."""
+    mentions = sorted((m.start, e.name) for e in entities if e.type is EntityType.PERSON for m in e.mentions)
+    votes: dict[str, Counter[str]] = {}
+    previous: list[str] = []
+    start = 0
+    for end in [m.end() for m in _SENTENCE.finditer(text)] + [len(text)]:
+        named = [(at, name) for at, name in mentions if start <= at < end]
+        opening = _SUBJECT.match(text, start)
+        if opening and previous:
+            votes.setdefault(previous[0], Counter())[_PRONOUN_GENDER[opening.group(1).casefold()]] += 1
+        if len({name for _, name in named}) == 1:
+            after = _GENDERED.search(text, named[0][0], end)
+            if after:
+                votes.setdefault(named[0][1], Counter())[_PRONOUN_GENDER[after.group().casefold()]] += 1
+        previous, start = [name for _, name in named], end
+    genders = {name: counts.most_common(1)[0][0] for name, counts in votes.items()}
+    for at, name in mentions:
+        title = _TITLE.search(text, max(0, at - 8), at)
+        if title:
+            genders[name] = _TITLE_GENDER[title.group(1).casefold().rstrip(".")]
+    return genders
+
+
+_SENTENCE = re.compile(r"(?<=[.!?])[\"”»]?\s+")
+_SUBJECT = re.compile(r"[\"“«„]?(He|She|Il|Elle|Он|Она|Він|Вона)\b")
+
+
+_PRONOUN_GENDER = {
+    **dict.fromkeys(("she", "her", "hers", "sie", "elle", "ella", "она", "вона"), "f"),
+    **dict.fromkeys(("he", "his", "him", "er", "il", "él", "он", "він"), "m"),
+}
+# German "sie" and "er"-less French "elle" aside, these pronouns tell a person's gender in the words after a name.
+_GENDERED = re.compile(r"\b(?:he|his|him|she|her|hers|il|elle|он|она|він|вона)\b", re.IGNORECASE)
+_TITLE_GENDER = {
+    **dict.fromkeys(("mrs", "ms", "miss", "madam", "lady", "dame", "frau", "mme", "madame", "sra", "señora"), "f"),
+    **dict.fromkeys(("mr", "sir", "lord", "herr", "m", "monsieur", "sr", "señor"), "m"),
+}
+_TITLE = re.compile(r"\b(" + "|".join(sorted(_TITLE_GENDER, key=len, reverse=True)) + r")\.?\s+$", re.IGNORECASE)
