@@ -296,7 +296,7 @@ def write_markdown(results: dict[str, Any]) -> str:
             "language, entities (the model and the gazetteer over the whole text), quotes, keywords, summary and "
             "the MinHash story index, with every configured language's model loaded "
             f"({', '.join(e.get('models', []))}). Each side runs in its own process pinned to one core (`taskset`), "
-            "so rates are per core.",
+            f"so rates are per core; the sides alternate {e.get('rounds', 1)} times and each keeps its fastest run.",
             "",
             "| | articles/s per core | load time | peak RSS |",
             "| --- | --- | --- | --- |",

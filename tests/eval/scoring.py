@@ -78,7 +78,7 @@ def _score_quotes(case: dict[str, Any], article: Article, scores: dict[str, Scor
             continue
         matched.add(hit)
         scores["quotes"].true_positives += 1
-        if article.quotes[hit].speaker == expected["speaker"]:
+        if article.quotes[hit].speaker == expected.get("speaker"):  # no speaker: an unattributed quote
             scores["speakers"].true_positives += 1
         else:
             scores["speakers"].false_positives += 1

@@ -82,7 +82,7 @@ def extract_entities(text: str, spans: Iterable[Span], places: Gazetteer, langua
         found.append(_Found(EntityType.PLACE, hit.start, hit.end, hit.place.name, hit.place.country))
     found = [f for f in found if id(f) not in removed]
     people = _canonical_people(found)
-    _merge_acronyms(found)
+    _merge_acronyms(text, found)
     entities = _group(text, found, people)
     return sorted(entities, key=lambda e: (_TYPE_ORDER[e.type], -e.count, e.mentions[0].start, e.name))
 
@@ -155,12 +155,12 @@ _PREVIOUS_WORD = re.compile(r"(?<![\w.])([^\W\d_][\w'’]*) $")  # noqa: RUF001
 
 def _from_model(text: str, spans: Iterable[Span], places: Gazetteer, language: str | None) -> list[_Found]:
     found: list[_Found] = []
-    for span in spans:
+    for span in _joined(text, spans):
         kind = _TYPES.get(span.label)
         if kind is None:
             continue
         start, end = _trim(text, span.start, span.end, kind)
-        if end - start < 2:
+        if end - start < 2 or _common_word(text, start, end):
             continue
         name = text[start:end]
         if kind is EntityType.PLACE and _hyphenated(text, start, end):
@@ -175,6 +175,40 @@ def _from_model(text: str, spans: Iterable[Span], places: Gazetteer, language: s
         elif kind is EntityType.PERSON or any(ch.isupper() for ch in name):  # not "electoral commission"
             found.append(_Found(kind, start, end, name))
     return found
+
+
+def _joined(text: str, spans: Iterable[Span]) -> list[Span]:
+    """Join a one-word person to the one-word name the model split off, one space away ("Salem" "Haddad")."""
+    joined: list[Span] = []
+    for span in sorted(spans, key=lambda s: s.start):
+        last = joined[-1] if joined else None
+        if (
+            last is not None
+            and "PERSON" in (last.label, span.label)
+            and {last.label, span.label} <= _NAME_LABELS
+            and text[last.end : span.start] == " "
+            and " " not in text[last.start : last.end] + text[span.start : span.end]  # one word each
+            and text[last.start].isupper()
+            and not text[last.start : last.end].isupper()
+        ):
+            joined[-1] = Span("PERSON", last.start, span.end)
+        else:
+            joined.append(span)
+    return joined
+
+
+_NAME_LABELS = {"PERSON", "GPE", "LOC", "ORG", "NORP"}
+
+
+def _common_word(text: str, start: int, end: int) -> bool:
+    """True for one capitalised word opening a sentence that the text also writes in lower case ("Schools will")."""
+    word = text[start:end]
+    if " " in word or not word[:1].isupper() or word.isupper():
+        return False
+    opening = text[max(0, start - 3) : start].rstrip()
+    if start and opening[-1:] not in (".", "!", "?", "\n", "") and text[start - 1] != "\n":
+        return False
+    return re.search(rf"(?<![\w-]){re.escape(word.lower())}(?![\w-])", text) is not None
 
 
 def _speaks(text: str, start: int, end: int, place: object) -> bool:
@@ -224,16 +258,27 @@ def _is_full_name(name: str) -> bool:
 _SURNAME = re.compile(r"[^\W\d_][^\W\d_'’-]*(?:[-'’][^\W\d_]+)*")  # noqa: RUF001
 
 
-def _merge_acronyms(found: list[_Found]) -> None:
-    """Name an organisation's acronym after its full name when the article uses both ("ISRO")."""
+def _merge_acronyms(text: str, found: list[_Found]) -> None:
+    """Name an organisation's acronym after its full name when the article uses both: the acronym of its
+    capitalised words ("ISRO"), or the one it introduces in brackets ("Korean Central News Agency (KCNA)")."""
     full = {
         "".join(w[0] for w in f.name.split() if w[0].isupper()): f.name
         for f in found
         if f.type is EntityType.ORGANISATION and " " in f.name
     }
+    at = {f.start for f in found}
+    for item in list(found):
+        bracket = _BRACKETED.match(text, item.end) if item.type is EntityType.ORGANISATION else None
+        if bracket and " " in item.name:
+            full.setdefault(bracket.group(1), item.name)
+            if bracket.start(1) not in at:  # the acronym's own mention, which the model may have missed
+                found.append(_Found(EntityType.ORGANISATION, bracket.start(1), bracket.end(1), bracket.group(1)))
     for item in found:
-        if item.type is EntityType.ORGANISATION and item.name.isupper() and item.name in full:
-            item.name = full[item.name]
+        if item.name in full and item.name.isupper() and item.type is not EntityType.PLACE:  # or call it a person
+            item.type, item.name = EntityType.ORGANISATION, full[item.name]
+
+
+_BRACKETED = re.compile(r"\s*\(([^\W\d_a-zà-ÿа-яёіїєґ][^\W_a-zà-ÿа-яёіїєґ&]{1,9})\)")
 
 
 def _group(text: str, found: list[_Found], people: dict[str, str]) -> list[Entity]:

@@ -41,6 +41,11 @@ _ATTRIBUTION = rf"(?P<attr>{_IN_ATTRIBUTION}{{0,80}}?\b(?:{_VERB})\b(?:{_ABBREVI
 _PATTERNS = [
     # “…,” Kamikawa said.   «…», — заявив Кулеба.   « … », a déclaré Macron.
     re.compile(rf"{_QUOTED}[,.]?\s*(?:{_DASH}\s*)?{_ATTRIBUTION}[.!?]", re.IGNORECASE),
+    # The first half of a split quote, which ends in a comma: “…,” the senator said, “…”
+    re.compile(
+        rf"[{_OPEN}]\s?(?P<quote>[^{_OPEN}{_CLOSE}]{{8,}}?),\s?[{_CLOSE}]\s*{_ATTRIBUTION},(?=\s*[{_OPEN}])",
+        re.IGNORECASE,
+    ),
     # Kuleba said: “…”   Kuleba told reporters, "…"
     re.compile(
         rf"(?P<attr>(?:^|(?<=[.!?]\s)|(?<=[.!?][{_CLOSE}]\s)){_IN_ATTRIBUTION}{{0,100}}?\b(?:{_VERB})\b[^.!?{_OPEN}]{{0,60}}?)[:,]?\s*{_QUOTED}",
@@ -48,6 +53,8 @@ _PATTERNS = [
     ),
     # A paragraph of quoted words closed by a dash and the speaker: "… - Kamikawa said."
     re.compile(rf"^(?P<quote>[^{_OPEN}{_CLOSE}]{{8,}}?[.!?…])\s+{_DASH}\s+{_ATTRIBUTION}\.?$", re.IGNORECASE),
+    # A paragraph that is only a quotation, with no one named: kept, with no speaker guessed.
+    re.compile(rf"^(?P<attr>){_QUOTED}$"),
 ]
 # What follows "said" that is a circumstance, not the start of what was said.
 _NOT_A_CLAUSE = (
@@ -110,6 +117,8 @@ def _speaker(
     attribution = text[attr_start:attr_end]
     verb = _VERB_WORD.search(attribution)
     at = attr_start + (verb.start() if verb else 0)
+    # Before the quote, the speaker is the subject: named before the verb ("He described Montalvo as ...: “…”").
+    end = at if attr_end <= quote_start and verb else attr_end
     for kind in (EntityType.PERSON, EntityType.ORGANISATION):
         # The name nearest the speech verb, not the article's most mentioned one.
         named = [
@@ -117,11 +126,11 @@ def _speaker(
             for entity in entities
             if entity.type is kind
             for m in entity.mentions
-            if attr_start <= m.start < attr_end
+            if attr_start <= m.start < end
         ]
         if named:
             return min(named)[1]
-    pronoun = _PRONOUNS.search(attribution)
+    pronoun = _PRONOUNS.search(text, attr_start, end)
     if pronoun:
         gender = _PRONOUN_GENDER.get(pronoun.group().casefold())
         return _last_person_before(text, min(attr_start, quote_start), entities, gender)
@@ -136,7 +145,7 @@ def _speaker(
     return None
 
 
-_VERB_WORD = re.compile(rf"(?:{_VERB})", re.IGNORECASE)
+_VERB_WORD = re.compile(rf"\b(?:{_VERB})\b", re.IGNORECASE)
 
 
 def _known_person(name: str, entities: list[Entity]) -> str | None:
@@ -147,16 +156,31 @@ def _known_person(name: str, entities: list[Entity]) -> str | None:
 
 
 def _last_person_before(text: str, position: int, entities: list[Entity], gender: str | None) -> str | None:
-    """The person named last before `position` whose gender (when the text shows it) matches the pronoun's."""
-    best: tuple[int, str] | None = None
+    """Whom a pronoun at `position` refers to: when it opens a sentence, the first person of the sentence before
+    (its subject); else the person named last before it. Only persons whose gender, where the text shows it,
+    matches the pronoun's."""
     genders = _genders(text, entities) if gender else {}
-    for entity in entities:
-        if entity.type is not EntityType.PERSON or genders.get(entity.name, gender) != gender:
-            continue
-        for mention in entity.mentions:
-            if mention.start < position and (best is None or mention.start > best[0]):
-                best = (mention.start, entity.name)
-    return best[1] if best else None
+    people = sorted(
+        (m.start, e.name)
+        for e in entities
+        if e.type is EntityType.PERSON and genders.get(e.name, gender) == gender
+        for m in e.mentions
+        if m.start < position
+    )
+    if not people:
+        return None
+    before = text[max(0, position - 3) : position].rstrip()
+    if not before or before[-1] in '.!?”"»\n':
+        opening = max((m.end() for m in _SENTENCE.finditer(text, 0, max(0, position - 1))), default=0)
+        previous = [name for at, name in people if at >= _sentence_start(text, opening)]
+        if previous:
+            return previous[0]
+    return people[-1][1]
+
+
+def _sentence_start(text: str, end: int) -> int:
+    """Where the sentence that ends at `end` starts."""
+    return max((m.end() for m in _SENTENCE.finditer(text, 0, max(0, end - 2))), default=0)
 
 
 def _genders(text: str, entities: list[Entity]) -> dict[str, str]:
