@@ -11,7 +11,7 @@ from pipeline.enrich.gazetteer import Gazetteer
 from pipeline.enrich.quotes import SPEECH_AFTER, SPEECH_BEFORE
 from pipeline.models import Entity, EntityType, Mention
 
-__all__ = ["Span", "extract_entities", "name_sentences"]
+__all__ = ["CONTEXT", "Span", "extract_entities", "name_sentences"]
 
 # OntoNotes labels (English) and WikiNER labels (French and other spaCy news models).
 _TYPES = {
@@ -88,9 +88,10 @@ def extract_entities(text: str, spans: Iterable[Span], places: Gazetteer, langua
 
 
 def name_sentences(text: str) -> list[tuple[int, int]]:
-    """The sentences of `text` (start, end) that can hold a name: a capitalised word that does not merely open the
-    sentence as a function word. The model reads only these, one by one, so no span crosses a sentence and no
-    time goes to sentences of lower-case words only."""
+    """The stretches of `text` (start, end) the model needs to read: in each sentence that can hold a name, the
+    capitalised words with CONTEXT tokens either side. The small models look only a few tokens either side of
+    a word, so their reading of a name is (nearly) the same as over the whole text; no stretch crosses a
+    sentence, and no time goes to runs of lower-case words."""
     found: list[tuple[int, int]] = []
     for paragraph in _PARAGRAPH.finditer(text):
         start = paragraph.start()
@@ -98,9 +99,35 @@ def name_sentences(text: str) -> list[tuple[int, int]]:
         for end, following in [*ends, (paragraph.end(), paragraph.end())]:
             words = _CAPITALISED.findall(text, start, end)
             if words and (len(words) > 1 or not text.startswith(words[0], start) or _opens_with_a_name(words[0])):
-                found.append((start, end))
+                found += _windows(text, start, end)
             start = following
     return found
+
+
+def _windows(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The stretches of start:end within CONTEXT tokens of a capitalised word (not a function word such as "The"
+    opening a sentence), merged where they overlap."""
+    tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(text, start, end)]
+    stop = _function_words()
+    capitalised = [
+        i
+        for i, (a, b) in enumerate(tokens)
+        if text[a].isupper() and (text[a:b].casefold() not in stop or (text[a:b].isupper() and b - a > 1))
+    ]
+    windows: list[tuple[int, int]] = []
+    for i in capitalised:
+        first, last = max(0, i - CONTEXT), min(len(tokens) - 1, i + CONTEXT)
+        if windows and first <= windows[-1][1] + 1:
+            windows[-1] = (windows[-1][0], last)
+        else:
+            windows.append((first, last))
+    return [(tokens[a][0], tokens[b][1]) for a, b in windows]
+
+
+# Tokens of context either side of a capitalised word. The small models see four tokens either side; on GUM's
+# news the entity scores are the same with 2, 3, 4 or 6 (and the whole text), and 3 reads 40% fewer characters.
+CONTEXT = 3
+_TOKEN = re.compile(r"\w+(?:['’.-]\w+)*\.?|[^\w\s]")  # noqa: RUF001
 
 
 def _opens_with_a_name(word: str) -> bool:
