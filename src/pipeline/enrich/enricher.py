@@ -71,7 +71,7 @@ class Enricher:
         spans = self._spans([a.text for a in articles], languages)
         enriched: list[Article] = []
         for article, (found, confidence), language, doc_spans in zip(articles, detected, languages, spans, strict=True):
-            entities = extract_entities(article.text, doc_spans, places, language)
+            entities = extract_entities(article.text, doc_spans, places, language, model=language in self.models)
             enriched.append(
                 article.model_copy(
                     update={

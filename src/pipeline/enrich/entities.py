@@ -57,17 +57,19 @@ class _Found:
     country: str | None = None
 
 
-def extract_entities(text: str, spans: Iterable[Span], places: Gazetteer, language: str | None = None) -> list[Entity]:
+def extract_entities(
+    text: str, spans: Iterable[Span], places: Gazetteer, language: str | None = None, *, model: bool = True
+) -> list[Entity]:
     """Merge model spans and gazetteer places into entities with canonical names, offsets and counts.
 
-    `spans` may cover only the head of `text` (NER is the costly part); names found there are then
-    looked up across the whole text.
+    Names the model found are then looked up across the whole text. Without a `model` for the language,
+    people are runs of capitalised words that are neither places nor function words.
     """
-    found = _from_model(text, spans, places, language)
+    found = _from_model(text, spans, places, language) if model else _names(text, places, language)
     covered: dict[int, _Found] = {p: f for f in found for p in range(f.start, f.end)}
     removed: set[int] = set()
     for hit in places.find(text, language):
-        if _inside_longer_name(text, hit.start, hit.end):
+        if _inside_longer_name(text, hit.start, hit.end, language):
             continue  # "Real Madrid", "pro-Beijing", "Salem Ahmed": a word of another name, not the place
         overlapping = list({id(f): f for p in range(hit.start, hit.end) if (f := covered.get(p))}.values())
         overlapping = [f for f in overlapping if id(f) not in removed]
@@ -83,7 +85,7 @@ def extract_entities(text: str, spans: Iterable[Span], places: Gazetteer, langua
     found = [f for f in found if id(f) not in removed]
     people = _canonical_people(found)
     _merge_acronyms(text, found)
-    entities = _group(text, found, people)
+    entities = _group(text, found, people, language)
     return sorted(entities, key=lambda e: (_TYPE_ORDER[e.type], -e.count, e.mentions[0].start, e.name))
 
 
@@ -143,10 +145,13 @@ _SENTENCE_END = re.compile(
 _CAPITALISED = re.compile(r"(?<![\w'’])[^\W\d_a-zà-öø-ÿа-яё][\w'’-]*")  # noqa: RUF001
 
 
-def _inside_longer_name(text: str, start: int, end: int) -> bool:
-    """True when the words at start:end are joined to a capitalised word before or after them, or by a hyphen."""
+def _inside_longer_name(text: str, start: int, end: int, language: str | None = None) -> bool:
+    """True when the words at start:end are joined to a capitalised word before or after them, or by a hyphen
+    (only by a hyphen in a language that capitalises every noun: "die Stadt Passau")."""
     if _hyphenated(text, start, end):
         return True
+    if language in _CAPITALISED_NOUNS:
+        return False
     after = _NEXT_WORD.match(text, end)
     if after and after.group(1)[0].isupper():
         return True
@@ -202,6 +207,33 @@ def _from_model(text: str, spans: Iterable[Span], places: Gazetteer, language: s
         elif kind is EntityType.PERSON or any(ch.isupper() for ch in name):  # not "electoral commission"
             found.append(_Found(kind, start, end, name))
     return found
+
+
+def _names(text: str, places: Gazetteer, language: str | None) -> list[_Found]:
+    """People's names where no model reads the language: two or three capitalised words in a row, none a place
+    or a function word ("Віталій Кличко", "Pedro Sánchez"). Not in German, which capitalises every noun."""
+    if language in _CAPITALISED_NOUNS:
+        return []
+    stop = _function_words()
+    found: list[_Found] = []
+    for run in _NAME_RUN.finditer(text):
+        words = run.group().split()
+        if _OF_NAME.match(text, run.end()):
+            continue  # "Instituto Nacional de Estadística": the start of an institution's name
+        if len(words) > _LONGEST_NAME or any(
+            w.casefold() in stop or w.isupper() or places.lookup(w, language) or places.lookup_inflected(w)
+            for w in words
+        ):
+            continue
+        found.append(_Found(EntityType.PERSON, run.start(), run.end(), run.group()))
+    return found
+
+
+_CAPITALISED_NOUNS = {"de", "lb"}
+_OF_NAME = re.compile(r" (?:de|del|des|du|di|da|do|of|for|für|dla) [^\W\d_]", re.IGNORECASE)
+_LONGEST_NAME = 3  # words
+_NAME_WORD = r"[^\W\d_a-zà-ÿа-яёіїєґ][^\W\d_]+(?:[-'’][^\W\d_]+)*"  # noqa: RUF001
+_NAME_RUN = re.compile(rf"(?<![\w'’-]){_NAME_WORD}(?: {_NAME_WORD})+(?![\w'’-])")  # noqa: RUF001
 
 
 def _joined(text: str, spans: Iterable[Span]) -> list[Span]:
@@ -308,7 +340,7 @@ def _merge_acronyms(text: str, found: list[_Found]) -> None:
 _BRACKETED = re.compile(r"\s*\(([^\W\d_a-zà-ÿа-яёіїєґ][^\W_a-zà-ÿа-яёіїєґ&]{1,9})\)")
 
 
-def _group(text: str, found: list[_Found], people: dict[str, str]) -> list[Entity]:
+def _group(text: str, found: list[_Found], people: dict[str, str], language: str | None) -> list[Entity]:
     groups: dict[tuple[EntityType, str], tuple[str | None, dict[int, Mention]]] = {}
     for item in found:
         kind, name = item.type, item.name
@@ -329,7 +361,7 @@ def _group(text: str, found: list[_Found], people: dict[str, str]) -> list[Entit
             {w for w, full in people.items() if full == name} if kind is EntityType.PERSON else set()
         )
         for start, end in _occurrences(text, surfaces, words):
-            if taken.find(1, start, end) == -1 and not _inside_longer_name(text, start, end):
+            if taken.find(1, start, end) == -1 and not _inside_longer_name(text, start, end, language):
                 mentions[start] = Mention(text=text[start:end], start=start, end=end)
                 taken[start:end] = b"\x01" * (end - start)
     return [

@@ -89,9 +89,29 @@ class Gazetteer:
             if 1 < len(words) <= _LONGEST_NAME:
                 self._first_words[words[0]] = max(self._first_words.get(words[0], 1), len(words))
 
+        # Cyrillic names by their consonants, for the inflected forms Ukrainian and Russian use ("Києві").
+        self._stems: dict[str, list[tuple[str, Place]]] = {}
+        for names in (self._names, *self._foreign.values()):
+            for name, place in names.items():
+                if " " not in name and _CYRILLIC.match(name):
+                    self._stems.setdefault(_consonants(name), []).append((name, place))
+
     def lookup(self, name: str, language: str | None = None) -> Place | None:
         key = name.casefold().removeprefix("the ")
         return self._names.get(key) or self._foreign.get(language or "", {}).get(key)
+
+    def lookup_inflected(self, word: str) -> Place | None:
+        """The place a Cyrillic word names in another grammatical case ("Києві", "Львова", "Харкові"): same first
+        letter (two for names of two consonants), same consonants, an ending at most three letters longer or one
+        shorter."""
+        key = word.casefold()
+        if not _CYRILLIC.match(key) or len(consonants := _consonants(key)) < _MIN_CONSONANTS:
+            return None
+        for name, place in self._stems.get(consonants, []):
+            same = 1 if len(consonants) > _MIN_CONSONANTS else 2
+            if name[:same] == key[:same] and -1 <= len(key) - len(name) <= _LONGEST_ENDING:
+                return place
+        return None
 
     def find(self, text: str, language: str | None = None) -> list[PlaceMention]:
         """Every capitalised place name in `text` (of `language`), longest match first, without overlaps."""
@@ -114,8 +134,22 @@ class Gazetteer:
                     i += n
                     break
             else:
+                place = self.lookup_inflected(text[start : words[i][1]])
+                if place is not None:
+                    found.append(PlaceMention(place, start, words[i][1]))
                 i += 1
         return found
+
+
+_CYRILLIC = re.compile(r"[а-яёіїєґ]", re.IGNORECASE)  # noqa: RUF001
+# Vowels, signs and the apostrophe change with the grammatical case ("Київ" -> "Києві", "Львів" -> "Львові").
+_NOT_CONSONANTS = re.compile(r"[аеєиіїоуюяыэёйьъ'ʼ’]")  # noqa: RUF001
+_MIN_CONSONANTS = 2
+_LONGEST_ENDING = 3
+
+
+def _consonants(name: str) -> str:
+    return _NOT_CONSONANTS.sub("", name.casefold())
 
 
 def _usable_alias(name: str) -> bool:
