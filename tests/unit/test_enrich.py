@@ -247,3 +247,35 @@ def test_quotes_with_abbreviations_no_comma_and_the_name_next_to_the_verb(engine
     )
     speakers = [(q.text[:12], q.speaker) for q in article.quotes if q.direct]
     assert speakers == [("We will not ", "Jane Doe"), ("The vote is ", "Tom Blake")]
+
+
+def test_ukrainian_places_in_any_case_and_names_without_a_model(engine: Enricher) -> None:
+    article = _article(
+        "Новини",
+        "У Києві та Львові в суботу говорили про енергетику. Міський голова Олена Бондар відкрила зустріч.",  # noqa: RUF001
+        "«Ми готові до зими», — заявила Бондар.",
+    ).model_copy(update={"language": "uk"})
+    [enriched] = engine.enrich([article])
+    places = {e.name for e in enriched.entities if e.type is EntityType.PLACE}
+    people = {e.name: e.count for e in enriched.entities if e.type is EntityType.PERSON}
+    assert enriched.language == "uk"
+    assert places == {"Kyiv", "Lviv"}
+    assert people == {"Олена Бондар": 2}
+    assert [q.speaker for q in enriched.quotes] == ["Олена Бондар"]
+
+
+def test_acronyms_pronouns_by_gender_and_unattributed_quotes(engine: Enricher) -> None:
+    [article] = engine.enrich(
+        [
+            _article(
+                "Energy report",
+                "The International Energy Agency (IEA) published its report on Monday. The IEA expects demand to rise.",
+                "Anna Berg, the agency's director, met Paul Weiss in Paris. Weiss spoke first about his own plans.",
+                "“Prices will stay high all year,” she said.",
+                "“Nobody expected this winter to be so cold.”",
+            )
+        ]
+    )
+    agency = next(e for e in article.entities if e.name == "International Energy Agency")
+    assert [m.text for m in agency.mentions] == ["International Energy Agency", "IEA", "IEA"]
+    assert [(q.text[:6], q.speaker) for q in article.quotes if q.direct] == [("Prices", "Anna Berg"), ("Nobody", None)]

@@ -101,14 +101,13 @@ class Gazetteer:
         return self._names.get(key) or self._foreign.get(language or "", {}).get(key)
 
     def lookup_inflected(self, word: str) -> Place | None:
-        """The place a Cyrillic word names in another grammatical case ("Києві", "Львова", "Харкові"): same first
-        letter (two for names of two consonants), same consonants, an ending at most three letters longer or one
-        shorter."""
+        """The place a Cyrillic word names in another grammatical case ("Києві", "Львова", "Харкові"): the same
+        consonants, the same letters but the last two, an ending at most three letters longer or one shorter."""
         key = word.casefold()
         if not _CYRILLIC.match(key) or len(consonants := _consonants(key)) < _MIN_CONSONANTS:
             return None
         for name, place in self._stems.get(consonants, []):
-            same = 1 if len(consonants) > _MIN_CONSONANTS else 2
+            same = max(2, len(name) - 2)  # "Київ"/"Києві", "Харків"/"Харкові": only the last letters change
             if name[:same] == key[:same] and -1 <= len(key) - len(name) <= _LONGEST_ENDING:
                 return place
         return None
