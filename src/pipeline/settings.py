@@ -93,6 +93,10 @@ class Settings(BaseSettings):
         default={"fr": "fr_core_news_sm"},
         description="Installed spaCy pipelines for entities in other languages (ISO 639-1 code -> package).",
     )
+    country_names: dict[str, str] = Field(
+        default={},
+        description="English country names to use instead of Babel's common ones (ISO 3166-1 alpha-2 -> name).",
+    )
     ner_max_chars: int = Field(
         100_000, ge=200, description="The entity model reads whole texts up to this size (a guard, not a window)."
     )

@@ -279,3 +279,10 @@ def test_acronyms_pronouns_by_gender_and_unattributed_quotes(engine: Enricher) -
     agency = next(e for e in article.entities if e.name == "International Energy Agency")
     assert [m.text for m in agency.mentions] == ["International Energy Agency", "IEA", "IEA"]
     assert [(q.text[:6], q.speaker) for q in article.quotes if q.direct] == [("Prices", "Anna Berg"), ("Nobody", None)]
+
+
+def test_country_names_in_english_are_configurable() -> None:
+    renamed = Enricher.from_settings(Settings(country_names={"CZ": "Czech Republic"}))
+    [article] = renamed.enrich([_article("Visit", "The minister flew from Czechia to Prague and back to Czechia.")])
+    assert {e.name for e in article.entities if e.type is EntityType.PLACE} == {"Czech Republic", "Prague"}
+    assert renamed.provenance["entities"] != Enricher.from_settings(Settings()).provenance["entities"]

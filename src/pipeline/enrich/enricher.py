@@ -33,17 +33,24 @@ class Enricher:
     FIELDS = ("language", "language_confidence", "entities", "quotes", "keywords", "summary", "enrichment")
 
     def __init__(
-        self, languages: tuple[str, ...], model: str, ner_max_chars: int, models: dict[str, str] | None = None
+        self,
+        languages: tuple[str, ...],
+        model: str,
+        ner_max_chars: int,
+        models: dict[str, str] | None = None,
+        country_names: dict[str, str] | None = None,
     ) -> None:
         self.languages = languages
+        self.country_names = tuple(sorted((country_names or {}).items()))
         self.model_name = model
         # One NER model per configured language that has one installed; the others get the gazetteer only.
         self.models = {lang: name for lang, name in ({"en": model} | (models or {})).items() if lang in languages}
         self.ner_max_chars = ner_max_chars
         made_by = "+".join(_model_version(self.models[lang]) for lang in sorted(self.models))
+        names = "".join(f"+{code}={name}" for code, name in self.country_names)  # a renamed country re-enriches
         self.provenance = {
             "language": LANGUAGE_VERSION,
-            "entities": f"{made_by}+{GAZETTEER_VERSION}+rules-{RULES_VERSION}",
+            "entities": f"{made_by}+{GAZETTEER_VERSION}{names}+rules-{RULES_VERSION}",
             "quotes": f"rules-{RULES_VERSION}",
             "keywords": f"rules-{RULES_VERSION}",
             "summary": f"textrank-{MAX_SENTENCES}-rules-{RULES_VERSION}",
@@ -51,7 +58,13 @@ class Enricher:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Enricher:
-        return cls(tuple(settings.languages), settings.spacy_model, settings.ner_max_chars, settings.spacy_models)
+        return cls(
+            tuple(settings.languages),
+            settings.spacy_model,
+            settings.ner_max_chars,
+            settings.spacy_models,
+            settings.country_names,
+        )
 
     def is_current(self, article: Article) -> bool:
         """True when the article was enriched by exactly these enrichers (its story fields are set on store)."""
@@ -65,7 +78,7 @@ class Enricher:
         return article.model_copy(update={field: getattr(previous, field) for field in self.FIELDS})
 
     def enrich(self, articles: Sequence[Article]) -> list[Article]:
-        places = gazetteer(self.languages)
+        places = gazetteer(self.languages, self.country_names)
         detected = [detect_language(f"{a.title}\n{a.text}", self.languages) for a in articles]
         languages = [lang or a.language for (lang, _), a in zip(detected, articles, strict=True)]
         spans = self._spans([a.text for a in articles], languages)

@@ -42,7 +42,7 @@ class PlaceMention:
 class Gazetteer:
     """Country and city names -> canonical place; `find` scans text for them in one pass over its words."""
 
-    def __init__(self, languages: tuple[str, ...]) -> None:
+    def __init__(self, languages: tuple[str, ...], country_names: tuple[tuple[str, str], ...] = ()) -> None:
         self._names: dict[str, Place] = {}
         # Country names in another language ("Maurice", "Allemagne") count only in articles of that language.
         self._foreign: dict[str, dict[str, Place]] = {}
@@ -63,9 +63,10 @@ class Gazetteer:
                 for name in filter(_usable_alias, city["alternatenames"]):
                     self._names.setdefault(name.casefold(), places[id(city)])
         # Countries last: a country's name wins over a city's of the same name (Mexico, Singapore).
-        english = Locale.parse("en").territories
+        english = dict(Locale.parse("en").territories) | dict(country_names)
         for code, country in countries.items():
-            # Babel's English name is the one people use: "Netherlands", "Russia", "South Korea".
+            # Babel's English name is the one people use ("Netherlands", "Russia", "South Korea"), unless
+            # NEWS_COUNTRY_NAMES says otherwise ("CZ": "Czech Republic").
             place = Place(english.get(code) or country["name"], code, is_country=True, major=True)
             aliases: set[str] = {country["name"], place.name}
             record = pycountry.countries.get(alpha_2=code)
@@ -162,5 +163,5 @@ def _joinable(span: str) -> bool:
 
 
 @lru_cache(maxsize=2)
-def gazetteer(languages: tuple[str, ...]) -> Gazetteer:
-    return Gazetteer(languages)
+def gazetteer(languages: tuple[str, ...], country_names: tuple[tuple[str, str], ...] = ()) -> Gazetteer:
+    return Gazetteer(languages, country_names)
