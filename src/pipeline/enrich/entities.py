@@ -1,4 +1,5 @@
-"""People, organisations and places: spaCy NER on the head of the text, the gazetteer over all of it."""
+"""People, organisations and places: spaCy NER over the whole text where a model reads the language, capitalised
+names where none does, and the gazetteer over all of it."""
 
 from __future__ import annotations
 
