@@ -34,7 +34,16 @@ from tests.eval.scoring import Score
 from tests.support.articles import plain_article
 from tests.support.paths import CORPORA
 
-__all__ = ["GUM", "GumDocument", "GumScores", "evaluate_gum", "load_gum", "print_gum", "score_gum"]
+__all__ = [
+    "GUM",
+    "GumDocument",
+    "GumScores",
+    "evaluate_gum",
+    "evaluate_model_alone",
+    "load_gum",
+    "print_gum",
+    "score_gum",
+]
 
 GUM = CORPORA / "gum-wikinews.tar.gz"
 _TYPES = {"person": EntityType.PERSON, "place": EntityType.PLACE, "organization": EntityType.ORGANISATION}
@@ -372,6 +381,39 @@ def evaluate_gum(settings: Settings | None = None, kind: str = "news") -> GumSco
     return score_gum(docs, engine.enrich([d.article() for d in docs]))
 
 
+def evaluate_model_alone(settings: Settings | None = None, kind: str = "news") -> GumScores | None:
+    """The baseline: the spaCy model alone (NER only, whole texts, a leading "the" and a trailing "'s" dropped)."""
+    if not GUM.exists():
+        return None
+    import spacy
+
+    from pipeline.models import Entity, Mention
+
+    docs = [d for d in load_gum() if d.kind == kind]
+    exclude = ["tagger", "parser", "attribute_ruler", "lemmatizer", "senter", "tok2vec"]
+    nlp = spacy.load((settings or Settings()).spacy_model, exclude=exclude)
+    articles = []
+    for doc in docs:
+        entities = []
+        for span in nlp(doc.text).ents:
+            kind_of = _MODEL_TYPES.get(span.label_)
+            start = span.start_char + 4 if span.text.startswith(("the ", "The ")) else span.start_char
+            end = span.end_char - 2 if span.text.endswith(("'s", "’s")) else span.end_char  # noqa: RUF001
+            if kind_of is not None and end > start:
+                mention = Mention(text=doc.text[start:end], start=start, end=end)
+                entities.append(Entity(name=mention.text, type=kind_of, count=1, mentions=[mention]))
+        articles.append(doc.article().model_copy(update={"entities": entities}))
+    return score_gum(docs, articles)
+
+
+_MODEL_TYPES = {
+    "PERSON": EntityType.PERSON,
+    "ORG": EntityType.ORGANISATION,
+    "GPE": EntityType.PLACE,
+    "LOC": EntityType.PLACE,
+}
+
+
 def print_gum() -> None:
     """Print the GUM scores (news, then interviews), or why there are none."""
     from rich.console import Console
@@ -395,3 +437,7 @@ def print_gum() -> None:
             f"quotes with a named speaker: {scores.quotes_labelled}, found {scores.quotes_found}, found and "
             f"attributed {scores.speaker_accuracy:.3f}; speakers reported on them right {right:.3f}"
         )
+        alone = evaluate_model_alone(kind=kind)
+        if alone is not None:
+            row = " ".join(f"{name} {s.f1:.3f}" for name, s in alone.entities.items())
+            console.print(f"baseline, the spaCy model alone on whole texts, F1: {row}")

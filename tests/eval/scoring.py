@@ -59,9 +59,11 @@ def evaluate(settings: Settings | None = None) -> dict[str, Score]:
             found = {(kind, e.name) for e in article.entities if e.type is kind}
             scores[field].add(expected, found)
             scores["entities"].add(expected, found)
+            scores.setdefault(f"entities ({case['language']})", Score()).add(expected, found)
         if not labelled:  # places only: the other types must not be invented either
             others = {(e.type, e.name) for e in article.entities if e.type is not EntityType.PLACE}
             scores["entities"].add(set(), others)
+            scores.setdefault(f"entities ({case['language']})", Score()).add(set(), others)
         _score_quotes(case, article, scores)
         scores["language"].add({case["language"]}, {article.language})
     _score_stories(cases, articles, scores["story pairs"])
