@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.models import Entity, EntityType, Mention, Quote
-from tests.eval.gum import GUM, load_gum, score_gum
+from tests.eval.gum import GUM, evaluate_gum, evaluate_model_alone, load_gum, score_gum
 
 pytestmark = pytest.mark.skipif(not GUM.exists(), reason=f"outside corpus absent: {GUM}")
 
@@ -50,3 +50,11 @@ def test_scores_exact_answers_perfectly_and_shifted_ones_not() -> None:
     assert poor.entities[EntityType.PERSON.value].false_positives > 0 or not any(
         k is EntityType.PERSON for k, _, _ in doc.mentions
     )
+
+
+def test_the_stage_beats_the_model_alone_and_attributes_quotes() -> None:
+    stage, alone = evaluate_gum(), evaluate_model_alone()
+    assert stage is not None and alone is not None
+    assert stage.entities["entities"].f1 > alone.entities["entities"].f1
+    assert stage.entities[EntityType.PERSON.value].f1 > alone.entities[EntityType.PERSON.value].f1
+    assert stage.speaker_accuracy >= 0.85
