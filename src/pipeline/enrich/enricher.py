@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
@@ -23,7 +24,8 @@ __all__ = ["RULES_VERSION", "Enricher"]
 
 # Bump when the rules in entities/quotes/keywords/summary change, so stored articles are enriched again.
 RULES_VERSION = "2"
-_BATCH = 64  # sentences per model batch
+_BATCH = 16  # articles per model batch
+_GAP = "\n\n"
 
 
 class Enricher:
@@ -104,13 +106,21 @@ class Enricher:
         spans: list[list[Span]] = [[] for _ in texts]
         for language, model in self.models.items():
             chosen = [i for i, lang in enumerate(languages) if lang == language]
-            pieces = [
-                (texts[i][start:end], (i, start))
-                for i in chosen
-                for start, end in name_sentences(_head(texts[i], self.ner_max_chars))
-            ]
-            for doc, (i, offset) in _nlp(model).pipe(pieces, batch_size=_BATCH, as_tuples=True):
-                spans[i] += [Span(e.label_, offset + e.start_char, offset + e.end_char) for e in doc.ents]
+            # One document per article of the stretches that can hold a name, a paragraph break apart: the model
+            # pays its per-document cost once, and a span that crosses a break is dropped.
+            stretches = {i: name_sentences(_head(texts[i], self.ner_max_chars)) for i in chosen}
+            docs = (_GAP.join(texts[i][a:b] for a, b in stretches[i]) for i in chosen)
+            for i, doc in zip(chosen, _nlp(model).pipe(docs, batch_size=_BATCH), strict=True):
+                starts, offsets = [], []
+                at = 0
+                for a, b in stretches[i]:
+                    starts.append(at)
+                    offsets.append(a - at)
+                    at += b - a + len(_GAP)
+                for e in doc.ents:
+                    k = bisect_right(starts, e.start_char) - 1
+                    if _GAP not in e.text and k >= 0:
+                        spans[i].append(Span(e.label_, offsets[k] + e.start_char, offsets[k] + e.end_char))
         return spans
 
     def load(self) -> None:
