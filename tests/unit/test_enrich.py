@@ -206,3 +206,83 @@ def test_story_index_finds_the_same_whether_loaded_added_or_merged(monkeypatch: 
     monkeypatch.setattr(dedup._Bands, "MERGE_AT", 100)  # a merge every couple of articles
     merged = StoryIndex()
     assert [merged.assign(*s) for s in signed] == expected
+
+
+def test_names_far_into_the_text_propagate_only_as_surnames(engine: Enricher) -> None:
+    filler = " ".join(["The committee met again on Tuesday to discuss the budget."] * 40)
+    [article] = engine.enrich(
+        [
+            _article(
+                "Budget talks",
+                filler,
+                "Finance minister Maria Hoffmann presented the plan, and Peter Hoffmann Brandt objected.",
+                "Hoffmann later said the plan would pass. Maria arrived late.",
+            )
+        ]
+    )
+    people = {e.name: e for e in article.entities if e.type is EntityType.PERSON}
+    assert article.text.index("Maria Hoffmann") > 1500  # past any head window
+    assert "Maria Hoffmann" in people
+    assert all(m.text != "Maria" for e in people.values() for m in e.mentions)  # a first name is not propagated
+
+
+def test_places_inside_longer_names_are_not_places(engine: Enricher) -> None:
+    [article] = engine.enrich(
+        [_article("Football", "Real Madrid beat a pro-Madrid side, and the fans of Madrid celebrated in the streets.")]
+    )
+    places = [m.text for e in article.entities if e.type is EntityType.PLACE for m in e.mentions]
+    assert places == ["Madrid"]
+    assert article.entities[0].mentions[0].start != article.text.index("Real Madrid") + 5
+
+
+def test_quotes_with_abbreviations_no_comma_and_the_name_next_to_the_verb(engine: Enricher) -> None:
+    [article] = engine.enrich(
+        [
+            _article(
+                "Senate vote",
+                "Sen. Jane Doe said “We will not back down on this bill.” Her colleague Tom Blake agreed.",
+                "“The vote is a turning point for the country,” Tom Blake told reporters, citing Jane Doe.",
+            )
+        ]
+    )
+    speakers = [(q.text[:12], q.speaker) for q in article.quotes if q.direct]
+    assert speakers == [("We will not ", "Jane Doe"), ("The vote is ", "Tom Blake")]
+
+
+def test_ukrainian_places_in_any_case_and_names_without_a_model(engine: Enricher) -> None:
+    article = _article(
+        "Новини",
+        "У Києві та Львові в суботу говорили про енергетику. Міський голова Олена Бондар відкрила зустріч.",  # noqa: RUF001
+        "«Ми готові до зими», — заявила Бондар.",
+    ).model_copy(update={"language": "uk"})
+    [enriched] = engine.enrich([article])
+    places = {e.name for e in enriched.entities if e.type is EntityType.PLACE}
+    people = {e.name: e.count for e in enriched.entities if e.type is EntityType.PERSON}
+    assert enriched.language == "uk"
+    assert places == {"Kyiv", "Lviv"}
+    assert people == {"Олена Бондар": 2}
+    assert [q.speaker for q in enriched.quotes] == ["Олена Бондар"]
+
+
+def test_acronyms_pronouns_by_gender_and_unattributed_quotes(engine: Enricher) -> None:
+    [article] = engine.enrich(
+        [
+            _article(
+                "Energy report",
+                "The International Energy Agency (IEA) published its report on Monday. The IEA expects demand to rise.",
+                "Anna Berg, the agency's director, met Paul Weiss in Paris. Weiss spoke first about his own plans.",
+                "“Prices will stay high all year,” she said.",
+                "“Nobody expected this winter to be so cold.”",
+            )
+        ]
+    )
+    agency = next(e for e in article.entities if e.name == "International Energy Agency")
+    assert [m.text for m in agency.mentions] == ["International Energy Agency", "IEA", "IEA"]
+    assert [(q.text[:6], q.speaker) for q in article.quotes if q.direct] == [("Prices", "Anna Berg"), ("Nobody", None)]
+
+
+def test_country_names_in_english_are_configurable() -> None:
+    renamed = Enricher.from_settings(Settings(country_names={"CZ": "Czech Republic"}))
+    [article] = renamed.enrich([_article("Visit", "The minister flew from Czechia to Prague and back to Czechia.")])
+    assert {e.name for e in article.entities if e.type is EntityType.PLACE} == {"Czech Republic", "Prague"}
+    assert renamed.provenance["entities"] != Enricher.from_settings(Settings()).provenance["entities"]

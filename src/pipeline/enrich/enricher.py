@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
-from pipeline.enrich.entities import Span, extract_entities
+from pipeline.enrich.entities import Span, extract_entities, name_sentences
 from pipeline.enrich.gazetteer import GAZETTEER_VERSION, gazetteer
 from pipeline.enrich.keywords import extract_keywords
 from pipeline.enrich.language import LANGUAGE_VERSION, detect_language
@@ -22,8 +23,9 @@ if TYPE_CHECKING:
 __all__ = ["RULES_VERSION", "Enricher"]
 
 # Bump when the rules in entities/quotes/keywords/summary change, so stored articles are enriched again.
-RULES_VERSION = "1"
-_NER_LANGUAGES = {"en"}
+RULES_VERSION = "2"
+_BATCH = 16  # articles per model batch
+_GAP = "\n\n"
 
 
 class Enricher:
@@ -32,14 +34,25 @@ class Enricher:
     # What `enrich` sets: an article enriched by these same enrichers can keep them (see `reuse`).
     FIELDS = ("language", "language_confidence", "entities", "quotes", "keywords", "summary", "enrichment")
 
-    def __init__(self, languages: tuple[str, ...], model: str, ner_max_chars: int) -> None:
-        # The model only sees a text's opening (NER cost grows with length); its names are found in the rest.
+    def __init__(
+        self,
+        languages: tuple[str, ...],
+        model: str,
+        ner_max_chars: int,
+        models: dict[str, str] | None = None,
+        country_names: dict[str, str] | None = None,
+    ) -> None:
         self.languages = languages
+        self.country_names = tuple(sorted((country_names or {}).items()))
         self.model_name = model
+        # One NER model per configured language that has one installed; the others get the gazetteer only.
+        self.models = {lang: name for lang, name in ({"en": model} | (models or {})).items() if lang in languages}
         self.ner_max_chars = ner_max_chars
+        made_by = "+".join(_model_version(self.models[lang]) for lang in sorted(self.models))
+        names = "".join(f"+{code}={name}" for code, name in self.country_names)  # a renamed country re-enriches
         self.provenance = {
             "language": LANGUAGE_VERSION,
-            "entities": f"{_model_version(model)}+{GAZETTEER_VERSION}+rules-{RULES_VERSION}",
+            "entities": f"{made_by}+{GAZETTEER_VERSION}{names}+rules-{RULES_VERSION}",
             "quotes": f"rules-{RULES_VERSION}",
             "keywords": f"rules-{RULES_VERSION}",
             "summary": f"textrank-{MAX_SENTENCES}-rules-{RULES_VERSION}",
@@ -47,7 +60,13 @@ class Enricher:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Enricher:
-        return cls(tuple(settings.languages), settings.spacy_model, settings.ner_max_chars)
+        return cls(
+            tuple(settings.languages),
+            settings.spacy_model,
+            settings.ner_max_chars,
+            settings.spacy_models,
+            settings.country_names,
+        )
 
     def is_current(self, article: Article) -> bool:
         """True when the article was enriched by exactly these enrichers (its story fields are set on store)."""
@@ -61,13 +80,13 @@ class Enricher:
         return article.model_copy(update={field: getattr(previous, field) for field in self.FIELDS})
 
     def enrich(self, articles: Sequence[Article]) -> list[Article]:
-        places = gazetteer(self.languages)
+        places = gazetteer(self.languages, self.country_names)
         detected = [detect_language(f"{a.title}\n{a.text}", a.language) for a in articles]
         languages = [lang or a.language for (lang, _), a in zip(detected, articles, strict=True)]
         spans = self._spans([a.text for a in articles], languages)
         enriched: list[Article] = []
         for article, (found, confidence), language, doc_spans in zip(articles, detected, languages, spans, strict=True):
-            entities = extract_entities(article.text, doc_spans, places)
+            entities = extract_entities(article.text, doc_spans, places, language, model=language in self.models)
             enriched.append(
                 article.model_copy(
                     update={
@@ -85,17 +104,34 @@ class Enricher:
 
     def _spans(self, texts: list[str], languages: list[str | None]) -> list[list[Span]]:
         spans: list[list[Span]] = [[] for _ in texts]
-        english = [i for i, lang in enumerate(languages) if lang in _NER_LANGUAGES]
-        if not english:
-            return spans
-        heads = (_head(texts[i], self.ner_max_chars) for i in english)
-        for i, doc in zip(english, _nlp(self.model_name).pipe(heads, batch_size=64), strict=True):
-            spans[i] = [Span(e.label_, e.start_char, e.end_char) for e in doc.ents]
+        for language, model in self.models.items():
+            chosen = [i for i, lang in enumerate(languages) if lang == language]
+            # One document per article of the stretches that can hold a name, a paragraph break apart: the model
+            # pays its per-document cost once, and a span that crosses a break is dropped.
+            stretches = {i: name_sentences(_head(texts[i], self.ner_max_chars)) for i in chosen}
+            docs = (_GAP.join(texts[i][a:b] for a, b in stretches[i]) for i in chosen)
+            for i, doc in zip(chosen, _nlp(model).pipe(docs, batch_size=_BATCH), strict=True):
+                starts, offsets = [], []
+                at = 0
+                for a, b in stretches[i]:
+                    starts.append(at)
+                    offsets.append(a - at)
+                    at += b - a + len(_GAP)
+                for e in doc.ents:
+                    k = bisect_right(starts, e.start_char) - 1
+                    if _GAP not in e.text and k >= 0:
+                        spans[i].append(Span(e.label_, offsets[k] + e.start_char, offsets[k] + e.end_char))
         return spans
+
+    def load(self) -> None:
+        """Load every configured language's model now (a worker's memory then holds them all)."""
+        for model in self.models.values():
+            _nlp(model)
 
 
 def _head(text: str, limit: int) -> str:
-    """The text up to `limit` characters, cut at the end of a paragraph or sentence so no name is split."""
+    """The whole text, unless it is longer than `limit` (a guard against pathological input): then cut at the end
+    of a paragraph or sentence so no name is split."""
     if len(text) <= limit:
         return text
     cut = max(text.rfind("\n", 0, limit), text.rfind(". ", 0, limit) + 1)
@@ -106,8 +142,15 @@ def _head(text: str, limit: int) -> str:
 def _nlp(model: str) -> Language:
     import spacy  # a second or two to import: only enrichment needs it
 
-    # Only the entity recogniser: in the small English models it has its own token-to-vector layer.
-    return spacy.load(model, exclude=["tagger", "parser", "attribute_ruler", "lemmatizer", "senter", "tok2vec"])
+    nlp = spacy.load(model)
+    # Only the entity recogniser, and the shared token-to-vector layer when it listens to one (French does;
+    # the small English model's recogniser has its own).
+    keep = ["ner"]
+    if "tok2vec" in nlp.pipe_names and "ner" in getattr(nlp.get_pipe("tok2vec"), "listening_components", []):
+        keep.append("tok2vec")
+    for name in [n for n in nlp.pipe_names if n not in keep]:
+        nlp.remove_pipe(name)
+    return nlp
 
 
 def _model_version(model: str) -> str:

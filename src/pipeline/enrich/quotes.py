@@ -9,35 +9,52 @@ that ends "… - Kamikawa said."
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 
 from pipeline.models import Entity, EntityType, Quote
 
-__all__ = ["extract_quotes"]
+__all__ = ["SPEECH_AFTER", "SPEECH_BEFORE", "extract_quotes"]
 
 _VERB = (
     r"said|says|say|told|tells|added|adds|stated|states|noted|notes|declared|announced|warned|explained|wrote|"
-    r"insisted|argued|claimed|stressed|emphasi[sz]ed|confirmed|replied|according to|"
-    r"sagte|sagt|erklärte|erklärt|betonte|betont|fügte|meinte|so|"
+    r"insisted|argued|claimed|stressed|emphasi[sz]ed|confirmed|replied|according to|commented|asserted|"
+    r"continued|remarked|responded|answered|admitted|acknowledged|suggested|urged|recalled|observed|concluded|"
+    r"cautioned|predicted|promised|vowed|pledged|tweeted|posted|asked|described|"
+    r"sagte|sagt|erklärte|erklärt|betonte|betont|fügte|meinte|(?-i:so)|"
     r"a déclaré|a dit|a affirmé|a expliqué|a ajouté|a souligné|déclare|affirme|explique|selon|"
-    r"dijo|afirmó|declaró|explicó|señaló|según|"
+    r"dijo|afirmó|declaró|explicó|señaló|según|aseguró|añadió|indicó|"
+    r"a indiqué|a estimé|a assuré|a répondu|a averti|"
     r"сказал|сказала|сказав|заявил|заявила|заявив|отметил|отметила|зазначив|зазначила|наголосив|наголосила|"
     r"подчеркнул|подчеркнула|сообщил|сообщила|повідомив|повідомила"
 )
+# A speech verb right before a name ("a déclaré Fabien Villedieu") or right after it ("Villedieu said").
+SPEECH_BEFORE = re.compile(rf"\b(?:{_VERB})\s+$", re.IGNORECASE)
+SPEECH_AFTER = re.compile(rf",?\s+(?:{_VERB})\b", re.IGNORECASE)
 _OPEN, _CLOSE = '“"«„', '”"»“'
 _QUOTED = rf"[{_OPEN}]\s?(?P<quote>[^{_OPEN}{_CLOSE}]{{8,}}?)\s?[{_CLOSE}]"
 _DASH = r"[-–—]"  # noqa: RUF001
-_ATTRIBUTION = rf"(?P<attr>[^.!?{_OPEN}{_CLOSE}]{{0,80}}?\b(?:{_VERB})\b[^.!?{_OPEN}]{{0,80}})"
+# An abbreviation's full stop does not end the attribution: "Sen. Jane Doe said", "the U.S. envoy said".
+_ABBREVIATION = r"(?:\b(?:Mr|Mrs|Ms|Dr|Sen|Rep|Gov|Gen|Lt|Col|Capt|Prof|Jr|Sr|St|U\.S|U\.K|U\.N)\.)"
+_IN_ATTRIBUTION = rf"(?:{_ABBREVIATION}|[^.!?{_OPEN}{_CLOSE}])"
+_ATTRIBUTION = rf"(?P<attr>{_IN_ATTRIBUTION}{{0,80}}?\b(?:{_VERB})\b(?:{_ABBREVIATION}|[^.!?{_OPEN}]){{0,80}})"
 _PATTERNS = [
     # “…,” Kamikawa said.   «…», — заявив Кулеба.   « … », a déclaré Macron.
     re.compile(rf"{_QUOTED}[,.]?\s*(?:{_DASH}\s*)?{_ATTRIBUTION}[.!?]", re.IGNORECASE),
+    # The first half of a split quote, which ends in a comma: “…,” the senator said, “…”
+    re.compile(
+        rf"[{_OPEN}]\s?(?P<quote>[^{_OPEN}{_CLOSE}]{{8,}}?),\s?[{_CLOSE}]\s*{_ATTRIBUTION},(?=\s*[{_OPEN}])",
+        re.IGNORECASE,
+    ),
     # Kuleba said: “…”   Kuleba told reporters, "…"
     re.compile(
-        rf"(?P<attr>(?:^|(?<=[.!?]\s))[^.!?{_OPEN}{_CLOSE}]{{0,100}}?\b(?:{_VERB})\b[^.!?{_OPEN}]{{0,60}}?)[:,]\s*{_QUOTED}",
+        rf"(?P<attr>(?:^|(?<=[.!?]\s)|(?<=[.!?][{_CLOSE}]\s)){_IN_ATTRIBUTION}{{0,100}}?\b(?:{_VERB})\b[^.!?{_OPEN}]{{0,60}}?)[:,]?\s*{_QUOTED}",
         re.IGNORECASE,
     ),
     # A paragraph of quoted words closed by a dash and the speaker: "… - Kamikawa said."
     re.compile(rf"^(?P<quote>[^{_OPEN}{_CLOSE}]{{8,}}?[.!?…])\s+{_DASH}\s+{_ATTRIBUTION}\.?$", re.IGNORECASE),
+    # A paragraph that is only a quotation, with no one named: kept, with no speaker guessed.
+    re.compile(rf"^(?P<attr>){_QUOTED}$"),
 ]
 # What follows "said" that is a circumstance, not the start of what was said.
 _NOT_A_CLAUSE = (
@@ -59,7 +76,10 @@ _PRONOUNS = re.compile(
     re.IGNORECASE,
 )
 _NAME = re.compile(r"[A-ZÀ-ÖØ-ÞА-ЯЁЇІЄҐ][\w'’-]+(?:\s+[A-ZÀ-ÖØ-ÞА-ЯЁЇІЄҐ][\w'’-]+)*")  # noqa: RUF001
-_NOT_NAMES = {"The", "He", "She", "They", "It", "A", "An", "Er", "Sie", "Le", "La", "Il", "Elle", "El", "Он", "Она"}
+_NOT_NAMES = {
+    *("The", "He", "She", "They", "It", "A", "An", "Er", "Sie", "Le", "La", "Il", "Elle", "El", "Он", "Она"),
+    *("Mr", "Mrs", "Ms", "Dr", "Sen", "Rep", "Gov", "Gen", "Prof", "Mr.", "Mrs.", "Ms.", "Dr.", "Sen.", "Rep."),
+}
 
 
 def extract_quotes(text: str, entities: list[Entity]) -> list[Quote]:
@@ -94,13 +114,26 @@ def _speaker(
 ) -> str | None:
     """The person (else organisation) named in the attribution; for a pronoun or a role ("the minister"), the
     last person named before the quote; else a capitalised name in the attribution that is not a place."""
-    for kind in (EntityType.PERSON, EntityType.ORGANISATION):
-        for entity in entities:
-            if entity.type is kind and any(attr_start <= m.start < attr_end for m in entity.mentions):
-                return entity.name
     attribution = text[attr_start:attr_end]
-    if _PRONOUNS.search(attribution):
-        return _last_person_before(min(attr_start, quote_start), entities)
+    verb = _VERB_WORD.search(attribution)
+    at = attr_start + (verb.start() if verb else 0)
+    # Before the quote, the speaker is the subject: named before the verb ("He described Montalvo as ...: “…”").
+    end = at if attr_end <= quote_start and verb else attr_end
+    for kind in (EntityType.PERSON, EntityType.ORGANISATION):
+        # The name nearest the speech verb, not the article's most mentioned one.
+        named = [
+            (abs(m.start - at), entity.name)
+            for entity in entities
+            if entity.type is kind
+            for m in entity.mentions
+            if attr_start <= m.start < end
+        ]
+        if named:
+            return min(named)[1]
+    pronoun = _PRONOUNS.search(text, attr_start, end)
+    if pronoun:
+        gender = _PRONOUN_GENDER.get(pronoun.group().casefold())
+        return _last_person_before(text, min(attr_start, quote_start), entities, gender)
     if not direct:
         return None
     places = {m.text for e in entities if e.type is EntityType.PLACE for m in e.mentions}
@@ -112,7 +145,7 @@ def _speaker(
     return None
 
 
-_VERB_WORD = re.compile(rf"(?:{_VERB})", re.IGNORECASE)
+_VERB_WORD = re.compile(rf"\b(?:{_VERB})\b", re.IGNORECASE)
 
 
 def _known_person(name: str, entities: list[Entity]) -> str | None:
@@ -122,12 +155,72 @@ def _known_person(name: str, entities: list[Entity]) -> str | None:
     return None
 
 
-def _last_person_before(position: int, entities: list[Entity]) -> str | None:
-    best: tuple[int, str] | None = None
-    for entity in entities:
-        if entity.type is not EntityType.PERSON:
-            continue
-        for mention in entity.mentions:
-            if mention.start < position and (best is None or mention.start > best[0]):
-                best = (mention.start, entity.name)
-    return best[1] if best else None
+def _last_person_before(text: str, position: int, entities: list[Entity], gender: str | None) -> str | None:
+    """Whom a pronoun at `position` refers to: when it opens a sentence, the first person of the sentence before
+    (its subject); else the person named last before it. Only persons whose gender, where the text shows it,
+    matches the pronoun's."""
+    genders = _genders(text, entities) if gender else {}
+    people = sorted(
+        (m.start, e.name)
+        for e in entities
+        if e.type is EntityType.PERSON and genders.get(e.name, gender) == gender
+        for m in e.mentions
+        if m.start < position
+    )
+    if not people:
+        return None
+    before = text[max(0, position - 3) : position].rstrip()
+    if not before or before[-1] in '.!?”"»\n':
+        opening = max((m.end() for m in _SENTENCE.finditer(text, 0, max(0, position - 1))), default=0)
+        previous = [name for at, name in people if at >= _sentence_start(text, opening)]
+        if previous:
+            return previous[0]
+    return people[-1][1]
+
+
+def _sentence_start(text: str, end: int) -> int:
+    """Where the sentence that ends at `end` starts."""
+    return max((m.end() for m in _SENTENCE.finditer(text, 0, max(0, end - 2))), default=0)
+
+
+def _genders(text: str, entities: list[Entity]) -> dict[str, str]:
+    """What the text shows of each person's gender: a title before a name ("Mrs", "Herr"), else the pronouns that
+    refer to them: a sentence opened by "She" speaks of the first person of the sentence before; "his" or "her"
+    after the only person of a sentence is theirs. Persons the text says nothing of are left out."""
+    mentions = sorted((m.start, e.name) for e in entities if e.type is EntityType.PERSON for m in e.mentions)
+    votes: dict[str, Counter[str]] = {}
+    previous: list[str] = []
+    start = 0
+    for end in [m.end() for m in _SENTENCE.finditer(text)] + [len(text)]:
+        named = [(at, name) for at, name in mentions if start <= at < end]
+        opening = _SUBJECT.match(text, start)
+        if opening and previous:
+            votes.setdefault(previous[0], Counter())[_PRONOUN_GENDER[opening.group(1).casefold()]] += 1
+        if len({name for _, name in named}) == 1:
+            after = _GENDERED.search(text, named[0][0], end)
+            if after:
+                votes.setdefault(named[0][1], Counter())[_PRONOUN_GENDER[after.group().casefold()]] += 1
+        previous, start = [name for _, name in named], end
+    genders = {name: counts.most_common(1)[0][0] for name, counts in votes.items()}
+    for at, name in mentions:
+        title = _TITLE.search(text, max(0, at - 8), at)
+        if title:
+            genders[name] = _TITLE_GENDER[title.group(1).casefold().rstrip(".")]
+    return genders
+
+
+_SENTENCE = re.compile(r"(?<=[.!?])[\"”»]?\s+")
+_SUBJECT = re.compile(r"[\"“«„]?(He|She|Il|Elle|Он|Она|Він|Вона)\b")
+
+
+_PRONOUN_GENDER = {
+    **dict.fromkeys(("she", "her", "hers", "sie", "elle", "ella", "она", "вона"), "f"),
+    **dict.fromkeys(("he", "his", "him", "er", "il", "él", "он", "він"), "m"),
+}
+# German "sie" and "er"-less French "elle" aside, these pronouns tell a person's gender in the words after a name.
+_GENDERED = re.compile(r"\b(?:he|his|him|she|her|hers|il|elle|он|она|він|вона)\b", re.IGNORECASE)
+_TITLE_GENDER = {
+    **dict.fromkeys(("mrs", "ms", "miss", "madam", "lady", "dame", "frau", "mme", "madame", "sra", "señora"), "f"),
+    **dict.fromkeys(("mr", "sir", "lord", "herr", "m", "monsieur", "sr", "señor"), "m"),
+}
+_TITLE = re.compile(r"\b(" + "|".join(sorted(_TITLE_GENDER, key=len, reverse=True)) + r")\.?\s+$", re.IGNORECASE)

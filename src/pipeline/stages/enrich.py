@@ -19,15 +19,23 @@ __all__ = ["enrich_source", "enrich_sources", "enricher"]
 
 
 @cache
-def _enricher(languages: tuple[str, ...], model: str, ner_max_chars: int) -> Enricher:
+def _enricher(
+    languages: tuple[str, ...],
+    model: str,
+    ner_max_chars: int,
+    models: tuple[tuple[str, str], ...],
+    country_names: tuple[tuple[str, str], ...],
+) -> Enricher:
     from pipeline.enrich import Enricher  # language models load in seconds: only when there is work
 
-    return Enricher(languages, model, ner_max_chars)
+    return Enricher(languages, model, ner_max_chars, dict(models), dict(country_names))
 
 
 def enricher(settings: Settings) -> Enricher:
     """The process's enricher: the model and gazetteer load once, on first use."""
-    return _enricher(tuple(settings.languages), settings.spacy_model, settings.ner_max_chars)
+    models = tuple(sorted(settings.spacy_models.items()))
+    names = tuple(sorted(settings.country_names.items()))
+    return _enricher(tuple(settings.languages), settings.spacy_model, settings.ner_max_chars, models, names)
 
 
 def enrich_sources(store: ObjectStore, settings: Settings, normalised: list[Normalised]) -> list[Enriched]:

@@ -1,0 +1,60 @@
+"""The GUM reader and scorer: texts rebuilt from tokens, gold spans that are names, and a scorer that can fail."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.models import Entity, EntityType, Mention, Quote
+from tests.eval.gum import GUM, evaluate_gum, evaluate_model_alone, load_gum, score_gum
+
+pytestmark = pytest.mark.skipif(not GUM.exists(), reason=f"outside corpus absent: {GUM}")
+
+
+def test_tokens_sit_at_their_offsets() -> None:
+    docs = load_gum()
+    assert len(docs) == 43
+    for doc in docs:
+        assert all(doc.text[t.start : t.end] == t.word for t in doc.tokens)
+        assert "\n\n" in doc.text and "  " not in doc.text
+
+
+def test_gold_spans_are_names() -> None:
+    news = [d for d in load_gum() if d.kind == "news"]
+    spans = [d.text[s:e] for d in news for _, s, e in d.mentions]
+    assert len(spans) > 800
+    assert sum(span[0].isupper() or span[0].isdigit() for span in spans) > 0.99 * len(spans)
+    assert not any(span.startswith("the ") or span.endswith("'s") for span in spans)
+    assert sum(q[2] is not None for d in news for q in d.quotes) >= 20
+
+
+def test_scores_exact_answers_perfectly_and_shifted_ones_not() -> None:
+    doc = next(d for d in load_gum() if d.kind == "news" and any(q[2] for q in d.quotes))
+    exact = [
+        Entity(name="x", type=k, count=1, mentions=[Mention(text=doc.text[s:e], start=s, end=e)])
+        for k, s, e in doc.mentions
+    ]
+    quotes = [
+        Quote(text=doc.text[s:e], speaker=sorted(sp)[0], direct=True, start=s, end=e) for s, e, sp in doc.quotes if sp
+    ]
+    article = doc.article()
+    perfect = score_gum([doc], [article.model_copy(update={"entities": exact, "quotes": quotes})])
+    assert perfect.entities["entities"].f1 == 1.0
+    assert perfect.speaker_accuracy == 1.0
+    shifted = [
+        e.model_copy(update={"mentions": [m.model_copy(update={"end": m.end + 1}) for m in e.mentions]}) for e in exact
+    ]
+    wrong = [q.model_copy(update={"speaker": "Nobody"}) for q in quotes]
+    poor = score_gum([doc], [article.model_copy(update={"entities": shifted, "quotes": wrong})])
+    assert poor.entities["entities"].true_positives == 0
+    assert poor.speaker_accuracy == 0.0
+    assert poor.entities[EntityType.PERSON.value].false_positives > 0 or not any(
+        k is EntityType.PERSON for k, _, _ in doc.mentions
+    )
+
+
+def test_the_stage_beats_the_model_alone_and_attributes_quotes() -> None:
+    stage, alone = evaluate_gum(), evaluate_model_alone()
+    assert stage is not None and alone is not None
+    assert stage.entities["entities"].f1 > alone.entities["entities"].f1
+    assert stage.entities[EntityType.PERSON.value].f1 > alone.entities[EntityType.PERSON.value].f1
+    assert stage.speaker_accuracy >= 0.85
