@@ -1,0 +1,307 @@
+"""Event stories: what an article reports (names, numbers, rare terms) and the index that groups reports of one event.
+
+Independent reports of one event share facts, not phrases: the people, places and organisations, the numbers,
+the rarer words. An article is a weighted set of such features, each weighted by how rare it is in the window
+(IDF); it joins the story whose members' profile (centroid) it is most similar to, above a threshold, else it
+starts a story. Comparing with the whole story, not its nearest member, keeps chains of look-alikes apart (the
+same minister at another meeting, another earthquake the same week). Names and numbers survive translation where
+words do not, so an article in another language than the story's is compared on those alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from anyascii import anyascii
+
+from pipeline.enrich.dedup import CopyIndex, signature
+from pipeline.enrich.postings import Postings
+from pipeline.models import Article
+
+__all__ = [
+    "EVENT_VERSION",
+    "EventIndex",
+    "Features",
+    "Member",
+    "Placement",
+    "event_features",
+    "place_articles",
+    "readable_features",
+]
+
+EVENT_VERSION = "events-1"
+MAX_WORDS = 400  # the opening of a report carries its facts; background further down dilutes them
+TERM_MIN = 4  # shorter words are mostly grammar in the languages written with spaces
+STEM = 6  # a word's first letters: plural and case endings fall away, in any language, at no cost
+NAME_STEM = 7
+# Kinds of feature and their weight: a shared name or number says more about the event than a shared word.
+NAME, NUMBER, TERM = "n", "d", "t"
+KIND_WEIGHT = {NAME: 2.0, NUMBER: 1.5, TERM: 1.0}
+TITLE_WEIGHT = 2.0  # a word of the title counts as this many of the text
+# Similarity (cosine of IDF-weighted profiles) an article needs to join a story: on its features of every kind
+# when the story has a member in its language, on names and numbers alone when not.
+JOIN_SIMILARITY = 0.22
+CROSS_LANGUAGE_SIMILARITY = 0.3
+HALF_LIFE_DAYS = 3.0  # a story fades: similarity counts half this many days after its latest member
+RARE_SHARE = 0.05  # features in more of the window than this share find no candidates (they find everyone)
+RARE_FLOOR = 50  # ... unless the window is small
+CANDIDATE_STORIES = 12  # compared in full per article, the ones sharing the most rare weight
+PROFILE_MEMBERS = 24  # a story's profile is made of its latest members: bounds the cost of huge stories
+
+_TOKEN = re.compile(r"[^\W\d_][^\W_]*(?:['\u2019-][^\W\d_]+)*")
+_NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:[ \u00a0\u202f,.]\d{3})+|\d+(?:[.,]\d+)?)(?![\w]|[.,]\d)")
+_SENTENCE_END = frozenset(".!?:;\"'()[]-\u00ab\u00bb\u201c\u201d\u201e\u2013\u2014")
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """An article's event features: 64-bit keys (sorted), their weights, and which are language-free."""
+
+    keys: np.ndarray
+    weights: np.ndarray
+    portable: np.ndarray  # names and numbers: the features that carry across languages
+
+    @classmethod
+    def empty(cls) -> Features:
+        return cls(np.empty(0, np.uint64), np.empty(0, np.float32), np.empty(0, np.bool_))
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """What the index keeps of an article: its story, time, language and features (none for a copy)."""
+
+    article_id: str
+    story_id: str
+    published_at: float  # POSIX seconds
+    language: str | None
+    features: Features
+
+
+def _fold(text: str) -> str:
+    """Casefold and transliterate, so "Київ", "Kyiv" and "KYIV" meet."""
+    return anyascii(unicodedata.normalize("NFC", text)).casefold()
+
+
+def _skeleton(word: str) -> str:
+    """A name's spelling reduced to what transliterations agree on: letters and digits, y as i, w as v, no doubles."""
+    folded = re.sub(r"[^a-z0-9]", "", _fold(word)).replace("y", "i").replace("w", "v").replace("ph", "f")
+    return re.sub(r"(.)\1+", r"\1", folded)[:NAME_STEM]
+
+
+def _number(raw: str) -> str | None:
+    """A number in one spelling whatever the locale wrote ("80,000", "80 000" and "80.000"; "6,1" and "6.1")."""
+    groups = re.split(r"[ \u00a0\u202f,.]", raw)
+    thousands = len(groups) > 1 and all(len(g) == 3 for g in groups[1:])
+    value = "".join(groups) if thousands else raw.replace(",", ".")
+    if "." not in value and len(value) < 2:
+        return None  # single digits are everywhere: one, two, first
+    return value.lstrip("0") or "0"
+
+
+def _names(article: Article, words: list[tuple[str, int]], text: str) -> list[tuple[str, str]]:
+    """(skeleton, surface) of the named things: extracted entities, and capitalised words inside a sentence."""
+    found = [(_skeleton(part), part) for e in article.entities for part in _TOKEN.findall(e.name)]
+    for word, start in words:
+        if not word[0].isupper() or (word.isupper() and len(word) > 5):
+            continue
+        before = text[:start].rstrip()
+        if before and before[-1] not in _SENTENCE_END:
+            found.append((_skeleton(word), word))
+    return [(s, surface) for s, surface in found if len(s) >= 3]
+
+
+def _labelled(article: Article) -> list[tuple[str, str, float]]:
+    """Every feature occurrence of `article`: (kind, key text, weight), with a readable form for the digest."""
+    occurrences: list[tuple[str, str, float]] = []
+    for part, weight in ((article.title, TITLE_WEIGHT), (article.text, 1.0)):
+        words = [(m[0], m.start()) for m in _TOKEN.finditer(part)][:MAX_WORDS]
+        end = words[-1][1] if words else 0
+        for word, _ in words:
+            folded = _fold(word)
+            if len(folded) >= TERM_MIN and folded.isalpha():
+                occurrences.append((TERM, folded[:STEM], weight))
+        occurrences.extend((NAME, skeleton, weight) for skeleton, _ in _names(article, words, part))
+        for match in _NUMBER.finditer(part[: end + 40]):
+            value = _number(match[1])
+            if value is not None:
+                occurrences.append((NUMBER, value, weight))
+    return occurrences
+
+
+def _key(kind: str, text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(f"{kind}:{text}".encode(), digest_size=8).digest(), "little")
+
+
+def event_features(article: Article) -> Features:
+    """The features of `article` that say which event it reports."""
+    weight: defaultdict[tuple[str, str], float] = defaultdict(float)
+    for kind, text, w in _labelled(article):
+        weight[kind, text] += w
+    if not weight:
+        return Features.empty()
+    keys = np.array([_key(k, t) for k, t in weight], dtype=np.uint64)
+    # Repeats count less than new features: 1 + log(count).
+    weights = np.array([KIND_WEIGHT[k] * (1 + math.log(w)) for (k, _), w in weight.items()], dtype=np.float32)
+    portable = np.array([k != TERM for k, _ in weight], dtype=np.bool_)
+    keys, first = np.unique(keys, return_index=True)
+    return Features(keys, weights[first], portable[first])
+
+
+def readable_features(article: Article) -> dict[int, tuple[str, str]]:
+    """Feature key -> (kind, how the article wrote it): the words of a story's explanation."""
+    readable: dict[int, tuple[str, str]] = {}
+    for part in (article.title, article.text):
+        words = [(m[0], m.start()) for m in _TOKEN.finditer(part)][:MAX_WORDS]
+        for skeleton, surface in _names(article, words, part):
+            readable.setdefault(_key(NAME, skeleton), (NAME, surface))
+        for match in _NUMBER.finditer(part):
+            value = _number(match[1])
+            if value is not None:
+                readable.setdefault(_key(NUMBER, value), (NUMBER, match[1]))
+        for word, _ in words:
+            folded = _fold(word)
+            if len(folded) >= TERM_MIN and folded.isalpha():
+                readable.setdefault(_key(TERM, folded[:STEM]), (TERM, word.casefold()))
+    return readable
+
+
+class EventIndex:
+    """The members of a window's stories, searchable by their rare features."""
+
+    def __init__(self, members: Iterable[Member] = ()) -> None:
+        self._members: list[Member] = []
+        self._position: dict[str, int] = {}
+        self._stories: dict[str, list[int]] = {}
+        self._postings = Postings()
+        self._featured = 0  # members with features: the N of the IDF
+        loaded_owners, loaded_keys = [], []
+        for member in members:
+            if member.article_id not in self._position:
+                position = self._remember(member)
+                loaded_owners.append(np.full(len(member.features.keys), position, dtype=np.int32))
+                loaded_keys.append(member.features.keys)
+        if loaded_keys:  # one sort for the whole window
+            self._postings.extend(np.concatenate(loaded_owners), np.concatenate(loaded_keys))
+
+    def __contains__(self, article_id: str) -> bool:
+        return article_id in self._position
+
+    def get(self, article_id: str) -> Member | None:
+        position = self._position.get(article_id)
+        return None if position is None else self._members[position]
+
+    def place(self, article_id: str, published_at: datetime, language: str | None, features: Features) -> Member:
+        """Add an article to the story it reports, or start one; a known article keeps its place."""
+        known = self.get(article_id)
+        if known is not None:
+            return known
+        when = published_at.timestamp()
+        story = self._best_story(when, language, features) or article_id
+        return self._add(Member(article_id, story, when, language, features))
+
+    def join(self, article_id: str, story_id: str, published_at: datetime, language: str | None) -> Member:
+        """Add a copy to its original's story: it counts as coverage but adds no features."""
+        known = self.get(article_id)
+        if known is not None:
+            return known
+        return self._add(Member(article_id, story_id, published_at.timestamp(), language, Features.empty()))
+
+    def members(self) -> list[Member]:
+        return list(self._members)
+
+    def _idf(self, keys: np.ndarray) -> np.ndarray:
+        df = self._postings.counts(keys)
+        return np.log((self._featured + 1) / (df + 1)).astype(np.float32) + 1
+
+    def _best_story(self, when: float, language: str | None, features: Features) -> str | None:
+        if not len(features.keys) or not self._featured:
+            return None
+        df = self._postings.counts(features.keys)
+        idf = np.log((self._featured + 1) / (df + 1)).astype(np.float32) + 1
+        rare = (df > 0) & (df <= max(RARE_FLOOR, RARE_SHARE * self._featured))
+        shared: Counter[str] = Counter()
+        for owners, weight in zip(
+            self._postings.owners_of(features.keys[rare]), (features.weights * idf)[rare].tolist(), strict=True
+        ):
+            for story in {self._members[o].story_id for o in owners}:
+                shared[story] += weight
+        vector = features.weights * idf
+        best: tuple[float, str] | None = None
+        for story, _ in sorted(shared.items(), key=lambda kv: (-kv[1], kv[0]))[:CANDIDATE_STORIES]:
+            score = self._similarity(story, when, language, features, vector)
+            threshold = JOIN_SIMILARITY if self._speaks(story, language) else CROSS_LANGUAGE_SIMILARITY
+            if score >= threshold and (best is None or (score, story) > best):
+                best = (score, story)
+        return None if best is None else best[1]
+
+    def _speaks(self, story: str, language: str | None) -> bool:
+        return language is None or any(self._members[p].language in (language, None) for p in self._stories[story])
+
+    def _similarity(
+        self, story: str, when: float, language: str | None, features: Features, vector: np.ndarray
+    ) -> float:
+        members = [self._members[p] for p in self._stories[story] if len(self._members[p].features.keys)]
+        members = sorted(members, key=lambda m: m.published_at)[-PROFILE_MEMBERS:]
+        if not members:
+            return 0.0
+        keys = np.concatenate([m.features.keys for m in members])
+        weights = np.concatenate([m.features.weights for m in members])
+        portable = np.concatenate([m.features.portable for m in members])
+        profile_keys, inverse = np.unique(keys, return_inverse=True)
+        profile = np.bincount(inverse, weights=weights).astype(np.float32) / len(members)
+        profile_portable = np.zeros(len(profile_keys), dtype=np.bool_)
+        profile_portable[inverse[portable]] = True
+        profile *= self._idf(profile_keys)
+        if not self._speaks(story, language):  # another language: only names and numbers can match
+            vector = np.where(features.portable, vector, 0)
+            profile = np.where(profile_portable, profile, 0)
+        _, mine, theirs = np.intersect1d(features.keys, profile_keys, assume_unique=True, return_indices=True)
+        norm = float(np.linalg.norm(vector) * np.linalg.norm(profile))
+        if not norm:
+            return 0.0
+        cosine = float(np.dot(vector[mine], profile[theirs])) / norm
+        gap_days = min(abs(when - m.published_at) for m in members) / 86400
+        return cosine * float(0.5 ** (gap_days / HALF_LIFE_DAYS))
+
+    def _remember(self, member: Member) -> int:
+        position = len(self._members)
+        self._members.append(member)
+        self._position[member.article_id] = position
+        self._stories.setdefault(member.story_id, []).append(position)
+        if len(member.features.keys):
+            self._featured += 1
+        return position
+
+    def _add(self, member: Member) -> Member:
+        position = self._remember(member)
+        self._postings.add(position, member.features.keys)
+        return member
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    story_id: str
+    duplicate_of: str | None
+
+
+def place_articles(copies: CopyIndex, events: EventIndex, articles: Sequence[Article]) -> dict[str, Placement]:
+    """Place `articles`, earliest first: a copy joins its original's story, a report the story of its event."""
+    placed = {}
+    for article in sorted(articles, key=lambda a: (a.published_at, a.id)):
+        signed = copies.place(article.id, article.content_hash, signature(article.title, article.text))
+        original = None if signed.duplicate_of is None else events.get(signed.duplicate_of)
+        if original is not None:
+            member = events.join(article.id, original.story_id, article.published_at, article.language)
+        else:
+            features = event_features(article)
+            member = events.place(article.id, article.published_at, article.language, features)
+        placed[article.id] = Placement(member.story_id, signed.duplicate_of)
+    return placed
