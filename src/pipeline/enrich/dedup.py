@@ -26,15 +26,19 @@ __all__ = [
 NUM_PERM = 128
 SCHEME = "affine32"  # datasketch 2 needs it named to rebuild a MinHash from stored values
 SHINGLE_WORDS = 3
-# Estimated Jaccard similarity of shingle sets: copies with light edits score above 0.6, rewrites of the
-# same report about 0.25-0.5, independent reports of one event under 0.1 (stories are events.py's).
-DUPLICATE_SIMILARITY = 0.6
+# Estimated Jaccard similarity of shingle sets: syndicated copies, even under a new headline and opening
+# line, score above 0.5; rewrites of the same report about 0.2-0.25, independent reports of one event under
+# 0.1 (stories are events.py's).
+DUPLICATE_SIMILARITY = 0.45
 MAX_CANDIDATES = 64  # verified per article: bounds the cost when thousands of items look alike
 MAX_WORDS = 1500  # the opening of an article decides what it is a copy of; more only costs time
 # LSH bands of two values: a pair at similarity s shares a band with probability 1 - (1 - s²)^64, 0.999 at 0.3,
 # so copies are found whatever order articles arrive in.
 BANDS, ROWS = 64, 2
-DEDUP_VERSION = f"minhash-{SCHEME}-{NUM_PERM}-w{SHINGLE_WORDS}-lsh{BANDS}x{ROWS}-datasketch-{datasketch.__version__}"
+DEDUP_VERSION = (
+    f"minhash-{SCHEME}-{NUM_PERM}-w{SHINGLE_WORDS}-lsh{BANDS}x{ROWS}-copy{DUPLICATE_SIMILARITY}"
+    f"-datasketch-{datasketch.__version__}"
+)
 _WORD = re.compile(r"\w+")
 
 

@@ -46,18 +46,20 @@ NAME_STEM = 7
 NAME, NUMBER, TERM = "n", "d", "t"
 KIND_WEIGHT = {NAME: 2.0, NUMBER: 1.5, TERM: 1.0}
 TITLE_WEIGHT = 2.0  # a word of the title counts as this many of the text
+PARAGRAPH_WEIGHTS = (2.0, 1.0, 0.5)  # the lead, the next paragraph, the rest
 # Similarity (cosine of IDF-weighted profiles) an article needs to join a story: on its features of every kind
 # when the story has a member in its language, on names and numbers alone when not.
 JOIN_SIMILARITY = 0.22
-CROSS_LANGUAGE_SIMILARITY = 0.3
-HALF_LIFE_DAYS = 3.0  # a story fades: similarity counts half this many days after its latest member
+CROSS_LANGUAGE_SIMILARITY = 0.15
+HALF_LIFE_DAYS = 1.5  # a story fades: similarity counts half this many days after its latest member
 RARE_SHARE = 0.05  # features in more of the window than this share find no candidates (they find everyone)
 RARE_FLOOR = 50  # ... unless the window is small
 CANDIDATE_STORIES = 12  # compared in full per article, the ones sharing the most rare weight
 PROFILE_MEMBERS = 24  # a story's profile is made of its latest members: bounds the cost of huge stories
 
 _TOKEN = re.compile(r"[^\W\d_][^\W_]*(?:['\u2019-][^\W\d_]+)*")
-_NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:[ \u00a0\u202f,.]\d{3})+|\d+(?:[.,]\d+)?)(?![\w]|[.,]\d)")
+# Digits stand apart from letters in no script without spaces ("37人"), so only digits bound a number.
+_NUMBER = re.compile(r"(?<![\d.,])(\d{1,3}(?:[ \u00a0\u202f,.]\d{3})+|\d+(?:[.,]\d+)?)(?!\d|[.,]\d)")
 _SENTENCE_END = frozenset(".!?:;\"'()[]-\u00ab\u00bb\u201c\u201d\u201e\u2013\u2014")
 
 
@@ -106,9 +108,9 @@ def _number(raw: str) -> str | None:
     return value.lstrip("0") or "0"
 
 
-def _names(article: Article, words: list[tuple[str, int]], text: str) -> list[tuple[str, str]]:
-    """(skeleton, surface) of the named things: extracted entities, and capitalised words inside a sentence."""
-    found = [(_skeleton(part), part) for e in article.entities for part in _TOKEN.findall(e.name)]
+def _names(words: list[tuple[str, int]], text: str) -> list[tuple[str, str]]:
+    """(skeleton, surface) of the capitalised words inside a sentence: names, in the languages that mark them."""
+    found = []
     for word, start in words:
         if not word[0].isupper() or (word.isupper() and len(word) > 5):
             continue
@@ -118,18 +120,31 @@ def _names(article: Article, words: list[tuple[str, int]], text: str) -> list[tu
     return [(s, surface) for s, surface in found if len(s) >= 3]
 
 
+def _parts(article: Article) -> list[tuple[str, float]]:
+    """The title and the opening paragraphs, each with its weight: the lead says what happened, later
+    paragraphs add background, often about other events."""
+    parts = [(article.title, TITLE_WEIGHT)]
+    words = 0
+    for n, paragraph in enumerate(p for p in article.text.split("\n\n") if p.strip()):
+        if words >= MAX_WORDS:
+            break
+        parts.append((paragraph, PARAGRAPH_WEIGHTS[min(n, len(PARAGRAPH_WEIGHTS) - 1)]))
+        words += len(paragraph.split())
+    return parts
+
+
 def _labelled(article: Article) -> list[tuple[str, str, float]]:
-    """Every feature occurrence of `article`: (kind, key text, weight), with a readable form for the digest."""
-    occurrences: list[tuple[str, str, float]] = []
-    for part, weight in ((article.title, TITLE_WEIGHT), (article.text, 1.0)):
-        words = [(m[0], m.start()) for m in _TOKEN.finditer(part)][:MAX_WORDS]
-        end = words[-1][1] if words else 0
+    """Every feature occurrence of `article`: (kind, key text, weight)."""
+    occurrences = [(NAME, s, 1.0) for e in article.entities for s in map(_skeleton, _TOKEN.findall(e.name))]
+    occurrences = [o for o in occurrences if len(o[1]) >= 3]
+    for part, weight in _parts(article):
+        words = [(m[0], m.start()) for m in _TOKEN.finditer(part)]
         for word, _ in words:
             folded = _fold(word)
             if len(folded) >= TERM_MIN and folded.isalpha():
                 occurrences.append((TERM, folded[:STEM], weight))
-        occurrences.extend((NAME, skeleton, weight) for skeleton, _ in _names(article, words, part))
-        for match in _NUMBER.finditer(part[: end + 40]):
+        occurrences.extend((NAME, skeleton, weight) for skeleton, _ in _names(words, part))
+        for match in _NUMBER.finditer(part):
             value = _number(match[1])
             if value is not None:
                 occurrences.append((NUMBER, value, weight))
@@ -148,8 +163,8 @@ def event_features(article: Article) -> Features:
     if not weight:
         return Features.empty()
     keys = np.array([_key(k, t) for k, t in weight], dtype=np.uint64)
-    # Repeats count less than new features: 1 + log(count).
-    weights = np.array([KIND_WEIGHT[k] * (1 + math.log(w)) for (k, _), w in weight.items()], dtype=np.float32)
+    # Repeats count less than new features: log(1 + weighted count).
+    weights = np.array([KIND_WEIGHT[k] * math.log1p(w) for (k, _), w in weight.items()], dtype=np.float32)
     portable = np.array([k != TERM for k, _ in weight], dtype=np.bool_)
     keys, first = np.unique(keys, return_index=True)
     return Features(keys, weights[first], portable[first])
@@ -158,9 +173,12 @@ def event_features(article: Article) -> Features:
 def readable_features(article: Article) -> dict[int, tuple[str, str]]:
     """Feature key -> (kind, how the article wrote it): the words of a story's explanation."""
     readable: dict[int, tuple[str, str]] = {}
+    for entity in article.entities:
+        for part in _TOKEN.findall(entity.name):
+            readable.setdefault(_key(NAME, _skeleton(part)), (NAME, entity.name))
     for part in (article.title, article.text):
         words = [(m[0], m.start()) for m in _TOKEN.finditer(part)][:MAX_WORDS]
-        for skeleton, surface in _names(article, words, part):
+        for skeleton, surface in _names(words, part):
             readable.setdefault(_key(NAME, skeleton), (NAME, surface))
         for match in _NUMBER.finditer(part):
             value = _number(match[1])
