@@ -8,7 +8,8 @@ and places its articles again, now seeing the other shard's.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
@@ -23,12 +24,13 @@ from pipeline.models import Article
 from pipeline.storage.keys import story_index_key
 from pipeline.storage.store import ObjectStore
 
-__all__ = ["STORY_VERSION", "assign_stories"]
+__all__ = ["STORY_VERSION", "StoryRecord", "assign_stories", "load_story_records"]
 
 STORY_VERSION = f"{EVENT_VERSION}+{DEDUP_VERSION}"
 _SCHEMA = pa.schema(
     [
         ("article_id", pa.string()),
+        ("source", pa.string()),
         ("content_hash", pa.string()),
         ("story_id", pa.string()),
         ("duplicate_of", pa.string()),
@@ -37,11 +39,35 @@ _SCHEMA = pa.schema(
         ("language", pa.string()),
         ("feature_keys", pa.binary()),  # uint64, sorted
         ("feature_weights", pa.binary()),  # float32
-        ("feature_portable", pa.binary()),  # one byte per feature: 1 for names and numbers
+        ("feature_kinds", pa.binary()),  # one byte per feature: events.KIND_CODES
     ]
 )
 _T = TypeVar("_T")
-_Day = tuple[list[Signed], list[Member], str | None]
+_Day = tuple[list[Signed], list[Member], dict[str, str], str | None]  # ..., article id -> source, ETag
+
+
+@dataclass(frozen=True, slots=True)
+class StoryRecord:
+    """An article as the story index keeps it: enough for a story's timeline."""
+
+    article_id: str
+    story_id: str
+    source: str
+    published_at: datetime
+
+
+def load_story_records(store: ObjectStore, days: Iterable[date]) -> list[StoryRecord]:
+    """The articles the story index holds for `days`."""
+    records = []
+    for day in days:
+        _, members, sources, _ = _load(store, day)
+        records += [
+            StoryRecord(
+                m.article_id, m.story_id, sources.get(m.article_id, ""), datetime.fromtimestamp(m.published_at, UTC)
+            )
+            for m in members
+        ]
+    return records
 
 
 def assign_stories(
@@ -54,14 +80,14 @@ def assign_stories(
     window = _window(days, window_days)
     for _ in range(attempts):
         by_day = {day: _load(store, day) for day in window}
-        copies = CopyIndex(s for signed, _, _ in by_day.values() for s in signed)
-        events = EventIndex(m for _, members, _ in by_day.values() for m in members)
+        copies = CopyIndex(s for signed, _, _, _ in by_day.values() for s in signed)
+        events = EventIndex(m for _, members, _, _ in by_day.values() for m in members)
         new = [a for a in articles if a.id not in events]
         placed = place_articles(copies, events, new)
-        added: dict[date, list[tuple[Signed, Member]]] = {}
+        added: dict[date, list[tuple[Signed, Member, str]]] = {}
         for article in new:
-            pair = (_known(copies.get(article.id)), _known(events.get(article.id)))
-            added.setdefault(article.published_date, []).append(pair)
+            row = (_known(copies.get(article.id)), _known(events.get(article.id)), article.source)
+            added.setdefault(article.published_date, []).append(row)
         if all(_commit(store, day, by_day[day], rows) for day, rows in sorted(added.items())):
             return [_with_story(a, placed.get(a.id) or _placement(copies, events, a.id)) for a in articles]
     raise TransientStorageError(f"story index still changing after {attempts} conditional writes")
@@ -85,7 +111,7 @@ def _window(days: set[date], window_days: int) -> list[date]:
 def _load(store: ObjectStore, day: date) -> _Day:
     found = store.get_with_etag(story_index_key(day))
     if found is None:
-        return [], [], None
+        return [], [], {}, None
     data, etag = found
     table = pq.read_table(io.BytesIO(data))
     columns = {name: table.column(name).to_pylist() for name in table.column_names}
@@ -94,6 +120,7 @@ def _load(store: ObjectStore, day: date) -> _Day:
     empty = [None] * rows
     midnight = datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
     signed, members = [], []
+    sources = dict(zip(columns["article_id"], columns.get("source") or [""] * rows, strict=True))
     for i in range(rows):
         article_id, story_id = columns["article_id"][i], columns["story_id"][i]
         keys = (columns.get("feature_keys") or empty)[i]
@@ -101,7 +128,7 @@ def _load(store: ObjectStore, day: date) -> _Day:
             Features(
                 np.frombuffer(keys, dtype=np.uint64),
                 np.frombuffer(columns["feature_weights"][i], dtype=np.float32),
-                np.frombuffer(columns["feature_portable"][i], dtype=np.bool_),
+                np.frombuffer(columns["feature_kinds"][i], dtype=np.uint8),
             )
             if keys
             else Features.empty()
@@ -111,15 +138,16 @@ def _load(store: ObjectStore, day: date) -> _Day:
         hashes = np.frombuffer(columns["hashvalues"][i], dtype=HASH_DTYPE)
         signed.append(Signed(article_id, columns["content_hash"][i], columns["duplicate_of"][i], hashes))
         members.append(Member(article_id, story_id, midnight if when is None else when, language, features))
-    return signed, members, etag
+    return signed, members, sources, etag
 
 
-def _commit(store: ObjectStore, day: date, loaded: _Day, new: list[tuple[Signed, Member]]) -> bool:
-    signed, members, etag = loaded
-    pairs = sorted([*zip(signed, members, strict=True), *new], key=lambda pair: pair[0].article_id)
+def _commit(store: ObjectStore, day: date, loaded: _Day, new: list[tuple[Signed, Member, str]]) -> bool:
+    signed, members, sources, etag = loaded
+    old = [(s, m, sources.get(s.article_id) or "") for s, m in zip(signed, members, strict=True)]
     rows = [
         {
             "article_id": s.article_id,
+            "source": source,
             "content_hash": s.content_hash,
             "story_id": m.story_id,
             "duplicate_of": s.duplicate_of,
@@ -128,9 +156,9 @@ def _commit(store: ObjectStore, day: date, loaded: _Day, new: list[tuple[Signed,
             "language": m.language,
             "feature_keys": m.features.keys.astype(np.uint64).tobytes(),
             "feature_weights": m.features.weights.astype(np.float32).tobytes(),
-            "feature_portable": m.features.portable.astype(np.bool_).tobytes(),
+            "feature_kinds": m.features.kinds.astype(np.uint8).tobytes(),
         }
-        for s, m in pairs
+        for s, m, source in sorted([*old, *new], key=lambda row: row[0].article_id)
     ]
     buffer = io.BytesIO()
     pq.write_table(pa.Table.from_pylist(rows, schema=_SCHEMA), buffer, compression="zstd")

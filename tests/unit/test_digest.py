@@ -50,9 +50,16 @@ def test_hostile_title_and_links_are_inert_in_html_and_markdown() -> None:
     )
     html = render_html(build_digest(DAY, [hostile]))
     assert "<script>alert" not in html and "<img" not in html and "javascript:" not in html
-    assert "&lt;script&gt;" in html
+    assert "&lt;script&gt;" not in html, "markup is removed, not escaped into view"
     md = render_markdown(build_digest(DAY, [hostile]))
     assert "<script>" not in md and "javascript:" not in md
+
+
+def test_titles_show_as_text_without_their_markup() -> None:
+    marked = make_article(1, title="Floods in <b>Valencia</b> &amp; Murcia: <i>live</i>")
+    [story] = build_digest(DAY, [marked]).stories
+    assert story.headline == "Floods in Valencia & Murcia: live"
+    assert "Floods in Valencia &amp; Murcia: live" in render_html(build_digest(DAY, [marked]))
 
 
 def test_atom_feed_is_well_formed_and_newest_first() -> None:

@@ -45,12 +45,14 @@ NAME_STEM = 7
 # Kinds of feature and their weight: a shared name or number says more about the event than a shared word.
 NAME, NUMBER, TERM = "n", "d", "t"
 KIND_WEIGHT = {NAME: 2.0, NUMBER: 1.5, TERM: 1.0}
+KIND_CODES = {TERM: 0, NAME: 1, NUMBER: 2}
 TITLE_WEIGHT = 2.0  # a word of the title counts as this many of the text
 PARAGRAPH_WEIGHTS = (2.0, 1.0, 0.5)  # the lead, the next paragraph, the rest
 # Similarity (cosine of IDF-weighted profiles) an article needs to join a story: on its features of every kind
 # when the story has a member in its language, on names and numbers alone when not.
 JOIN_SIMILARITY = 0.22
 CROSS_LANGUAGE_SIMILARITY = 0.15
+MIN_SHARED = 2  # features in common, at the least: one place or one name alone is no event
 HALF_LIFE_DAYS = 1.5  # a story fades: similarity counts half this many days after its latest member
 RARE_SHARE = 0.05  # features in more of the window than this share find no candidates (they find everyone)
 RARE_FLOOR = 50  # ... unless the window is small
@@ -65,15 +67,20 @@ _SENTENCE_END = frozenset(".!?:;\"'()[]-\u00ab\u00bb\u201c\u201d\u201e\u2013\u20
 
 @dataclass(frozen=True, slots=True)
 class Features:
-    """An article's event features: 64-bit keys (sorted), their weights, and which are language-free."""
+    """An article's event features: 64-bit keys (sorted), their weights and kinds (KIND_CODES)."""
 
     keys: np.ndarray
     weights: np.ndarray
-    portable: np.ndarray  # names and numbers: the features that carry across languages
+    kinds: np.ndarray
 
     @classmethod
     def empty(cls) -> Features:
-        return cls(np.empty(0, np.uint64), np.empty(0, np.float32), np.empty(0, np.bool_))
+        return cls(np.empty(0, np.uint64), np.empty(0, np.float32), np.empty(0, np.uint8))
+
+    @property
+    def portable(self) -> np.ndarray:
+        """Names and numbers: the features that carry across languages."""
+        return np.asarray(self.kinds != KIND_CODES[TERM])
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,9 +172,9 @@ def event_features(article: Article) -> Features:
     keys = np.array([_key(k, t) for k, t in weight], dtype=np.uint64)
     # Repeats count less than new features: log(1 + weighted count).
     weights = np.array([KIND_WEIGHT[k] * math.log1p(w) for (k, _), w in weight.items()], dtype=np.float32)
-    portable = np.array([k != TERM for k, _ in weight], dtype=np.bool_)
+    kinds = np.array([KIND_CODES[k] for k, _ in weight], dtype=np.uint8)
     keys, first = np.unique(keys, return_index=True)
-    return Features(keys, weights[first], portable[first])
+    return Features(keys, weights[first], kinds[first])
 
 
 def readable_features(article: Article) -> dict[int, tuple[str, str]]:
@@ -272,16 +279,21 @@ class EventIndex:
             return 0.0
         keys = np.concatenate([m.features.keys for m in members])
         weights = np.concatenate([m.features.weights for m in members])
-        portable = np.concatenate([m.features.portable for m in members])
+        kinds = np.concatenate([m.features.kinds for m in members])
         profile_keys, inverse = np.unique(keys, return_inverse=True)
         profile = np.bincount(inverse, weights=weights).astype(np.float32) / len(members)
-        profile_portable = np.zeros(len(profile_keys), dtype=np.bool_)
-        profile_portable[inverse[portable]] = True
+        profile_kinds = np.zeros(len(profile_keys), dtype=np.uint8)
+        profile_kinds[inverse] = kinds
         profile *= self._idf(profile_keys)
-        if not self._speaks(story, language):  # another language: only names and numbers can match
-            vector = np.where(features.portable, vector, 0)
-            profile = np.where(profile_portable, profile, 0)
         _, mine, theirs = np.intersect1d(features.keys, profile_keys, assume_unique=True, return_indices=True)
+        if not self._speaks(story, language):
+            # Another language: only names and numbers can match, and a number must (places recur in the news).
+            vector = np.where(features.portable, vector, 0)
+            profile = np.where(profile_kinds != KIND_CODES[TERM], profile, 0)
+            if not np.any(features.kinds[mine] == KIND_CODES[NUMBER]):
+                return 0.0
+        if np.count_nonzero(vector[mine] * profile[theirs]) < MIN_SHARED:
+            return 0.0
         norm = float(np.linalg.norm(vector) * np.linalg.norm(profile))
         if not norm:
             return 0.0
