@@ -37,3 +37,9 @@ def story_article(case: dict[str, Any], outlets: dict[str, dict[str, Any]]) -> A
     )
     article = normalise_item(item.model_copy(update={"source_name": outlet.get("name"), "language_hint": None}))
     return article
+
+
+def report(article_id: str, source: str, title: str, text: str, published_at: str, language: str = "en") -> Article:
+    """A hand-written report, normalised, with its language set as the enricher would."""
+    case = {"id": article_id, "outlet": source, "title": title, "text": text, "published_at": published_at}
+    return story_article(case, {}).model_copy(update={"language": language})

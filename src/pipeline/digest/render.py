@@ -87,6 +87,12 @@ def language_name(code: str) -> str:
     return Locale.parse("en").languages.get(code) or code
 
 
+def outlets(kind: str, count: int) -> str:
+    """ "3 newspapers", "1 agency": how many sources of an outlet kind."""
+    plural = kind[:-1] + "ies" if kind.endswith("y") else kind + "s"
+    return f"{count} {kind if count == 1 else plural}"
+
+
 @lru_cache(maxsize=1)
 def _env() -> Environment:
     env = Environment(
@@ -103,6 +109,7 @@ def _env() -> Environment:
     env.filters["clock"] = clock
     env.filters["country"] = country_name
     env.filters["language_name"] = language_name
+    env.filters["outlets"] = outlets
     env.globals["named_sources"] = NAMED_SOURCES
     env.globals["page_policy"] = Markup(PAGE_POLICY)  # noqa: S704 (a constant: quoted as it is, not &#39;)
     return env
