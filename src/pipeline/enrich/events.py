@@ -14,12 +14,14 @@ import hashlib
 import math
 import re
 import unicodedata
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 import numpy as np
+import wordfreq
 from anyascii import anyascii
 
 from pipeline.enrich.dedup import CopyIndex, signature
@@ -44,17 +46,18 @@ STEM = 6  # a word's first letters: plural and case endings fall away, in any la
 NAME_STEM = 7
 # Kinds of feature and their weight: a shared name or number says more about the event than a shared word.
 NAME, NUMBER, TERM = "n", "d", "t"
-KIND_WEIGHT = {NAME: 2.0, NUMBER: 1.5, TERM: 1.0}
+KIND_WEIGHT = {NAME: 1.0, NUMBER: 2.0, TERM: 1.0}
 KIND_CODES = {TERM: 0, NAME: 1, NUMBER: 2}
+COMMON_ZIPF, RARE_ZIPF, RARITY_FLOOR = 7.5, 2.0, 0.05  # a word's weight: 1 when rarer than RARE_ZIPF
 TITLE_WEIGHT = 2.0  # a word of the title counts as this many of the text
 PARAGRAPH_WEIGHTS = (2.0, 1.0, 0.5)  # the lead, the next paragraph, the rest
 # Similarity (cosine of IDF-weighted profiles) an article needs to join a story: on its features of every kind
 # when the story has a member in its language, on names and numbers alone when not.
-JOIN_SIMILARITY = 0.22
-CROSS_LANGUAGE_SIMILARITY = 0.15
+JOIN_SIMILARITY = 0.3
+CROSS_LANGUAGE_SIMILARITY = 0.12
 MIN_SHARED = 2  # features in common, at the least: one place or one name alone is no event
 HALF_LIFE_DAYS = 1.5  # a story fades: similarity counts half this many days after its latest member
-RARE_SHARE = 0.05  # features in more of the window than this share find no candidates (they find everyone)
+RARE_SHARE = 0.005  # features in more of the window than this share find no candidates (they find everyone)
 RARE_FLOOR = 50  # ... unless the window is small
 CANDIDATE_STORIES = 12  # compared in full per article, the ones sharing the most rare weight
 PROFILE_MEMBERS = 24  # a story's profile is made of its latest members: bounds the cost of huge stories
@@ -140,6 +143,28 @@ def _parts(article: Article) -> list[tuple[str, float]]:
     return parts
 
 
+_UNTOKENISED: set[str] = set()
+
+
+@lru_cache(maxsize=1)
+def _known_languages() -> frozenset[str]:
+    return frozenset(wordfreq.available_languages())
+
+
+@lru_cache(maxsize=1 << 18)
+def _rarity(word: str, language: str | None) -> float:
+    """How much a word can say about an event, from how common it is in the language (wordfreq's Zipf scale:
+    7 for "the", 6 for "said", 4 for "earthquake"): a window of a few dozen articles cannot tell that alone."""
+    if language not in _known_languages() or language in _UNTOKENISED:
+        return 1.0
+    try:
+        zipf = wordfreq.zipf_frequency(word, language)
+    except ImportError:  # Chinese, Japanese, Korean need a word segmenter wordfreq does not ship
+        _UNTOKENISED.add(language)
+        return 1.0
+    return min(1.0, max(RARITY_FLOOR, (COMMON_ZIPF - zipf) / (COMMON_ZIPF - RARE_ZIPF)))
+
+
 def _labelled(article: Article) -> list[tuple[str, str, float]]:
     """Every feature occurrence of `article`: (kind, key text, weight)."""
     occurrences = [(NAME, s, 1.0) for e in article.entities for s in map(_skeleton, _TOKEN.findall(e.name))]
@@ -149,7 +174,7 @@ def _labelled(article: Article) -> list[tuple[str, str, float]]:
         for word, _ in words:
             folded = _fold(word)
             if len(folded) >= TERM_MIN and folded.isalpha():
-                occurrences.append((TERM, folded[:STEM], weight))
+                occurrences.append((TERM, folded[:STEM], weight * _rarity(word.casefold(), article.language)))
         occurrences.extend((NAME, skeleton, weight) for skeleton, _ in _names(words, part))
         for match in _NUMBER.finditer(part):
             value = _number(match[1])
@@ -158,6 +183,7 @@ def _labelled(article: Article) -> list[tuple[str, str, float]]:
     return occurrences
 
 
+@lru_cache(maxsize=1 << 18)  # the same words recur article after article
 def _key(kind: str, text: str) -> int:
     return int.from_bytes(hashlib.blake2b(f"{kind}:{text}".encode(), digest_size=8).digest(), "little")
 
@@ -198,23 +224,47 @@ def readable_features(article: Article) -> dict[int, tuple[str, str]]:
     return readable
 
 
+@dataclass(frozen=True, slots=True)
+class _Profile:
+    """A story's latest members, averaged: keys (sorted), IDF-weighted values, kinds, and when they were published."""
+
+    keys: np.ndarray
+    values: np.ndarray
+    kinds: np.ndarray
+    times: np.ndarray
+
+
 class EventIndex:
-    """The members of a window's stories, searchable by their rare features."""
+    """The members of a window's stories, searchable by their rare features.
+
+    A member's features are weighted by their IDF when it joins (or when the window is loaded), so comparing
+    with a story needs no look-ups of its features' frequencies: the IDF of the window as it was then.
+    """
 
     def __init__(self, members: Iterable[Member] = ()) -> None:
         self._members: list[Member] = []
+        self._vectors: list[np.ndarray] = []  # per member: its weights times their IDF
         self._position: dict[str, int] = {}
         self._stories: dict[str, list[int]] = {}
+        self._profiles: dict[str, _Profile] = {}  # of stories with several members, until one joins
+        self._story_names: list[str] = []  # story number -> id
+        self._story_number: dict[str, int] = {}
+        self._story_numbers = np.empty(1024, dtype=np.int64)  # position -> story number (grown by doubling)
         self._postings = Postings()
         self._featured = 0  # members with features: the N of the IDF
-        loaded_owners, loaded_keys = [], []
+        loaded: list[Member] = []
         for member in members:
             if member.article_id not in self._position:
-                position = self._remember(member)
-                loaded_owners.append(np.full(len(member.features.keys), position, dtype=np.int32))
-                loaded_keys.append(member.features.keys)
-        if loaded_keys:  # one sort for the whole window
-            self._postings.extend(np.concatenate(loaded_owners), np.concatenate(loaded_keys))
+                self._remember(member)
+                loaded.append(member)
+        if not loaded:
+            return
+        # One sort for the whole window, then the IDF of every loaded feature in one pass.
+        keys = np.concatenate([m.features.keys for m in loaded])
+        owners = np.repeat(np.arange(len(loaded), dtype=np.int32), [len(m.features.keys) for m in loaded])
+        self._postings.extend(owners, keys)
+        weights = np.concatenate([m.features.weights for m in loaded]) * self._idf(keys)
+        self._vectors = np.split(weights, np.cumsum([len(m.features.keys) for m in loaded])[:-1])
 
     def __contains__(self, article_id: str) -> bool:
         return article_id in self._position
@@ -229,40 +279,49 @@ class EventIndex:
         if known is not None:
             return known
         when = published_at.timestamp()
-        story = self._best_story(when, language, features) or article_id
-        return self._add(Member(article_id, story, when, language, features))
+        df = self._postings.counts(features.keys)
+        vector = features.weights * self._idf_of(df)
+        story = self._best_story(when, language, features, df, vector) or article_id
+        return self._add(Member(article_id, story, when, language, features), vector)
 
     def join(self, article_id: str, story_id: str, published_at: datetime, language: str | None) -> Member:
         """Add a copy to its original's story: it counts as coverage but adds no features."""
         known = self.get(article_id)
         if known is not None:
             return known
-        return self._add(Member(article_id, story_id, published_at.timestamp(), language, Features.empty()))
+        member = Member(article_id, story_id, published_at.timestamp(), language, Features.empty())
+        return self._add(member, np.empty(0, np.float32))
 
     def members(self) -> list[Member]:
         return list(self._members)
 
-    def _idf(self, keys: np.ndarray) -> np.ndarray:
-        df = self._postings.counts(keys)
+    def _idf_of(self, df: np.ndarray) -> np.ndarray:
         return np.log((self._featured + 1) / (df + 1)).astype(np.float32) + 1
 
-    def _best_story(self, when: float, language: str | None, features: Features) -> str | None:
+    def _idf(self, keys: np.ndarray) -> np.ndarray:
+        return self._idf_of(self._postings.counts(keys))
+
+    def _best_story(
+        self, when: float, language: str | None, features: Features, df: np.ndarray, vector: np.ndarray
+    ) -> str | None:
         if not len(features.keys) or not self._featured:
             return None
-        df = self._postings.counts(features.keys)
-        idf = np.log((self._featured + 1) / (df + 1)).astype(np.float32) + 1
         rare = (df > 0) & (df <= max(RARE_FLOOR, RARE_SHARE * self._featured))
-        shared: Counter[str] = Counter()
-        for owners, weight in zip(
-            self._postings.owners_of(features.keys[rare]), (features.weights * idf)[rare].tolist(), strict=True
-        ):
-            for story in {self._members[o].story_id for o in owners}:
-                shared[story] += weight
-        vector = features.weights * idf
+        owners = self._postings.owners_of(features.keys[rare])
+        if not owners:
+            return None
+        # Each story's shared rare weight: every feature counted once per story, not once per member.
+        feature = np.repeat(np.arange(len(owners)), [len(o) for o in owners])
+        stories = self._story_numbers[np.concatenate([np.asarray(o, dtype=np.int64) for o in owners])]
+        pairs = np.unique(feature * len(self._story_names) + stories)
+        weight = np.bincount(pairs % len(self._story_names), weights=vector[rare][pairs // len(self._story_names)])
+        candidates = np.flatnonzero(weight)
+        candidates = candidates[np.lexsort((candidates, -weight[candidates]))][:CANDIDATE_STORIES]
         best: tuple[float, str] | None = None
-        for story, _ in sorted(shared.items(), key=lambda kv: (-kv[1], kv[0]))[:CANDIDATE_STORIES]:
-            score = self._similarity(story, when, language, features, vector)
-            threshold = JOIN_SIMILARITY if self._speaks(story, language) else CROSS_LANGUAGE_SIMILARITY
+        for story in (self._story_names[n] for n in candidates.tolist()):
+            speaks = self._speaks(story, language)
+            score = self._similarity(self._profile(story), when, speaks, features, vector)
+            threshold = JOIN_SIMILARITY if speaks else CROSS_LANGUAGE_SIMILARITY
             if score >= threshold and (best is None or (score, story) > best):
                 best = (score, story)
         return None if best is None else best[1]
@@ -270,48 +329,68 @@ class EventIndex:
     def _speaks(self, story: str, language: str | None) -> bool:
         return language is None or any(self._members[p].language in (language, None) for p in self._stories[story])
 
-    def _similarity(
-        self, story: str, when: float, language: str | None, features: Features, vector: np.ndarray
-    ) -> float:
-        members = [self._members[p] for p in self._stories[story] if len(self._members[p].features.keys)]
-        members = sorted(members, key=lambda m: m.published_at)[-PROFILE_MEMBERS:]
+    def _profile(self, story: str) -> _Profile:
+        cached = self._profiles.get(story)
+        if cached is not None:
+            return cached
+        positions = [p for p in self._stories[story] if len(self._members[p].features.keys)]
+        positions = sorted(positions, key=lambda p: self._members[p].published_at)[-PROFILE_MEMBERS:]
+        members = [self._members[p] for p in positions]
+        times = np.array([m.published_at for m in members])
+        if len(members) == 1:  # most stories: no averaging to do
+            [member] = members
+            return _Profile(member.features.keys, self._vectors[positions[0]], member.features.kinds, times)
         if not members:
-            return 0.0
+            return _Profile(np.empty(0, np.uint64), np.empty(0, np.float32), np.empty(0, np.uint8), times)
         keys = np.concatenate([m.features.keys for m in members])
-        weights = np.concatenate([m.features.weights for m in members])
-        kinds = np.concatenate([m.features.kinds for m in members])
         profile_keys, inverse = np.unique(keys, return_inverse=True)
-        profile = np.bincount(inverse, weights=weights).astype(np.float32) / len(members)
-        profile_kinds = np.zeros(len(profile_keys), dtype=np.uint8)
-        profile_kinds[inverse] = kinds
-        profile *= self._idf(profile_keys)
-        _, mine, theirs = np.intersect1d(features.keys, profile_keys, assume_unique=True, return_indices=True)
-        if not self._speaks(story, language):
+        values = np.bincount(inverse, weights=np.concatenate([self._vectors[p] for p in positions]))
+        kinds = np.zeros(len(profile_keys), dtype=np.uint8)
+        kinds[inverse] = np.concatenate([m.features.kinds for m in members])
+        profile = _Profile(profile_keys, (values / len(members)).astype(np.float32), kinds, times)
+        self._profiles[story] = profile
+        return profile
+
+    @staticmethod
+    def _similarity(profile: _Profile, when: float, speaks: bool, features: Features, vector: np.ndarray) -> float:
+        if not len(profile.keys):
+            return 0.0
+        values = profile.values
+        _, mine, theirs = np.intersect1d(features.keys, profile.keys, assume_unique=True, return_indices=True)
+        if not speaks:
             # Another language: only names and numbers can match, and a number must (places recur in the news).
             vector = np.where(features.portable, vector, 0)
-            profile = np.where(profile_kinds != KIND_CODES[TERM], profile, 0)
+            values = np.where(profile.kinds != KIND_CODES[TERM], values, 0)
             if not np.any(features.kinds[mine] == KIND_CODES[NUMBER]):
                 return 0.0
-        if np.count_nonzero(vector[mine] * profile[theirs]) < MIN_SHARED:
+        if np.count_nonzero(vector[mine] * values[theirs]) < MIN_SHARED:
             return 0.0
-        norm = float(np.linalg.norm(vector) * np.linalg.norm(profile))
+        norm = float(np.linalg.norm(vector) * np.linalg.norm(values))
         if not norm:
             return 0.0
-        cosine = float(np.dot(vector[mine], profile[theirs])) / norm
-        gap_days = min(abs(when - m.published_at) for m in members) / 86400
+        cosine = float(np.dot(vector[mine], values[theirs])) / norm
+        gap_days = float(np.min(np.abs(profile.times - when))) / 86400
         return cosine * float(0.5 ** (gap_days / HALF_LIFE_DAYS))
 
     def _remember(self, member: Member) -> int:
         position = len(self._members)
+        number = self._story_number.setdefault(member.story_id, len(self._story_names))
+        if number == len(self._story_names):
+            self._story_names.append(member.story_id)
+        if position == len(self._story_numbers):
+            self._story_numbers = np.concatenate([self._story_numbers, np.empty_like(self._story_numbers)])
+        self._story_numbers[position] = number
         self._members.append(member)
         self._position[member.article_id] = position
         self._stories.setdefault(member.story_id, []).append(position)
+        self._profiles.pop(member.story_id, None)
         if len(member.features.keys):
             self._featured += 1
         return position
 
-    def _add(self, member: Member) -> Member:
+    def _add(self, member: Member, vector: np.ndarray) -> Member:
         position = self._remember(member)
+        self._vectors.append(vector)
         self._postings.add(position, member.features.keys)
         return member
 
