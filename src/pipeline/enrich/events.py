@@ -60,6 +60,7 @@ HALF_LIFE_DAYS = 1.5  # a story fades: similarity counts half this many days aft
 RARE_SHARE = 0.005  # features in more of the window than this share find no candidates (they find everyone)
 RARE_FLOOR = 50  # ... unless the window is small
 CANDIDATE_STORIES = 12  # compared in full per article, the ones sharing the most rare weight
+ALL_LANGUAGES = "*"  # a profile of every member, whatever its language
 PROFILE_MEMBERS = 24  # a story's profile is made of its latest members: bounds the cost of huge stories
 
 _TOKEN = re.compile(r"[^\W\d_][^\W_]*(?:['\u2019-][^\W\d_]+)*")
@@ -246,7 +247,8 @@ class EventIndex:
         self._vectors: list[np.ndarray] = []  # per member: its weights times their IDF
         self._position: dict[str, int] = {}
         self._stories: dict[str, list[int]] = {}
-        self._profiles: dict[str, _Profile] = {}  # of stories with several members, until one joins
+        # Of stories with several members, all or in one language, until one joins.
+        self._profiles: dict[str, dict[str | None, _Profile]] = {}
         self._story_names: list[str] = []  # story number -> id
         self._story_number: dict[str, int] = {}
         self._story_numbers = np.empty(1024, dtype=np.int64)  # position -> story number (grown by doubling)
@@ -319,21 +321,25 @@ class EventIndex:
         candidates = candidates[np.lexsort((candidates, -weight[candidates]))][:CANDIDATE_STORIES]
         best: tuple[float, str] | None = None
         for story in (self._story_names[n] for n in candidates.tolist()):
-            speaks = self._speaks(story, language)
-            score = self._similarity(self._profile(story), when, speaks, features, vector)
-            threshold = JOIN_SIMILARITY if speaks else CROSS_LANGUAGE_SIMILARITY
-            if score >= threshold and (best is None or (score, story) > best):
+            # Words match within a language: against the members in the article's; names and numbers against all.
+            same = self._similarity(self._profile(story, language), when, True, features, vector) / JOIN_SIMILARITY
+            cross = self._similarity(self._profile(story), when, False, features, vector) / CROSS_LANGUAGE_SIMILARITY
+            score = max(same, cross)
+            if score >= 1 and (best is None or (score, story) > best):
                 best = (score, story)
         return None if best is None else best[1]
 
-    def _speaks(self, story: str, language: str | None) -> bool:
-        return language is None or any(self._members[p].language in (language, None) for p in self._stories[story])
-
-    def _profile(self, story: str) -> _Profile:
-        cached = self._profiles.get(story)
+    def _profile(self, story: str, language: str | None = ALL_LANGUAGES) -> _Profile:
+        """The story's profile, of its members in `language` (and those of no known language) or of all."""
+        cached = self._profiles.get(story, {}).get(language)
         if cached is not None:
             return cached
-        positions = [p for p in self._stories[story] if len(self._members[p].features.keys)]
+        positions = [
+            p
+            for p in self._stories[story]
+            if len(self._members[p].features.keys)
+            and (language in (ALL_LANGUAGES, None) or self._members[p].language in (language, None))
+        ]
         positions = sorted(positions, key=lambda p: self._members[p].published_at)[-PROFILE_MEMBERS:]
         members = [self._members[p] for p in positions]
         times = np.array([m.published_at for m in members])
@@ -348,16 +354,16 @@ class EventIndex:
         kinds = np.zeros(len(profile_keys), dtype=np.uint8)
         kinds[inverse] = np.concatenate([m.features.kinds for m in members])
         profile = _Profile(profile_keys, (values / len(members)).astype(np.float32), kinds, times)
-        self._profiles[story] = profile
+        self._profiles.setdefault(story, {})[language] = profile
         return profile
 
     @staticmethod
-    def _similarity(profile: _Profile, when: float, speaks: bool, features: Features, vector: np.ndarray) -> float:
+    def _similarity(profile: _Profile, when: float, words: bool, features: Features, vector: np.ndarray) -> float:
         if not len(profile.keys):
             return 0.0
         values = profile.values
         _, mine, theirs = np.intersect1d(features.keys, profile.keys, assume_unique=True, return_indices=True)
-        if not speaks:
+        if not words:
             # Another language: only names and numbers can match, and a number must (places recur in the news).
             vector = np.where(features.portable, vector, 0)
             values = np.where(profile.kinds != KIND_CODES[TERM], values, 0)
