@@ -105,3 +105,21 @@ def test_pages_carry_their_policy_and_servers_get_it_as_headers_with_sandbox() -
     assert directives["img-src"] == ["data:"] and directives["style-src"] == ["'unsafe-inline'"]  # nothing remote
     assert directives["sandbox"] == [] and directives["frame-ancestors"] == ["'self'"]
     assert PAGE_HEADERS["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_story_says_what_its_reports_share_and_who_covered_it() -> None:
+    from pipeline.models import Source
+
+    one = make_article(1, title="Lindqvist ferry fire: 312 evacuated off Gotland", source="wire")
+    two = make_article(2, title="Gotland rescue as Lindqvist ferry burns, 312 safe", source="paper", story=one.id)
+    copy = make_article(3, title=one.title, source="regional", story=one.id).model_copy(update={"duplicate_of": one.id})
+    sources = {
+        "wire": Source(id="wire", kind="feed", url="https://wire.example/feed", country="US", outlet="wire"),
+        "paper": Source(id="paper", kind="feed", url="https://paper.example/feed", country="SE", outlet="newspaper"),
+    }
+    [story] = build_digest(DAY, [one, two, copy], sources=sources).stories
+    assert {"lindqvist", "gotland", "312"} <= {r.text.casefold() for r in story.why}
+    assert story.coverage is not None
+    assert (story.coverage.sources, story.coverage.originals, story.coverage.copies) == (3, 2, 1)
+    assert story.coverage.countries == ["SE", "US"] and story.coverage.outlets == {"newspaper": 1, "wire": 1}
+    assert [(m.source, m.copied) for m in story.also_reported_by] == [("PAPER", False), ("REGIONAL", True)]

@@ -205,8 +205,9 @@ def _reasons(originals: list[Article]) -> list[StoryReason]:
     for key, n in shared:
         kind, text = forms[key]
         if text.casefold() in texts:
-            continue
+            continue  # already said, or a word of a name already shown
         texts.add(text.casefold())
+        texts.update(word.casefold() for word in text.split())
         reasons.append(StoryReason(kind=_KINDS.get(kind, "term"), text=text, articles=n))
         if len(reasons) == REASONS:
             break
