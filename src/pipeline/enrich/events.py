@@ -159,7 +159,7 @@ def _rarity(word: str, language: str | None) -> float:
     if language not in _known_languages() or language in _UNTOKENISED:
         return 1.0
     try:
-        zipf = wordfreq.zipf_frequency(word, language)
+        zipf = wordfreq.zipf_frequency(word, language, wordlist="small")  # 3 MB a language, not 30-70
     except ImportError:  # Chinese, Japanese, Korean need a word segmenter wordfreq does not ship
         _UNTOKENISED.add(language)
         return 1.0
