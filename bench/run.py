@@ -366,7 +366,8 @@ def stories_markdown(s: dict[str, Any]) -> list[str]:
         "add feature extraction, candidate retrieval through the inverted index of rare features and the "
         "comparison with each candidate story's profile. The bucket run places 1,000 new articles with the whole "
         "window's index in SeaweedFS: load every day's Parquet object, place, and write back with conditional "
-        "writes.",
+        "writes. Placement rates are CPU seconds of the pinned process (the machine may be shared); the bucket "
+        "run is wall-clock time.",
         "",
         "| placement | articles/s per core | against the full window | peak RSS |",
         "| --- | --- | --- | --- |",
