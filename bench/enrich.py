@@ -84,7 +84,8 @@ def run_baseline() -> dict[str, Any]:
 
 def run_stage() -> dict[str, Any]:
     from pipeline.enrich import Enricher
-    from pipeline.enrich.dedup import StoryIndex, signature
+    from pipeline.enrich.dedup import CopyIndex
+    from pipeline.enrich.events import EventIndex, place_articles
     from pipeline.settings import Settings
 
     batch = articles()
@@ -95,12 +96,12 @@ def run_stage() -> dict[str, Any]:
     engine.enrich(batch[:1])  # loads the gazetteer and lingua
     loaded = time.perf_counter() - start
     start = time.perf_counter()
-    index = StoryIndex()
+    copies, events = CopyIndex(), EventIndex()
     entities = 0
     for i in range(0, len(batch), BATCH):
-        for article in engine.enrich(batch[i : i + BATCH]):
-            entities += len(article.entities)
-            index.assign(article.id, article.content_hash, signature(article.title, article.text))
+        enriched = engine.enrich(batch[i : i + BATCH])
+        entities += sum(len(article.entities) for article in enriched)
+        place_articles(copies, events, enriched)
     seconds = time.perf_counter() - start
     return {
         "load_s": loaded,

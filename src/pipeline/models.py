@@ -27,6 +27,7 @@ __all__ = [
     "Fetched",
     "Mention",
     "Normalised",
+    "OutletKind",
     "PendingPage",
     "QuarantineRecord",
     "Quote",
@@ -41,7 +42,10 @@ __all__ = [
     "SourceState",
     "Stored",
     "Story",
+    "StoryCoverage",
+    "StoryDay",
     "StoryMention",
+    "StoryReason",
     "TextSource",
 ]
 
@@ -60,6 +64,18 @@ class SourceKind(StrEnum):
     SITEMAP = "sitemap"  # a news sitemap, a sitemap index or a robots.txt naming them
 
 
+class OutletKind(StrEnum):
+    """What kind of publisher a source is: the digest counts a story's coverage by it."""
+
+    WIRE = "wire"
+    NEWSPAPER = "newspaper"
+    BROADCASTER = "broadcaster"
+    AGENCY = "agency"
+    GOVERNMENT = "government"
+    MAGAZINE = "magazine"
+    BLOG = "blog"
+
+
 class Source(_Model):
     """One entry of `sources.toml`."""
 
@@ -70,6 +86,8 @@ class Source(_Model):
     path: str | None = Field(None, description="Local folder (relative to the sources file) or s3://bucket/prefix/")
     enabled: bool = True
     language: str | None = Field(None, pattern=r"^[a-z]{2}$", description="ISO 639-1 hint")
+    country: str | None = Field(None, pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code of the publisher.")
+    outlet: OutletKind | None = Field(None, description="What kind of publisher it is (`kind` is the feed's format).")
     fetch_fulltext: bool = False
     allow_private_network: bool = Field(False, description="Permit loopback/private addresses for this source.")
     consume: bool = Field(False, description="Move each document to processed/ once stored (the inbox).")
@@ -409,9 +427,41 @@ class Story(_Model):
 
 
 class StoryMention(_Model):
+    """One source that also reported a story: named once, with its first article of the story."""
+
     source: str
     title: str
     url: str | None = None
+    copied: bool = Field(False, description="Its article copies another's (syndicated or nearly).")
+
+
+class StoryCoverage(_Model):
+    """Who reported a story: distinct sources, originals and copies, languages, the sources' countries and kinds."""
+
+    articles: int
+    sources: int
+    originals: int = Field(description="Articles in their own words.")
+    copies: int = Field(description="Articles that copy another (`duplicate_of`).")
+    languages: list[str] = Field(default_factory=list)
+    countries: list[str] = Field(default_factory=list, description="ISO 3166-1 alpha-2 codes of the sources.")
+    outlets: dict[str, int] = Field(default_factory=dict, description="Outlet kind -> distinct sources of it.")
+
+
+class StoryReason(_Model):
+    """Something the story's independent reports share: why they were grouped."""
+
+    kind: Literal["name", "number", "term"]
+    text: str
+    articles: int = Field(description="Independent reports that mention it.")
+
+
+class StoryDay(_Model):
+    """One day of a story's timeline."""
+
+    day: date
+    articles: int
+    sources: int
+    first_at: AwareDatetime
 
 
 class DigestQuote(_Model):
@@ -436,7 +486,12 @@ class DigestStory(_Model):
     organisations: list[str] = Field(default_factory=list)
     places: list[str] = Field(default_factory=list)
     quote: DigestQuote | None = Field(None, description="A notable direct quote, with its speaker.")
-    also_reported_by: list[StoryMention] = Field(default_factory=list)
+    also_reported_by: list[StoryMention] = Field(
+        default_factory=list, description="Every other source once, originals first, then by time."
+    )
+    coverage: StoryCoverage | None = None
+    why: list[StoryReason] = Field(default_factory=list, description="What its reports share, most shared first.")
+    timeline: list[StoryDay] = Field(default_factory=list, description="The story's days so far, oldest first.")
 
 
 class DigestSection(_Model):

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.enrich import Enricher
-from pipeline.enrich.dedup import StoryIndex, signature
+from pipeline.enrich.dedup import CopyIndex
+from pipeline.enrich.events import EventIndex, place_articles
 from pipeline.models import Article, EntityType
 from pipeline.settings import Settings
 from tests.eval.extraction import main as score_extraction
+from tests.eval.story_scoring import print_scores as print_story_scores
 from tests.support.articles import LABELLED_CASES, load_cases, to_article
 
 _ENTITY_FIELDS = {"people": EntityType.PERSON, "organisations": EntityType.ORGANISATION, "places": EntityType.PLACE}
@@ -91,9 +93,9 @@ def _score_quotes(case: dict[str, Any], article: Article, scores: dict[str, Scor
 
 def _score_stories(cases: list[dict[str, Any]], articles: list[Article], score: Score) -> None:
     """Pairwise: two articles should share a story exactly when they share a labelled group."""
-    index = StoryIndex()
     ordered = sorted(zip(cases, articles, strict=True), key=lambda ca: (ca[1].published_at, ca[1].id))
-    story = {c["id"]: index.assign(a.id, a.content_hash, signature(a.title, a.text)).story_id for c, a in ordered}
+    placed = place_articles(CopyIndex(), EventIndex(), articles)
+    story = {c["id"]: placed[a.id].story_id for c, a in ordered}
     expected, found = set(), set()
     for (a, _), (b, _) in itertools.combinations(ordered, 2):
         pair = (a["id"], b["id"])
@@ -122,6 +124,7 @@ def main() -> None:
         table.add_row(name, f"{s.precision:.3f}", f"{s.recall:.3f}", f"{s.f1:.3f}", str(support))
     console = Console()
     console.print(table)
+    print_story_scores()
     console.print(
         f"speaker accuracy: {speaker_accuracy(scores['speakers']):.3f}   language accuracy: "
         f"{scores['language'].recall:.3f}"

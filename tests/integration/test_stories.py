@@ -10,12 +10,12 @@ import pytest
 
 from pipeline import stages
 from pipeline.enrich import Enricher
-from pipeline.models import Article, Enriched, Normalised
+from pipeline.models import Article, Digest, Enriched, Normalised
 from pipeline.settings import Settings
 from pipeline.stages.enrich import enrich_source
 from pipeline.stages.handover import read_jsonl, write_jsonl
 from pipeline.stages.store import article_bytes, store_source
-from pipeline.storage.keys import article_key, staging_key, story_index_key
+from pipeline.storage.keys import article_key, digest_key, staging_key, story_index_key
 from pipeline.storage.store import ObjectStore
 from tests.support.articles import load_cases, to_article
 
@@ -145,3 +145,15 @@ def test_reenrich_rewrites_only_changed_enrichment(settings: Settings, store: Ob
     assert stages.reenrich(store, settings, article.published_date) == {"read": 1, "changed": 1}
     after = _stored(store, article)
     assert after == before  # same keywords, provenance, story and revision as the first enrichment
+
+
+def test_digest_shows_a_story_across_days_from_the_index(settings: Settings, store: ObjectStore) -> None:
+    first = _case("quake-wire")
+    store_source(store, settings, _stage(store, "run-1", "wire", [first]))
+    later = _case("quake-copy", days_later=1)
+    store_source(store, settings, _stage(store, "run-2", "asia", [later]))
+    stages.publish_daily_digest(store, settings, later.published_date)
+    digest = Digest.model_validate_json(store.get_bytes(digest_key(later.published_date, "json")))
+    [story] = [s for s in digest.stories if s.story_id == first.id]
+    assert [d.day for d in story.timeline] == [first.published_date, later.published_date]
+    assert story.coverage is not None and story.coverage.copies == 1

@@ -50,9 +50,16 @@ def test_hostile_title_and_links_are_inert_in_html_and_markdown() -> None:
     )
     html = render_html(build_digest(DAY, [hostile]))
     assert "<script>alert" not in html and "<img" not in html and "javascript:" not in html
-    assert "&lt;script&gt;" in html
+    assert "&lt;script&gt;" not in html, "markup is removed, not escaped into view"
     md = render_markdown(build_digest(DAY, [hostile]))
     assert "<script>" not in md and "javascript:" not in md
+
+
+def test_titles_show_as_text_without_their_markup() -> None:
+    marked = make_article(1, title="Floods in <b>Valencia</b> &amp; Murcia: <i>live</i>")
+    [story] = build_digest(DAY, [marked]).stories
+    assert story.headline == "Floods in Valencia & Murcia: live"
+    assert "Floods in Valencia &amp; Murcia: live" in render_html(build_digest(DAY, [marked]))
 
 
 def test_atom_feed_is_well_formed_and_newest_first() -> None:
@@ -98,3 +105,21 @@ def test_pages_carry_their_policy_and_servers_get_it_as_headers_with_sandbox() -
     assert directives["img-src"] == ["data:"] and directives["style-src"] == ["'unsafe-inline'"]  # nothing remote
     assert directives["sandbox"] == [] and directives["frame-ancestors"] == ["'self'"]
     assert PAGE_HEADERS["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_story_says_what_its_reports_share_and_who_covered_it() -> None:
+    from pipeline.models import Source
+
+    one = make_article(1, title="Lindqvist ferry fire: 312 evacuated off Gotland", source="wire")
+    two = make_article(2, title="Gotland rescue as Lindqvist ferry burns, 312 safe", source="paper", story=one.id)
+    copy = make_article(3, title=one.title, source="regional", story=one.id).model_copy(update={"duplicate_of": one.id})
+    sources = {
+        "wire": Source(id="wire", kind="feed", url="https://wire.example/feed", country="US", outlet="wire"),
+        "paper": Source(id="paper", kind="feed", url="https://paper.example/feed", country="SE", outlet="newspaper"),
+    }
+    [story] = build_digest(DAY, [one, two, copy], sources=sources).stories
+    assert {"lindqvist", "gotland", "312"} <= {r.text.casefold() for r in story.why}
+    assert story.coverage is not None
+    assert (story.coverage.sources, story.coverage.originals, story.coverage.copies) == (3, 2, 1)
+    assert story.coverage.countries == ["SE", "US"] and story.coverage.outlets == {"newspaper": 1, "wire": 1}
+    assert [(m.source, m.copied) for m in story.also_reported_by] == [("PAPER", False), ("REGIONAL", True)]

@@ -25,7 +25,8 @@ DAY = date(2026, 3, 2)
 def _enriched_articles() -> list[Article]:
     """The labelled set, all published on DAY, enriched and with stories, as the pipeline would store them."""
     from pipeline.enrich import Enricher
-    from pipeline.enrich.dedup import StoryIndex, signature
+    from pipeline.enrich.dedup import CopyIndex
+    from pipeline.enrich.events import EventIndex, place_articles
     from pipeline.settings import Settings
     from tests.support.articles import load_cases, to_article
 
@@ -36,12 +37,12 @@ def _enriched_articles() -> list[Article]:
         article = to_article(case | {"date": DAY.isoformat()})
         hour = datetime.fromisoformat(case["date"]).day  # keep the cases' order of publication within the day
         articles.append(article.model_copy(update={"published_at": article.published_at.replace(hour=hour)}))
-    index = StoryIndex()
-    placed = []
-    for article in sorted(engine.enrich(articles), key=lambda a: (a.published_at, a.id)):
-        where = index.assign(article.id, article.content_hash, signature(article.title, article.text))
-        placed.append(article.model_copy(update={"story_id": where.story_id, "duplicate_of": where.duplicate_of}))
-    return placed
+    enriched = engine.enrich(articles)
+    where = place_articles(CopyIndex(), EventIndex(), enriched)
+    return [
+        a.model_copy(update={"story_id": where[a.id].story_id, "duplicate_of": where[a.id].duplicate_of})
+        for a in sorted(enriched, key=lambda a: (a.published_at, a.id))
+    ]
 
 
 @pytest.fixture(scope="module")

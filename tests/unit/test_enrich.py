@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.enrich import Enricher
-from pipeline.enrich.dedup import StoryIndex, signature
+from pipeline.enrich.dedup import CopyIndex, signature
 from pipeline.enrich.summary import MAX_SENTENCES, summarise
 from pipeline.models import Article, EntityType, Source
 from pipeline.normalise import normalise_item
@@ -134,7 +134,7 @@ def test_summary_ranks_only_the_opening_sentences() -> None:
     assert all(n < MAX_SENTENCES for n in numbers) and numbers == sorted(numbers)
 
 
-def test_story_index_separates_copies_rewrites_and_other_news() -> None:
+def test_copy_index_marks_copies_not_rewrites_or_other_news() -> None:
     base = (
         "Thousands of dock workers walked off the job at the Port of Rotterdam on Monday, halting container traffic "
         "at Europe's largest port in a dispute over automation. The strike was called by the FNV union after talks "
@@ -147,18 +147,14 @@ def test_story_index_separates_copies_rewrites_and_other_news() -> None:
         "operators broke down late on Sunday."
     )
     other = "The European Central Bank kept its key interest rate unchanged on Thursday as inflation eases."
-    index = StoryIndex()
-    first = index.assign("a", "h1", signature("Dock strike", base))
-    assert (first.story_id, first.duplicate_of) == ("a", None)
-    exact = index.assign("b", "h1", signature("Dock strike", base))
-    assert (exact.story_id, exact.duplicate_of) == ("a", "a")
-    near = index.assign("c", "h2", signature("Dock strike in Rotterdam", copy))
-    assert (near.story_id, near.duplicate_of) == ("a", "a")
-    rewritten = index.assign("d", "h3", signature("Automation row shuts port", rewrite))
-    assert (rewritten.story_id, rewritten.duplicate_of) == ("a", None)
-    unrelated = index.assign("e", "h4", signature("ECB holds", other))
-    assert (unrelated.story_id, unrelated.duplicate_of) == ("e", None)
-    assert index.assign("c", "h2", signature("changed title", other)) == near  # a re-run keeps its place
+    index = CopyIndex()
+    assert index.place("a", "h1", signature("Dock strike", base)).duplicate_of is None
+    assert index.place("b", "h1", signature("Dock strike", base)).duplicate_of == "a"
+    near = index.place("c", "h2", signature("Dock strike in Rotterdam", copy))
+    assert near.duplicate_of == "a"
+    assert index.place("d", "h3", signature("Automation row shuts port", rewrite)).duplicate_of is None
+    assert index.place("e", "h4", signature("ECB holds", other)).duplicate_of is None
+    assert index.place("c", "h2", signature("changed title", other)) == near  # a re-run keeps its place
 
 
 def test_bundled_model_is_the_official_release() -> None:
@@ -175,37 +171,41 @@ def test_bundled_model_is_the_official_release() -> None:
 
 
 def test_stories_do_not_depend_on_arrival_order() -> None:
-    """Parallel shards store in any order: a rewrite just above the story threshold must join either way."""
+    """Parallel shards store in any order: a copy and a rewrite join the wire's story either way."""
     import itertools
 
+    from pipeline.enrich.events import EventIndex, place_articles
     from tests.support.articles import load_cases, to_article
 
     cases = {c["id"]: c for c in load_cases()}
     group = [to_article(cases[i]) for i in ("port-strike-wire", "port-strike-copy", "port-strike-rewrite")]
     for order in itertools.permutations(group):
-        index = StoryIndex()
-        stories = {index.assign(a.id, a.content_hash, signature(a.title, a.text)).story_id for a in order}
-        assert len(stories) == 1, [a.id for a in order]
+        copies, events = CopyIndex(), EventIndex()
+        placed = {}
+        for article in order:
+            placed |= place_articles(copies, events, [article])
+        assert len({p.story_id for p in placed.values()}) == 1, [a.id for a in order]
+        assert sum(p.duplicate_of is not None for p in placed.values()) == 1
 
 
-def test_story_index_finds_the_same_whether_loaded_added_or_merged(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_copy_index_finds_the_same_whether_loaded_added_or_merged(monkeypatch: pytest.MonkeyPatch) -> None:
     """Band keys live in a sorted array (loaded window), a dict (added this run) or both after a merge."""
-    from pipeline.enrich import dedup
+    from pipeline.enrich import postings
     from tests.support.articles import load_cases, to_article
 
     articles = sorted((to_article(c) for c in load_cases()), key=lambda a: a.id)
     signed = [(a.id, a.content_hash, signature(a.title, a.text)) for a in articles]
-    added = StoryIndex()
-    expected = [added.assign(*s) for s in signed]
-    assert len({m.story_id for m in expected}) < len(expected)  # the set has stories to find
+    added = CopyIndex()
+    expected = [added.place(*s) for s in signed]
+    assert any(m.duplicate_of for m in expected)  # the set has copies to find
 
     half = len(signed) // 2
-    loaded = StoryIndex(expected[:half])
-    assert [loaded.assign(*s) for s in signed[half:]] == expected[half:]
+    loaded = CopyIndex(expected[:half])
+    assert [loaded.place(*s) for s in signed[half:]] == expected[half:]
 
-    monkeypatch.setattr(dedup._Bands, "MERGE_AT", 100)  # a merge every couple of articles
-    merged = StoryIndex()
-    assert [merged.assign(*s) for s in signed] == expected
+    monkeypatch.setattr(postings.Postings, "MERGE_AT", 100)  # a merge every couple of articles
+    merged = CopyIndex()
+    assert [merged.place(*s) for s in signed] == expected
 
 
 def test_names_far_into_the_text_propagate_only_as_surnames(engine: Enricher) -> None:

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
+from babel import Locale
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
@@ -38,6 +39,8 @@ PAGE_HEADERS = {
 _MD_INLINE = re.compile(r"([\\`*_\[\]<>|~])")
 # Only at the start of a paragraph do these begin a heading, quote, list or rule.
 _MD_BLOCK_START = re.compile(r"^([#>+=-])|^(\d+)([.)])")
+
+NAMED_SOURCES = 5  # "Also reported by" names this many, then says how many more
 
 safe_url = http_url  # links in a digest: absolute http(s) only, never javascript:, data: or relative
 
@@ -74,6 +77,22 @@ def md_url(url: str | None) -> str | None:
     return safe.replace("(", "%28").replace(")", "%29").replace(" ", "%20") if safe else None
 
 
+@lru_cache(maxsize=512)
+def country_name(code: str) -> str:
+    return Locale.parse("en").territories.get(code) or code
+
+
+@lru_cache(maxsize=512)
+def language_name(code: str) -> str:
+    return Locale.parse("en").languages.get(code) or code
+
+
+def outlets(kind: str, count: int) -> str:
+    """ "3 newspapers", "1 agency": how many sources of an outlet kind."""
+    plural = kind[:-1] + "ies" if kind.endswith("y") else kind + "s"
+    return f"{count} {kind if count == 1 else plural}"
+
+
 @lru_cache(maxsize=1)
 def _env() -> Environment:
     env = Environment(
@@ -88,6 +107,10 @@ def _env() -> Environment:
     env.filters["md"] = md_escape
     env.filters["md_url"] = md_url
     env.filters["clock"] = clock
+    env.filters["country"] = country_name
+    env.filters["language_name"] = language_name
+    env.filters["outlets"] = outlets
+    env.globals["named_sources"] = NAMED_SOURCES
     env.globals["page_policy"] = Markup(PAGE_POLICY)  # noqa: S704 (a constant: quoted as it is, not &#39;)
     return env
 

@@ -1,4 +1,4 @@
-"""Near-duplicate detection with MinHash LSH (datasketch), over word shingles of an article's title and text."""
+"""Copy (near-duplicate) detection with MinHash LSH (datasketch), over word shingles of an article's title and text."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ import datasketch
 import numpy as np
 from datasketch import MinHash
 
+from pipeline.enrich.postings import Postings
+
 __all__ = [
     "DEDUP_VERSION",
     "DUPLICATE_SIMILARITY",
     "HASH_DTYPE",
     "NUM_PERM",
-    "STORY_SIMILARITY",
-    "Assignment",
+    "CopyIndex",
     "Signed",
-    "StoryIndex",
     "signature",
     "similarity",
 ]
@@ -26,16 +26,19 @@ __all__ = [
 NUM_PERM = 128
 SCHEME = "affine32"  # datasketch 2 needs it named to rebuild a MinHash from stored values
 SHINGLE_WORDS = 3
-# Estimated Jaccard similarity of shingle sets: copies with light edits score above 0.6, rewrites of the
-# same report about 0.25-0.5, unrelated articles under 0.1.
-DUPLICATE_SIMILARITY = 0.6
-STORY_SIMILARITY = 0.2
+# Estimated Jaccard similarity of shingle sets: syndicated copies, even under a new headline and opening
+# line, score above 0.5; rewrites of the same report about 0.2-0.25, independent reports of one event under
+# 0.1 (stories are events.py's).
+DUPLICATE_SIMILARITY = 0.45
 MAX_CANDIDATES = 64  # verified per article: bounds the cost when thousands of items look alike
 MAX_WORDS = 1500  # the opening of an article decides what it is a copy of; more only costs time
-# LSH bands of two values: a pair at similarity s shares a band with probability 1 - (1 - s²)^64, 0.94 at 0.21
-# and 0.999 at 0.3, so rewrites just above STORY_SIMILARITY are found whatever order articles arrive in.
+# LSH bands of two values: a pair at similarity s shares a band with probability 1 - (1 - s²)^64, 0.999 at 0.3,
+# so copies are found whatever order articles arrive in.
 BANDS, ROWS = 64, 2
-DEDUP_VERSION = f"minhash-{SCHEME}-{NUM_PERM}-w{SHINGLE_WORDS}-lsh{BANDS}x{ROWS}-datasketch-{datasketch.__version__}"
+DEDUP_VERSION = (
+    f"minhash-{SCHEME}-{NUM_PERM}-w{SHINGLE_WORDS}-lsh{BANDS}x{ROWS}-copy{DUPLICATE_SIMILARITY}"
+    f"-datasketch-{datasketch.__version__}"
+)
 _WORD = re.compile(r"\w+")
 
 
@@ -70,73 +73,22 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
 
 @dataclass(frozen=True, slots=True)
 class Signed:
-    """What the index keeps of an article: enough to join stories across runs and days."""
+    """What the index keeps of an article: enough to find its copies across runs and days."""
 
     article_id: str
     content_hash: str
-    story_id: str
     duplicate_of: str | None
     hashvalues: np.ndarray
 
 
-@dataclass(frozen=True, slots=True)
-class Assignment:
-    story_id: str
-    duplicate_of: str | None
-
-
-class _Bands:
-    """Band keys of the members, for finding who shares a band with a new signature.
-
-    datasketch's MinHashLSH keeps a Python set per bucket: about 20 kB per article at 64 bands, 1 GB for a
-    50,000-article window. Here the keys of the loaded window sit in one sorted array (12 bytes per key) and
-    the keys added since in a dict, merged into the array once it grows.
-    """
-
-    MERGE_AT = 1 << 17  # keys in the dict; a merge re-sorts the whole array, so not too often
-
-    def __init__(self) -> None:
-        self._keys = np.empty(0, dtype=np.uint64)
-        self._owners = np.empty(0, dtype=np.int32)
-        self._recent: dict[int, list[int]] = {}
-
-    def extend(self, owners: np.ndarray, keys: np.ndarray) -> None:
-        """Add many keys at once, `owners[i]` owning `keys[i]`."""
-        merged_keys = np.concatenate([self._keys, keys])
-        merged_owners = np.concatenate([self._owners, owners.astype(np.int32)])
-        order = np.argsort(merged_keys, kind="stable")
-        self._keys, self._owners = merged_keys[order], merged_owners[order]
-
-    def add(self, owner: int, keys: np.ndarray) -> None:
-        for key in keys.tolist():
-            self._recent.setdefault(key, []).append(owner)
-        if len(self._recent) >= self.MERGE_AT:
-            recent, self._recent = self._recent, {}
-            owners = np.array([o for os in recent.values() for o in os], dtype=np.int32)
-            flat = np.array([k for k, os in recent.items() for _ in os], dtype=np.uint64)
-            self.extend(owners, flat)
-
-    def query(self, keys: np.ndarray) -> set[int]:
-        """Members sharing at least one band key with `keys`."""
-        found: set[int] = set()
-        lo = np.searchsorted(self._keys, keys, side="left")
-        hi = np.searchsorted(self._keys, keys, side="right")
-        for start, stop in zip(lo.tolist(), hi.tolist(), strict=True):
-            if stop > start:
-                found.update(self._owners[start:stop].tolist())
-        for key in keys.tolist():
-            found.update(self._recent.get(key, ()))
-        return found
-
-
-class StoryIndex:
+class CopyIndex:
     """Articles of a rolling window, searchable by content hash and by MinHash similarity."""
 
     def __init__(self, members: Iterable[Signed] = ()) -> None:
         self._members: dict[str, Signed] = {}
         self._by_hash: dict[str, str] = {}
         self._ids: list[str] = []  # position -> article id, the owners in the band index
-        self._bands = _Bands()
+        self._bands = Postings()
         loaded = []
         for member in members:
             if member.article_id not in self._members:
@@ -153,27 +105,23 @@ class StoryIndex:
     def get(self, article_id: str) -> Signed | None:
         return self._members.get(article_id)
 
-    def assign(self, article_id: str, content_hash: str, hashvalues: np.ndarray) -> Signed:
-        """Place an article: an exact or near copy gets `duplicate_of`, a rewrite joins the story, else a new story."""
+    def place(self, article_id: str, content_hash: str, hashvalues: np.ndarray) -> Signed:
+        """Record an article; an exact or near copy of an earlier one gets `duplicate_of` (its original)."""
         known = self._members.get(article_id)
         if known is not None:  # a re-run or a revision keeps the place it was given first
             return known
         original = self._by_hash.get(content_hash)
         if original is not None:
-            story = self._members[original].story_id
-            return self._add(Signed(article_id, content_hash, story, self._root(original), hashvalues))
+            return self._add(Signed(article_id, content_hash, self._root(original), hashvalues))
         best: tuple[float, str] | None = None
         candidates = sorted(self._ids[owner] for owner in self._bands.query(_band_keys(hashvalues)))
         # Templated items ("Shares of X rose") can share bands with thousands: check a fixed subset.
         for candidate in candidates[:MAX_CANDIDATES]:
             score = similarity(hashvalues, self._members[candidate].hashvalues)
-            if score >= STORY_SIMILARITY and (best is None or (score, candidate) > best):
+            if score >= DUPLICATE_SIMILARITY and (best is None or (score, candidate) > best):
                 best = (score, candidate)
-        if best is None:
-            return self._add(Signed(article_id, content_hash, article_id, None, hashvalues))
-        score, match = best
-        duplicate_of = self._root(match) if score >= DUPLICATE_SIMILARITY else None
-        return self._add(Signed(article_id, content_hash, self._members[match].story_id, duplicate_of, hashvalues))
+        duplicate_of = None if best is None else self._root(best[1])
+        return self._add(Signed(article_id, content_hash, duplicate_of, hashvalues))
 
     def members(self) -> list[Signed]:
         return list(self._members.values())

@@ -1,0 +1,422 @@
+"""Event stories: what an article reports (names, numbers, rare terms) and the index that groups reports of one event.
+
+Independent reports of one event share facts, not phrases: the people, places and organisations, the numbers,
+the rarer words. An article is a weighted set of such features, each weighted by how rare it is in the window
+(IDF); it joins the story whose members' profile (centroid) it is most similar to, above a threshold, else it
+starts a story. Comparing with the whole story, not its nearest member, keeps chains of look-alikes apart (the
+same minister at another meeting, another earthquake the same week). Names and numbers survive translation where
+words do not, so an article in another language than the story's is compared on those alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+import numpy as np
+import wordfreq
+from anyascii import anyascii
+
+from pipeline.enrich.dedup import CopyIndex, signature
+from pipeline.enrich.postings import Postings
+from pipeline.models import Article
+
+__all__ = [
+    "EVENT_VERSION",
+    "EventIndex",
+    "Features",
+    "Member",
+    "Placement",
+    "event_features",
+    "place_articles",
+    "readable_features",
+]
+
+EVENT_VERSION = "events-1"
+MAX_WORDS = 400  # the opening of a report carries its facts; background further down dilutes them
+TERM_MIN = 4  # shorter words are mostly grammar in the languages written with spaces
+STEM = 6  # a word's first letters: plural and case endings fall away, in any language, at no cost
+NAME_STEM = 7
+# Kinds of feature and their weight: a shared name or number says more about the event than a shared word.
+NAME, NUMBER, TERM = "n", "d", "t"
+KIND_WEIGHT = {NAME: 1.0, NUMBER: 2.0, TERM: 1.0}
+KIND_CODES = {TERM: 0, NAME: 1, NUMBER: 2}
+COMMON_ZIPF, RARE_ZIPF, RARITY_FLOOR = 7.5, 2.0, 0.05  # a word's weight: 1 when rarer than RARE_ZIPF
+TITLE_WEIGHT = 2.0  # a word of the title counts as this many of the text
+PARAGRAPH_WEIGHTS = (2.0, 1.0, 0.5)  # the lead, the next paragraph, the rest
+# Similarity (cosine of IDF-weighted profiles) an article needs to join a story: on its features of every kind
+# when the story has a member in its language, on names and numbers alone when not.
+JOIN_SIMILARITY = 0.3
+CROSS_LANGUAGE_SIMILARITY = 0.12
+MIN_SHARED = 2  # features in common, at the least: one place or one name alone is no event
+HALF_LIFE_DAYS = 1.5  # a story fades: similarity counts half this many days after its latest member
+RARE_SHARE = 0.005  # features in more of the window than this share find no candidates (they find everyone)
+RARE_FLOOR = 50  # ... unless the window is small
+CANDIDATE_STORIES = 12  # compared in full per article, the ones sharing the most rare weight
+ALL_LANGUAGES = "*"  # a profile of every member, whatever its language
+PROFILE_MEMBERS = 24  # a story's profile is made of its latest members: bounds the cost of huge stories
+
+_TOKEN = re.compile(r"[^\W\d_][^\W_]*(?:['\u2019-][^\W\d_]+)*")
+# Digits stand apart from letters in no script without spaces ("37人"), so only digits bound a number.
+_NUMBER = re.compile(r"(?<![\d.,])(\d{1,3}(?:[ \u00a0\u202f,.]\d{3})+|\d+(?:[.,]\d+)?)(?!\d|[.,]\d)")
+_SENTENCE_END = frozenset(".!?:;\"'()[]-\u00ab\u00bb\u201c\u201d\u201e\u2013\u2014")
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """An article's event features: 64-bit keys (sorted), their weights and kinds (KIND_CODES)."""
+
+    keys: np.ndarray
+    weights: np.ndarray
+    kinds: np.ndarray
+
+    @classmethod
+    def empty(cls) -> Features:
+        return cls(np.empty(0, np.uint64), np.empty(0, np.float32), np.empty(0, np.uint8))
+
+    @property
+    def portable(self) -> np.ndarray:
+        """Names and numbers: the features that carry across languages."""
+        return np.asarray(self.kinds != KIND_CODES[TERM])
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """What the index keeps of an article: its story, time, language and features (none for a copy)."""
+
+    article_id: str
+    story_id: str
+    published_at: float  # POSIX seconds
+    language: str | None
+    features: Features
+
+
+def _fold(text: str) -> str:
+    """Casefold and transliterate, so "Київ", "Kyiv" and "KYIV" meet."""
+    return anyascii(unicodedata.normalize("NFC", text)).casefold()
+
+
+def _skeleton(word: str) -> str:
+    """A name's spelling reduced to what transliterations agree on: letters and digits, y as i, w as v, no doubles."""
+    folded = re.sub(r"[^a-z0-9]", "", _fold(word)).replace("y", "i").replace("w", "v").replace("ph", "f")
+    return re.sub(r"(.)\1+", r"\1", folded)[:NAME_STEM]
+
+
+def _number(raw: str) -> str | None:
+    """A number in one spelling whatever the locale wrote ("80,000", "80 000" and "80.000"; "6,1" and "6.1")."""
+    groups = re.split(r"[ \u00a0\u202f,.]", raw)
+    thousands = len(groups) > 1 and all(len(g) == 3 for g in groups[1:])
+    value = "".join(groups) if thousands else raw.replace(",", ".")
+    if "." not in value and len(value) < 2:
+        return None  # single digits are everywhere: one, two, first
+    return value.lstrip("0") or "0"
+
+
+def _names(words: list[tuple[str, int]], text: str) -> list[tuple[str, str]]:
+    """(skeleton, surface) of the capitalised words inside a sentence: names, in the languages that mark them."""
+    found = []
+    for word, start in words:
+        if not word[0].isupper() or (word.isupper() and len(word) > 5):
+            continue
+        before = text[:start].rstrip()
+        if before and before[-1] not in _SENTENCE_END:
+            found.append((_skeleton(word), word))
+    return [(s, surface) for s, surface in found if len(s) >= 3]
+
+
+def _parts(article: Article) -> list[tuple[str, float]]:
+    """The title and the opening paragraphs, each with its weight: the lead says what happened, later
+    paragraphs add background, often about other events."""
+    parts = [(article.title, TITLE_WEIGHT)]
+    words = 0
+    for n, paragraph in enumerate(p for p in article.text.split("\n\n") if p.strip()):
+        if words >= MAX_WORDS:
+            break
+        parts.append((paragraph, PARAGRAPH_WEIGHTS[min(n, len(PARAGRAPH_WEIGHTS) - 1)]))
+        words += len(paragraph.split())
+    return parts
+
+
+_UNTOKENISED: set[str] = set()
+
+
+@lru_cache(maxsize=1)
+def _known_languages() -> frozenset[str]:
+    return frozenset(wordfreq.available_languages())
+
+
+@lru_cache(maxsize=1 << 18)
+def _rarity(word: str, language: str | None) -> float:
+    """How much a word can say about an event, from how common it is in the language (wordfreq's Zipf scale:
+    7 for "the", 6 for "said", 4 for "earthquake"): a window of a few dozen articles cannot tell that alone."""
+    if language not in _known_languages() or language in _UNTOKENISED:
+        return 1.0
+    try:
+        zipf = wordfreq.zipf_frequency(word, language, wordlist="small")  # 3 MB a language, not 30-70
+    except ImportError:  # Chinese, Japanese, Korean need a word segmenter wordfreq does not ship
+        _UNTOKENISED.add(language)
+        return 1.0
+    return min(1.0, max(RARITY_FLOOR, (COMMON_ZIPF - zipf) / (COMMON_ZIPF - RARE_ZIPF)))
+
+
+def _labelled(article: Article) -> list[tuple[str, str, float]]:
+    """Every feature occurrence of `article`: (kind, key text, weight)."""
+    occurrences = [(NAME, s, 1.0) for e in article.entities for s in map(_skeleton, _TOKEN.findall(e.name))]
+    occurrences = [o for o in occurrences if len(o[1]) >= 3]
+    for part, weight in _parts(article):
+        words = [(m[0], m.start()) for m in _TOKEN.finditer(part)]
+        for word, _ in words:
+            folded = _fold(word)
+            if len(folded) >= TERM_MIN and folded.isalpha():
+                occurrences.append((TERM, folded[:STEM], weight * _rarity(word.casefold(), article.language)))
+        occurrences.extend((NAME, skeleton, weight) for skeleton, _ in _names(words, part))
+        for match in _NUMBER.finditer(part):
+            value = _number(match[1])
+            if value is not None:
+                occurrences.append((NUMBER, value, weight))
+    return occurrences
+
+
+@lru_cache(maxsize=1 << 18)  # the same words recur article after article
+def _key(kind: str, text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(f"{kind}:{text}".encode(), digest_size=8).digest(), "little")
+
+
+def event_features(article: Article) -> Features:
+    """The features of `article` that say which event it reports."""
+    weight: defaultdict[tuple[str, str], float] = defaultdict(float)
+    for kind, text, w in _labelled(article):
+        weight[kind, text] += w
+    if not weight:
+        return Features.empty()
+    keys = np.array([_key(k, t) for k, t in weight], dtype=np.uint64)
+    # Repeats count less than new features: log(1 + weighted count).
+    weights = np.array([KIND_WEIGHT[k] * math.log1p(w) for (k, _), w in weight.items()], dtype=np.float32)
+    kinds = np.array([KIND_CODES[k] for k, _ in weight], dtype=np.uint8)
+    keys, first = np.unique(keys, return_index=True)
+    return Features(keys, weights[first], kinds[first])
+
+
+def readable_features(article: Article) -> dict[int, tuple[str, str]]:
+    """Feature key -> (kind, how the article wrote it): the words of a story's explanation."""
+    readable: dict[int, tuple[str, str]] = {}
+    for entity in article.entities:
+        for part in _TOKEN.findall(entity.name):
+            readable.setdefault(_key(NAME, _skeleton(part)), (NAME, entity.name))
+    for part in (article.title, article.text):
+        words = [(m[0], m.start()) for m in _TOKEN.finditer(part)][:MAX_WORDS]
+        for skeleton, surface in _names(words, part):
+            readable.setdefault(_key(NAME, skeleton), (NAME, surface))
+        for match in _NUMBER.finditer(part):
+            value = _number(match[1])
+            if value is not None:
+                readable.setdefault(_key(NUMBER, value), (NUMBER, match[1]))
+        for word, _ in words:
+            folded = _fold(word)
+            if len(folded) >= TERM_MIN and folded.isalpha():
+                readable.setdefault(_key(TERM, folded[:STEM]), (TERM, word.casefold()))
+    return readable
+
+
+@dataclass(frozen=True, slots=True)
+class _Profile:
+    """A story's latest members, averaged: keys (sorted), IDF-weighted values, kinds, and when they were published."""
+
+    keys: np.ndarray
+    values: np.ndarray
+    kinds: np.ndarray
+    times: np.ndarray
+
+
+class EventIndex:
+    """The members of a window's stories, searchable by their rare features.
+
+    A member's features are weighted by their IDF when it joins (or when the window is loaded), so comparing
+    with a story needs no look-ups of its features' frequencies: the IDF of the window as it was then.
+    """
+
+    def __init__(self, members: Iterable[Member] = ()) -> None:
+        self._members: list[Member] = []
+        self._vectors: list[np.ndarray] = []  # per member: its weights times their IDF
+        self._position: dict[str, int] = {}
+        self._stories: dict[str, list[int]] = {}
+        # Of stories with several members, all or in one language, until one joins.
+        self._profiles: dict[str, dict[str | None, _Profile]] = {}
+        self._story_names: list[str] = []  # story number -> id
+        self._story_number: dict[str, int] = {}
+        self._story_numbers = np.empty(1024, dtype=np.int64)  # position -> story number (grown by doubling)
+        self._postings = Postings()
+        self._featured = 0  # members with features: the N of the IDF
+        loaded: list[Member] = []
+        for member in members:
+            if member.article_id not in self._position:
+                self._remember(member)
+                loaded.append(member)
+        if not loaded:
+            return
+        # One sort for the whole window, then the IDF of every loaded feature in one pass.
+        keys = np.concatenate([m.features.keys for m in loaded])
+        owners = np.repeat(np.arange(len(loaded), dtype=np.int32), [len(m.features.keys) for m in loaded])
+        self._postings.extend(owners, keys)
+        weights = np.concatenate([m.features.weights for m in loaded]) * self._idf(keys)
+        self._vectors = np.split(weights, np.cumsum([len(m.features.keys) for m in loaded])[:-1])
+
+    def __contains__(self, article_id: str) -> bool:
+        return article_id in self._position
+
+    def get(self, article_id: str) -> Member | None:
+        position = self._position.get(article_id)
+        return None if position is None else self._members[position]
+
+    def place(self, article_id: str, published_at: datetime, language: str | None, features: Features) -> Member:
+        """Add an article to the story it reports, or start one; a known article keeps its place."""
+        known = self.get(article_id)
+        if known is not None:
+            return known
+        when = published_at.timestamp()
+        df = self._postings.counts(features.keys)
+        vector = features.weights * self._idf_of(df)
+        story = self._best_story(when, language, features, df, vector) or article_id
+        return self._add(Member(article_id, story, when, language, features), vector)
+
+    def join(self, article_id: str, story_id: str, published_at: datetime, language: str | None) -> Member:
+        """Add a copy to its original's story: it counts as coverage but adds no features."""
+        known = self.get(article_id)
+        if known is not None:
+            return known
+        member = Member(article_id, story_id, published_at.timestamp(), language, Features.empty())
+        return self._add(member, np.empty(0, np.float32))
+
+    def members(self) -> list[Member]:
+        return list(self._members)
+
+    def _idf_of(self, df: np.ndarray) -> np.ndarray:
+        return np.log((self._featured + 1) / (df + 1)).astype(np.float32) + 1
+
+    def _idf(self, keys: np.ndarray) -> np.ndarray:
+        return self._idf_of(self._postings.counts(keys))
+
+    def _best_story(
+        self, when: float, language: str | None, features: Features, df: np.ndarray, vector: np.ndarray
+    ) -> str | None:
+        if not len(features.keys) or not self._featured:
+            return None
+        rare = (df > 0) & (df <= max(RARE_FLOOR, RARE_SHARE * self._featured))
+        owners = self._postings.owners_of(features.keys[rare])
+        if not owners:
+            return None
+        # Each story's shared rare weight: every feature counted once per story, not once per member.
+        feature = np.repeat(np.arange(len(owners)), [len(o) for o in owners])
+        stories = self._story_numbers[np.concatenate([np.asarray(o, dtype=np.int64) for o in owners])]
+        pairs = np.unique(feature * len(self._story_names) + stories)
+        weight = np.bincount(pairs % len(self._story_names), weights=vector[rare][pairs // len(self._story_names)])
+        candidates = np.flatnonzero(weight)
+        candidates = candidates[np.lexsort((candidates, -weight[candidates]))][:CANDIDATE_STORIES]
+        best: tuple[float, str] | None = None
+        for story in (self._story_names[n] for n in candidates.tolist()):
+            # Words match within a language: against the members in the article's; names and numbers against all.
+            same = self._similarity(self._profile(story, language), when, True, features, vector) / JOIN_SIMILARITY
+            cross = self._similarity(self._profile(story), when, False, features, vector) / CROSS_LANGUAGE_SIMILARITY
+            score = max(same, cross)
+            if score >= 1 and (best is None or (score, story) > best):
+                best = (score, story)
+        return None if best is None else best[1]
+
+    def _profile(self, story: str, language: str | None = ALL_LANGUAGES) -> _Profile:
+        """The story's profile, of its members in `language` (and those of no known language) or of all."""
+        cached = self._profiles.get(story, {}).get(language)
+        if cached is not None:
+            return cached
+        positions = [
+            p
+            for p in self._stories[story]
+            if len(self._members[p].features.keys)
+            and (language in (ALL_LANGUAGES, None) or self._members[p].language in (language, None))
+        ]
+        positions = sorted(positions, key=lambda p: self._members[p].published_at)[-PROFILE_MEMBERS:]
+        members = [self._members[p] for p in positions]
+        times = np.array([m.published_at for m in members])
+        if len(members) == 1:  # most stories: no averaging to do
+            [member] = members
+            return _Profile(member.features.keys, self._vectors[positions[0]], member.features.kinds, times)
+        if not members:
+            return _Profile(np.empty(0, np.uint64), np.empty(0, np.float32), np.empty(0, np.uint8), times)
+        keys = np.concatenate([m.features.keys for m in members])
+        profile_keys, inverse = np.unique(keys, return_inverse=True)
+        values = np.bincount(inverse, weights=np.concatenate([self._vectors[p] for p in positions]))
+        kinds = np.zeros(len(profile_keys), dtype=np.uint8)
+        kinds[inverse] = np.concatenate([m.features.kinds for m in members])
+        profile = _Profile(profile_keys, (values / len(members)).astype(np.float32), kinds, times)
+        self._profiles.setdefault(story, {})[language] = profile
+        return profile
+
+    @staticmethod
+    def _similarity(profile: _Profile, when: float, words: bool, features: Features, vector: np.ndarray) -> float:
+        if not len(profile.keys):
+            return 0.0
+        values = profile.values
+        _, mine, theirs = np.intersect1d(features.keys, profile.keys, assume_unique=True, return_indices=True)
+        if not words:
+            # Another language: only names and numbers can match, and a number must (places recur in the news).
+            vector = np.where(features.portable, vector, 0)
+            values = np.where(profile.kinds != KIND_CODES[TERM], values, 0)
+            if not np.any(features.kinds[mine] == KIND_CODES[NUMBER]):
+                return 0.0
+        if np.count_nonzero(vector[mine] * values[theirs]) < MIN_SHARED:
+            return 0.0
+        norm = float(np.linalg.norm(vector) * np.linalg.norm(values))
+        if not norm:
+            return 0.0
+        cosine = float(np.dot(vector[mine], values[theirs])) / norm
+        gap_days = float(np.min(np.abs(profile.times - when))) / 86400
+        return cosine * float(0.5 ** (gap_days / HALF_LIFE_DAYS))
+
+    def _remember(self, member: Member) -> int:
+        position = len(self._members)
+        number = self._story_number.setdefault(member.story_id, len(self._story_names))
+        if number == len(self._story_names):
+            self._story_names.append(member.story_id)
+        if position == len(self._story_numbers):
+            self._story_numbers = np.concatenate([self._story_numbers, np.empty_like(self._story_numbers)])
+        self._story_numbers[position] = number
+        self._members.append(member)
+        self._position[member.article_id] = position
+        self._stories.setdefault(member.story_id, []).append(position)
+        self._profiles.pop(member.story_id, None)
+        if len(member.features.keys):
+            self._featured += 1
+        return position
+
+    def _add(self, member: Member, vector: np.ndarray) -> Member:
+        position = self._remember(member)
+        self._vectors.append(vector)
+        self._postings.add(position, member.features.keys)
+        return member
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    story_id: str
+    duplicate_of: str | None
+
+
+def place_articles(copies: CopyIndex, events: EventIndex, articles: Sequence[Article]) -> dict[str, Placement]:
+    """Place `articles`, earliest first: a copy joins its original's story, a report the story of its event."""
+    placed = {}
+    for article in sorted(articles, key=lambda a: (a.published_at, a.id)):
+        signed = copies.place(article.id, article.content_hash, signature(article.title, article.text))
+        original = None if signed.duplicate_of is None else events.get(signed.duplicate_of)
+        if original is not None:
+            member = events.join(article.id, original.story_id, article.published_at, article.language)
+        else:
+            features = event_features(article)
+            member = events.place(article.id, article.published_at, article.language, features)
+        placed[article.id] = Placement(member.story_id, signed.duplicate_of)
+    return placed
