@@ -21,6 +21,7 @@ def test_the_demo_sources_load_and_every_feed_is_a_file_of_the_folder() -> None:
     assert [Path(registry.base_dir / (s.path or "")).resolve() for s in documents] == [ROOT / "seeds" / "articles"]
     feeds = [s for s in registry.sources if s.url]
     assert len(feeds) >= 5 and all(s.allow_private_network for s in feeds)
+    assert all(s.country and s.outlet for s in feeds)  # the digest's coverage names them
     assert all((DEMO / urlsplit(str(s.url)).path.lstrip("/")).is_file() for s in feeds)
 
 
