@@ -37,6 +37,7 @@ def services_environment(
         "NEWS_BUCKET": settings.bucket,
         "NEWS_SOURCES_FILE": str(home / "sources.toml"),
         "NEWS_LOCAL_DIR": str(home / "local"),
+        "NEWS_WEBSUB_CALLBACK_URL": f"http://127.0.0.1:{api_port}/news-websub/callback",
     }
 
 
