@@ -3,15 +3,17 @@ subscribes, the hub verifies intent, signed pushes are stored and ingested, unsi
 
 from __future__ import annotations
 
+import asyncio
 import sys
-import time
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 
 from pipeline import stages
+from pipeline.errors import PermanentError
 from pipeline.settings import Settings, get_settings
-from pipeline.sources.websub import SubscriptionStatus, claim_pushes, load_subscription
+from pipeline.sources.websub import SubscriptionStatus, claim_pushes, load_subscription, request_subscription
 from pipeline.storage.store import ObjectStore
 from tests.support.airflow import point_airflow_at
 from tests.support.asgi import serve_app
@@ -20,6 +22,8 @@ from tests.support.paths import ROOT
 from tests.support.rss import rss, rss_item
 from tests.support.sources import accounted, register_feeds
 from tests.support.websub_hub import Hub
+
+NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def feed(hub: Hub, server: FeedServer, *items: str) -> bytes:
@@ -60,6 +64,10 @@ def test_subscribe_verify_push_and_ingest(settings: Settings, monkeypatch: pytes
         assert subscription is not None and subscription.status is SubscriptionStatus.ACTIVE
         assert subscription.lease_seconds == hub.lease_seconds
 
+        with pytest.raises(PermanentError, match="refused"):  # a hub on loopback needs allow_private_network
+            asyncio.run(request_subscription(store, settings, "other", hub.url, "https://o.example/", None, NOW))
+        assert load_subscription(store, "other") is None and len(hub.requests) == 1
+
         # Intent is confirmed only for what the pipeline asked for.
         assert hub.ask(f"{callback}/pushed", "subscribe", "https://other.example/feed", 60) is None
         assert hub.ask(f"{callback}/unknown", "subscribe", server.url("/news.xml"), 60) is None
@@ -88,7 +96,6 @@ def test_subscribe_verify_push_and_ingest(settings: Settings, monkeypatch: pytes
         assert server.hits("/news.xml") == polls, "a push replaces the poll"
         assert list(store.list_keys(settings.websub_push_prefix)) == [claimed.replace("/pending/", "/processed/")]
 
-        time.sleep(0.01)
         _, third = stages.ingest(store, settings, "run-3")
         assert accounted(third)["pushed"].not_due_until is not None, "polled only at the fallback interval"
 

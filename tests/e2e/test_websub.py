@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from tests.support.feedserver import FeedServer, Route
@@ -78,6 +79,10 @@ def test_a_signed_push_is_ingested_for_its_source_alone(
         json.loads(services.store.get_bytes(k))["title"] for k in services.store.list_keys("articles/date=2025-05-05/")
     ]
     assert sorted(titles) == ["Polled first", "Pushed by the hub"]
+    listing = f"{services.base_url}/news-websub/subscriptions"
+    assert httpx.get(listing).status_code == 401, "only the callback is reachable without sign-in"
+    [listed] = httpx.get(listing, headers={"Authorization": f"Bearer {services.token()}"}).json()
+    assert (listed["source"], listed["status"], "secret" in listed) == (SOURCE, "active", False)
     logs = (services.home / "api-server.log").read_text()
     assert f"refused a push for {SOURCE}: no signature" in logs
     assert hub.subscriptions[topic].secret not in logs

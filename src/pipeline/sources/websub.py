@@ -206,6 +206,9 @@ async def request_subscription(
         expires_at=previous.expires_at if same and previous else None,
         requested_at=now,
     )
+    address = await _checked_address(
+        hub, allow_private or settings.allow_private_networks, settings.fetch_connect_timeout
+    )
     await asyncio.to_thread(save_subscription, store, subscription)
     form = {
         "hub.mode": "subscribe",
@@ -214,10 +217,18 @@ async def request_subscription(
         "hub.secret": subscription.secret,
         "hub.lease_seconds": str(settings.websub_lease_seconds),
     }
-    await _check_address(hub, allow_private or settings.allow_private_networks, settings.fetch_connect_timeout)
+    address = await _checked_address(
+        hub, allow_private or settings.allow_private_networks, settings.fetch_connect_timeout
+    )
+    url = httpx.URL(hub)
+    # To the address just checked (no DNS rebinding), under the hub's own name and TLS server name.
+    pinned = url.copy_with(host=address)
+    host = url.host if url.port is None else f"{url.host}:{url.port}"
+    extensions = {"sni_hostname": url.host} if url.scheme == "https" else {}
     async with httpx.AsyncClient(timeout=settings.fetch_timeout, follow_redirects=False, trust_env=False) as client:
         try:
-            response = await client.post(hub, data=form)
+            request = client.build_request("POST", pinned, data=form, headers={"Host": host}, extensions=extensions)
+            response = await client.send(request)
         except httpx.HTTPError as exc:
             raise TransientError(f"hub {hub}: {type(exc).__name__}") from None
     if response.status_code >= 300:  # 202 Accepted is the answer the Recommendation gives
@@ -225,8 +236,9 @@ async def request_subscription(
     return subscription
 
 
-async def _check_address(url: str, allow_private: bool, timeout: float) -> None:
-    """Refuse a hub on a loopback or private address unless allowed (the same guard as fetching)."""
+async def _checked_address(url: str, allow_private: bool, timeout: float) -> str:
+    """The hub's address, every one of them checked: a loopback or private one is refused unless allowed (the
+    same guard as fetching)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise PermanentError(f"hub {url}: not an http(s) URL")
@@ -241,6 +253,7 @@ async def _check_address(url: str, allow_private: bool, timeout: float) -> None:
         reason = refusal(str(info[4][0]), allow_private)
         if reason:
             raise PermanentError(f"hub {url}: refused: {reason}")
+    return str(infos[0][4][0])
 
 
 def answer_intent(store: ObjectStore, source: str, query: dict[str, str], now: datetime | None = None) -> str | None:
