@@ -4,6 +4,7 @@ a signed push starts news_ingest for that source alone; unsigned or wrongly sign
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 
 import httpx
@@ -85,4 +86,9 @@ def test_a_signed_push_is_ingested_for_its_source_alone(
     assert (listed["source"], listed["status"], "secret" in listed) == (SOURCE, "active", False)
     logs = (services.home / "api-server.log").read_text()
     assert f"refused a push for {SOURCE}: no signature" in logs
-    assert hub.subscriptions[topic].secret not in logs
+    secret = hub.subscriptions[topic].secret
+    task_logs = [p.read_text(errors="replace") for p in services.home.rglob("*.log")]
+    assert task_logs and not any(secret in text for text in task_logs), "the secret is never logged"
+    with sqlite3.connect(services.home / "airflow.db") as db:
+        xcoms = [str(value) for (value,) in db.execute("SELECT value FROM xcom")]
+    assert xcoms and not any(secret in value for value in xcoms), "nor handed over in XCom"

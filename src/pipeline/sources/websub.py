@@ -192,18 +192,16 @@ async def request_subscription(
     A renewal keeps its secret, so pushes signed before the hub has the new lease still verify.
     """
     assert settings.websub_callback_url, "no callback URL: no subscriptions"
-    same = previous is not None and (previous.hub, previous.topic) == (hub, topic)
+    kept = previous if previous is not None and (previous.hub, previous.topic) == (hub, topic) else None
     subscription = Subscription(
         source=source,
         hub=hub,
         topic=topic,
         callback=f"{settings.websub_callback_url.rstrip('/')}/{quote(source, safe='')}",
-        secret=previous.secret if same and previous else secrets.token_hex(32),
-        status=previous.status
-        if same and previous and previous.status is SubscriptionStatus.ACTIVE
-        else SubscriptionStatus.PENDING,
-        lease_seconds=previous.lease_seconds if same and previous else None,
-        expires_at=previous.expires_at if same and previous else None,
+        secret=kept.secret if kept else secrets.token_hex(32),
+        status=kept.status if kept and kept.status is SubscriptionStatus.ACTIVE else SubscriptionStatus.PENDING,
+        lease_seconds=kept.lease_seconds if kept else None,
+        expires_at=kept.expires_at if kept else None,
         requested_at=now,
     )
     address = await _checked_address(
@@ -217,9 +215,6 @@ async def request_subscription(
         "hub.secret": subscription.secret,
         "hub.lease_seconds": str(settings.websub_lease_seconds),
     }
-    address = await _checked_address(
-        hub, allow_private or settings.allow_private_networks, settings.fetch_connect_timeout
-    )
     url = httpx.URL(hub)
     # To the address just checked (no DNS rebinding), under the hub's own name and TLS server name.
     pinned = url.copy_with(host=address)
