@@ -42,7 +42,7 @@ def verify_intent(source: str, request: Request) -> Response:
         return Response(status_code=404)
     answer = answer_intent(_store(), source, dict(request.query_params))
     if answer is None:
-        log.warning("WebSub: refused a %s verification for %s", request.query_params.get("hub.mode"), source)
+        log.warning("WebSub: refused a %r verification for %s", request.query_params.get("hub.mode"), source)
         return Response(status_code=404)
     return Response(answer, media_type="text/plain")
 

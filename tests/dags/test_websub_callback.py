@@ -26,8 +26,9 @@ from tests.support.websub_hub import Hub
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
 
-def feed(hub: Hub, server: FeedServer, *items: str) -> bytes:
-    links = f'<atom:link rel="hub" href="{hub.url}"/><atom:link rel="self" href="{server.url("/news.xml")}"/>'
+def feed(hub: Hub | str, server: FeedServer, *items: str) -> bytes:
+    hub = hub if isinstance(hub, str) else hub.url
+    links = f'<atom:link rel="hub" href="{hub}"/><atom:link rel="self" href="{server.url("/news.xml")}"/>'
     return rss("Pushed news", items).replace(
         b"<channel>", b'<channel xmlns:atom="http://www.w3.org/2005/Atom">' + links.encode(), 1
     )
@@ -52,10 +53,13 @@ def test_subscribe_verify_push_and_ingest(settings: Settings, monkeypatch: pytes
             ),
             headers={"Content-Type": "application/rss+xml"},
         )
-        register_feeds(settings, server, {"pushed": "/news.xml"})
+        item = rss_item("Hub gone", "https://site.example/gone", "Its hub is gone.", "Sun, 01 Mar 2026 07:00:00 GMT")
+        server.routes["/gone.xml"] = Route(body=feed("http://127.0.0.9:9/", server, item))
+        register_feeds(settings, server, {"pushed": "/news.xml", "hub-gone": "/gone.xml"})
 
         _, first = stages.ingest(store, settings, "run-1")
         assert accounted(first)["pushed"].stored == 1
+        assert accounted(first)["hub-gone"].stored == 1, "a hub that cannot be reached fails no source"
         [asked] = hub.requests
         assert (asked["hub.topic"], asked["hub.callback"]) == (server.url("/news.xml"), f"{callback}/pushed")
         assert len(asked["hub.secret"]) >= 32 and asked["hub.lease_seconds"] == str(settings.websub_lease_seconds)
@@ -96,7 +100,7 @@ def test_subscribe_verify_push_and_ingest(settings: Settings, monkeypatch: pytes
         assert server.hits("/news.xml") == polls, "a push replaces the poll"
         assert list(store.list_keys(settings.websub_push_prefix)) == [claimed.replace("/pending/", "/processed/")]
 
-        _, third = stages.ingest(store, settings, "run-3")
+        _, third = stages.ingest(store, settings, "run-3", only=["pushed"])
         assert accounted(third)["pushed"].not_due_until is not None, "polled only at the fallback interval"
 
         assert hub.deny(f"{callback}/pushed", topic, "over quota") == 200

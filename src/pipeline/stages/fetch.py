@@ -322,8 +322,8 @@ class _SourceFetch:
             )
         except StorageError:
             raise
-        except PipelineError as exc:
-            log.warning("source %s: WebSub subscription at %s failed: %s", source.id, hub, exc)
+        except Exception as exc:  # whatever the hub does, the feed itself was fetched
+            log.warning("source %s: WebSub subscription at %s failed: %s", source.id, hub, describe(exc))
         else:
             log.info("source %s: asked %s for a WebSub subscription to %s", source.id, hub, topic)
 
