@@ -9,7 +9,8 @@ article bodies. The store task emits `news_articles` with the dates it
 touched, which triggers `news_digest`. A run report lands under `runs/news_ingest/`.
 
 Runs hourly, and whenever a document is put under `inbox/` in the bucket (the `news_inbox` asset, watched by
-the triggerer), then ingesting just the inbox.
+the triggerer), then ingesting just the inbox; and whenever a feed's WebSub hub pushes new content (the
+`news_pushes` asset), then ingesting just the sources pushed.
 
 Trigger form: `sources` limits the run to some source ids; `force_refetch` reprocesses unchanged input;
 `dry_run` goes through every stage but stores nothing; `since` (a date) is a backfill: each feed's archive or
@@ -23,7 +24,7 @@ from typing import Any, TypeVar
 
 import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task, task_group
-from news_airflow import DEFAULT_ARGS, FETCH_POOL, INGEST_CRON, NEWS_ARTICLES, NEWS_INBOX, object_store
+from news_airflow import DEFAULT_ARGS, FETCH_POOL, INGEST_CRON, NEWS_ARTICLES, NEWS_INBOX, NEWS_PUSHES, object_store
 
 from pipeline.models import SLUG, Enriched, Fetched, Normalised, SourceProgress, Stored
 from pipeline.settings import get_settings
@@ -37,7 +38,9 @@ R = TypeVar("R", bound=SourceProgress)
 
 @dag(
     dag_id="news_ingest",
-    schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable(INGEST_CRON, timezone="UTC"), assets=NEWS_INBOX),
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable(INGEST_CRON, timezone="UTC"), assets=NEWS_INBOX | NEWS_PUSHES
+    ),
     start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
@@ -65,11 +68,16 @@ R = TypeVar("R", bound=SourceProgress)
 def news_ingest() -> None:
     @task
     def plan_sources(params: dict[str, Any], triggering_asset_events: Any) -> list[list[str]]:
-        """Split the sources to ingest into shards; an inbox event ingests just the inbox."""
+        """Split the sources to ingest into shards; inbox and push events ingest just the inbox and the pushed."""
         from pipeline import stages
+        from pipeline.sources.websub import push_source
 
-        inbox_event = any(getattr(asset, "name", asset) == NEWS_INBOX.name for asset in triggering_asset_events or {})
-        only = [INBOX_ID] if inbox_event else params["sources"] or None
+        events = {
+            getattr(asset, "name", asset): list(found) for asset, found in (triggering_asset_events or {}).items()
+        }
+        pushed = {push_source(event.extra) for event in events.get(NEWS_PUSHES.name, [])} - {None}
+        triggered = ([INBOX_ID] if NEWS_INBOX.name in events else []) + sorted(s for s in pushed if s)
+        only = triggered or params["sources"] or None
         return stages.plan_shards(get_settings(), only)
 
     @task(pool=FETCH_POOL)

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Asset, AssetWatcher
-from news_triggers import InboxTrigger
+from news_triggers import InboxTrigger, PushTrigger
 
 from pipeline.settings import get_settings
 
@@ -23,6 +23,7 @@ __all__ = [
     "NEWS_ARTICLES",
     "NEWS_DIGESTS",
     "NEWS_INBOX",
+    "NEWS_PUSHES",
     "email_digest",
     "object_store",
 ]
@@ -33,6 +34,8 @@ NEWS_ARTICLES = Asset(name="news_articles")
 NEWS_DIGESTS = Asset(name="news_digests")
 # A document put under inbox/ in the bucket: the triggerer fires one event per document.
 NEWS_INBOX = Asset(name="news_inbox", watchers=[AssetWatcher(name="news_inbox", trigger=InboxTrigger())])
+# A WebSub push the callback stored: one event per push, naming its source.
+NEWS_PUSHES = Asset(name="news_pushes", watchers=[AssetWatcher(name="news_pushes", trigger=PushTrigger())])
 # When the DAGs run on their own. Plain environment variables: reading them costs the parser nothing.
 INGEST_CRON = os.environ.get("NEWS_INGEST_CRON", "0 * * * *")
 DIGEST_CRON = os.environ.get("NEWS_DIGEST_CRON", "0 6 * * *")

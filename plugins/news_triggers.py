@@ -11,7 +11,7 @@ from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 from pipeline.settings import get_settings
 from pipeline.sources.inbox import claim_new_documents
 
-__all__ = ["InboxTrigger"]
+__all__ = ["InboxTrigger", "PushTrigger"]
 
 
 class InboxTrigger(BaseEventTrigger):
@@ -37,4 +37,30 @@ class InboxTrigger(BaseEventTrigger):
             for key in claimed:
                 self.log.info("inbox document claimed: %s", key)
                 yield TriggerEvent({"key": key})
+            await asyncio.sleep(self.poll_interval)
+
+
+class PushTrigger(BaseEventTrigger):
+    """Fire once per WebSub push the callback stored: each one is moved from `new/` to `pending/` first, and its
+    event names its source."""
+
+    def __init__(self, poll_interval: float = 2.0) -> None:
+        super().__init__()
+        self.poll_interval = poll_interval
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return ("news_triggers.PushTrigger", {"poll_interval": self.poll_interval})
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        from pipeline.sources.websub import claim_pushes
+        from pipeline.storage.store import ObjectStore
+
+        settings = get_settings()
+        store = ObjectStore.from_settings(settings)
+        prefix = settings.websub_push_prefix
+        while True:
+            if settings.websub_callback_url:  # no callback, no subscriptions: nothing can arrive
+                for key in await asyncio.to_thread(claim_pushes, store, prefix):
+                    self.log.info("WebSub push claimed: %s", key)
+                    yield TriggerEvent({"key": key, "source": key.removeprefix(prefix).split("/")[1]})
             await asyncio.sleep(self.poll_interval)

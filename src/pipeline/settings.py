@@ -82,6 +82,19 @@ class Settings(BaseSettings):
     inbox_prefix: str = Field("inbox/", description="Documents put here are ingested once, then moved; '' disables.")
     raw_retention_days: int | None = Field(None, ge=1, description="Delete raw/ payloads older than this.")
     quarantine_retention_days: int | None = Field(None, ge=1, description="Delete quarantine/ records older.")
+    websub_callback_url: str | None = Field(
+        None,
+        pattern=r"^https?://",
+        description="Public base URL of the WebSub callback (the api-server's /news-websub/callback); unset: no "
+        "subscriptions.",
+    )
+    websub_lease_seconds: int = Field(864000, ge=60, description="Lease asked of a hub, in seconds.")
+    websub_renew_margin: float = Field(86400.0, ge=0, description="Seconds before a lease ends that it is renewed.")
+    websub_poll_interval: float = Field(
+        21600.0, ge=0, description="Seconds between fallback polls of a feed its hub pushes."
+    )
+    websub_push_prefix: str = Field("pushes/", description="Where verified pushes are stored for ingestion.")
+    websub_max_body: int = Field(2 * 1024 * 1024, ge=1024, description="Largest push accepted, in bytes.")
     max_shards: int = Field(4, description="Sources are split into at most this many shards (mapped task groups).")
 
     languages: list[str] = Field(

@@ -37,6 +37,9 @@ def services_environment(
         "NEWS_BUCKET": settings.bucket,
         "NEWS_SOURCES_FILE": str(home / "sources.toml"),
         "NEWS_LOCAL_DIR": str(home / "local"),
+        # Runs only when a test starts them: an hourly run could take what a test is waiting for.
+        "NEWS_INGEST_CRON": "0 0 1 1 *",
+        "NEWS_WEBSUB_CALLBACK_URL": f"http://127.0.0.1:{api_port}/news-websub/callback",
     }
 
 

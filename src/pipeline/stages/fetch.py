@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import defaultdict
 from collections.abc import Awaitable
@@ -14,7 +15,7 @@ from pipeline.errors import PermanentError, PipelineError, StorageError, Transie
 from pipeline.fetch import FetchDeferred, Fetcher, FetchPolicy, FetchResponse, HttpStatusError, RobotsRules
 from pipeline.models import Fetched, PendingPage, Source, SourceHealth, SourceKind, SourceState
 from pipeline.settings import Settings
-from pipeline.sources import Registry, load_sources, read_documents
+from pipeline.sources import Registry, load_sources, read_documents, websub
 from pipeline.sources.state import failed_state, load_state, save_state
 from pipeline.stages.handover import (
     archive_content_type,
@@ -27,6 +28,8 @@ from pipeline.storage.keys import PAGE_EXTENSION, STATE_PREFIX, inbox_processed_
 from pipeline.storage.store import ObjectStore
 
 __all__ = ["fetch_sources", "plan_shards"]
+
+log = logging.getLogger(__name__)
 
 S3_THREADS = 32  # object store calls in flight while fetching (archiving payloads, reading states)
 EXTENSIONS = {
@@ -92,11 +95,17 @@ async def _fetch_all(
     existing = await asyncio.to_thread(lambda: set(store.list_keys(STATE_PREFIX)))
     states = await asyncio.gather(*(_state(store, s.id, state_key(s.id) in existing) for s in sources))
     # The least recently fetched first: what a spent budget deferred last time gets the first turns now.
+    subscriptions: dict[str, websub.Subscription] = {}
+    pushes: dict[str, list[str]] = {}
+    if settings.websub_callback_url:  # one listing each, not a request per source
+        subscriptions = await asyncio.to_thread(websub.load_subscriptions, store)
+        pushes = await asyncio.to_thread(websub.pending_pushes, store, settings.websub_push_prefix)
     order = sorted(range(len(sources)), key=lambda n: (states[n].last_success_at or _NEVER, sources[n].id))
     deadline = time.monotonic() + settings.fetch_budget
     async with Fetcher(policy, deadline=deadline) as fetcher:
         robots = RobotsRules(fetcher, policy.user_agent)
         run = _SourceFetch(fetcher, robots, store, settings, registry, run_id, now, since)
+        run.subscriptions, run.pushes = subscriptions, pushes
         fetched = await asyncio.gather(*(_timed(run.one(sources[n], states[n], force)) for n in order))
     by_source = {result.source: result for result in fetched}
     return [by_source[s.id] for s in sources]
@@ -132,8 +141,21 @@ class _SourceFetch:
         self.fetcher, self.robots, self.store, self.settings = fetcher, robots, store, settings
         self.registry, self.run_id, self.now = registry, run_id, now
         self.since = since  # a backfill: walk each feed's history back to this day
+        self.subscriptions: dict[str, websub.Subscription] = {}  # WebSub, by source
+        self.pushes: dict[str, list[str]] = {}  # claimed pushes not yet stored, by source
 
     async def one(self, source: Source, state: SourceState, force: bool) -> Fetched:
+        if source.id in self.pushes and source.kind in (SourceKind.FEED, SourceKind.JSONFEED):
+            return await self._pushed(source, self.pushes[source.id])  # the hub's content, as if fetched
+        subscription = self.subscriptions.get(source.id)
+        if not force and websub.polled_by_push(subscription, state.last_success_at, self.now, self.settings):
+            assert state.last_success_at is not None
+            return Fetched(
+                source=source.id,
+                run_id=self.run_id,
+                not_due_until=state.last_success_at + timedelta(seconds=self.settings.websub_poll_interval),
+                not_due_reason="its WebSub hub pushes new items; polled as a fallback",
+            )
         if not force and state.next_attempt_at is not None and state.next_attempt_at > self.now:
             reason = state.last_error if state.health is not SourceHealth.HEALTHY else "its feed said when to come back"
             return Fetched(
@@ -230,6 +252,8 @@ class _SourceFetch:
             }
         )
         result = Fetched(source=source.id, run_id=self.run_id, fetched_at=self.now, state=healthy)
+        if self.settings.websub_callback_url:
+            await self._subscribe(source, response)
         if unchanged:
             if self.settings.poll_max_interval:  # nothing new: the next poll as before, or as max-age says
                 interval = max(response.max_age or 0, state.poll_interval or 0, self.settings.poll_min_interval)
@@ -261,6 +285,47 @@ class _SourceFetch:
                 "state": healthy.model_copy(update={"pending_pages": pending}),
             }
         )
+
+    async def _pushed(self, source: Source, keys: list[str]) -> Fetched:
+        """Archive the source's claimed pushes under raw/ like fetched payloads; they leave the push inbox once
+        their articles are stored. No state: the next poll stays when it was."""
+        raw_keys, consumed = [], {}
+        for key in keys:
+            pushed = await asyncio.to_thread(self.store.get_object, key)
+            raw = raw_key(source.id, self.now, sha256_hex(pushed.data), EXTENSIONS[source.kind])
+            content_type = archive_content_type(pushed.content_type, "application/octet-stream")
+            metadata = archive_metadata(url=pushed.metadata.get("url") or str(source.url)) or {}
+            await asyncio.to_thread(self.store.put_bytes, raw, pushed.data, content_type, metadata)
+            raw_keys.append(raw)
+            consumed[key] = websub.processed_push_key(self.settings.websub_push_prefix, key)
+        return Fetched(
+            source=source.id,
+            run_id=self.run_id,
+            fetched_at=self.now,
+            raw_keys=list(dict.fromkeys(raw_keys)),
+            consumed=consumed,
+        )
+
+    async def _subscribe(self, source: Source, response: FetchResponse) -> None:
+        """Subscribe at the hub the feed names, or renew the lease before it ends; a hub's failure is logged and
+        never fails the source (polling goes on)."""
+        previous = self.subscriptions.get(source.id)
+        found = websub.discover_hub(response.body, response.headers, response.url) if response.body else None
+        if found is None and previous is not None and response.not_modified:
+            found = previous.hub, previous.topic  # unchanged feed: the hub it named before
+        if found is None or not websub.subscription_due(previous, *found, self.now, self.settings):
+            return
+        hub, topic = found
+        try:
+            await websub.request_subscription(
+                self.store, self.settings, source.id, hub, topic, previous, self.now, source.allow_private_network
+            )
+        except StorageError:
+            raise
+        except Exception as exc:  # whatever the hub does, the feed itself was fetched
+            log.warning("source %s: WebSub subscription at %s failed: %s", source.id, hub, describe(exc))
+        else:
+            log.info("source %s: asked %s for a WebSub subscription to %s", source.id, hub, topic)
 
     async def _history(self, source: Source, first: FetchResponse) -> list[str]:
         """Archive the feed's older pages back to `since`: their raw keys, oldest last."""
