@@ -37,7 +37,7 @@ def test_trigger_news_ingest_from_the_trigger_form(browser: Any, services: Servi
     run_id = unquote(page.url.rsplit("/runs/", 1)[1].split("?")[0])
 
     run = services.api("GET", f"/dags/news_ingest/dagRuns/{run_id}").json()
-    assert run["conf"] == {"sources": ["seed-articles"], "force_refetch": True, "dry_run": False}
+    assert run["conf"] == {"sources": ["seed-articles"], "force_refetch": True, "dry_run": False, "since": None}
     services.wait_for("the run started from the form to succeed", lambda: run_state(services, "news_ingest", run_id))
     page.close()
 
