@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import random
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -11,13 +12,22 @@ from typing import Any
 
 from pipeline.enrich import Enricher
 from pipeline.enrich.dedup import CopyIndex
-from pipeline.enrich.events import EventIndex, place_articles
+from pipeline.enrich.events import (
+    KIND_CODES,
+    NAME,
+    NUMBER,
+    EventIndex,
+    event_features,
+    place_articles,
+    readable_features,
+)
 from pipeline.models import Article
 from pipeline.settings import Settings
 from tests.support.stories import STORY_SET, load_story_set, story_article
 
 ARRIVAL_ORDERS = 3  # shuffled arrivals scored besides the chronological one
 ARRIVAL_BATCH = 4  # articles a run places at once when they arrive shuffled
+SHOWN_FEATURES = 8  # shared features printed per wrong or missed pair
 
 
 @dataclass
@@ -43,6 +53,7 @@ class StoryScores:
     distractors_merged: list[str]
     copies_marked: float
     shuffled_bcubed_f1: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
 
 def pairwise(gold: dict[str, str], found: dict[str, str]) -> Clustering:
@@ -97,6 +108,57 @@ def score(cases: Sequence[dict[str, Any]], placed: dict[str, Any], ids: dict[str
     }
 
 
+def explain_errors(cases: Sequence[dict[str, Any]], articles: Sequence[Article], found: dict[str, str]) -> list[str]:
+    """Each merged distractor and each report apart from its event's main story, beside the article it was
+    grouped with or should have been: cosine of IDF-weighted features (all, and names and numbers alone), and
+    the features they share, heaviest first."""
+    features = {c["id"]: event_features(a) for c, a in zip(cases, articles, strict=True)}
+    readable = {c["id"]: readable_features(a) for c, a in zip(cases, articles, strict=True)}
+    df: Counter[int] = Counter(k for f in features.values() for k in f.keys.tolist())
+
+    def vector(case_id: str, portable: bool) -> dict[int, float]:
+        f = features[case_id]
+        return {
+            int(k): float(w) * (math.log((len(cases) + 1) / (df[int(k)] + 1)) + 1)
+            for k, w, kind in zip(f.keys.tolist(), f.weights.tolist(), f.kinds.tolist(), strict=True)
+            if not portable or kind in (KIND_CODES[NAME], KIND_CODES[NUMBER])
+        }
+
+    def cosine(a: dict[int, float], b: dict[int, float]) -> float:
+        norm = math.sqrt(sum(v * v for v in a.values()) * sum(v * v for v in b.values()))
+        return sum(v * b[k] for k, v in a.items() if k in b) / norm if norm else 0.0
+
+    def line(kind: str, a: str, b: str) -> str:
+        mine, theirs = vector(a, False), vector(b, False)
+        shared = sorted((k for k in mine if k in theirs), key=lambda k: -mine[k] * theirs[k])[:SHOWN_FEATURES]
+        words = ", ".join(readable[a].get(k, ("?", "?"))[1] for k in shared)
+        return (
+            f"{kind} {a} ~ {b}: cosine {cosine(mine, theirs):.3f}, names and numbers "
+            f"{cosine(vector(a, True), vector(b, True)):.3f}; shared: {words}"
+        )
+
+    by_story: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for case in cases:
+        by_story[found[case["id"]]].append(case)
+    errors = []
+    for case in cases:
+        story = by_story[found[case["id"]]]
+        if case["role"] == "distractor":
+            other = next((o for o in story if o["event"] != case["event"]), None)
+            if other is not None:
+                errors.append(line("merged", case["id"], other["id"]))
+            continue
+        event = [c for c in cases if c["event"] == case["event"]]
+        main = Counter(found[c["id"]] for c in event).most_common(1)[0][0]
+        if found[case["id"]] != main:
+            nearest = max(
+                (c for c in event if found[c["id"]] == main),
+                key=lambda c: cosine(vector(case["id"], False), vector(c["id"], False)),
+            )
+            errors.append(line("apart", case["id"], nearest["id"]))
+    return errors
+
+
 def evaluate(settings: Settings | None = None) -> StoryScores:
     """Enrich the set, place it chronologically and in shuffled arrivals, and score the stories."""
     outlets, cases = load_story_set()
@@ -138,6 +200,7 @@ def evaluate(settings: Settings | None = None) -> StoryScores:
         if copies
         else 1.0,
         shuffled_bcubed_f1=shuffled,
+        errors=explain_errors(cases, articles, found),
     )
 
 
@@ -163,3 +226,5 @@ def print_scores() -> None:
         f"copies marked: {s.copies_marked:.3f}   B-cubed F1 in shuffled arrivals: "
         + ", ".join(f"{f:.3f}" for f in s.shuffled_bcubed_f1)
     )
+    for error in s.errors:
+        console.print(error, markup=False, highlight=False, soft_wrap=True)

@@ -159,3 +159,13 @@ def test_every_article_is_placed_once_however_often_it_arrives() -> None:
 def test_order_of_the_batch_is_irrelevant() -> None:
     for order in itertools.islice(itertools.permutations([WIRE, PAPER, RADIO, RESULTS]), 0, 24, 5):
         assert _place(list(order)) == _place([WIRE, PAPER, RADIO, RESULTS])
+
+
+def test_a_report_that_fits_two_stories_continues_the_one_begun_first() -> None:
+    # A window where one event was split: the wire's report alone, and a later story of two other reports.
+    def member(article: Article, story: Article) -> Member:
+        return Member(article.id, story.id, article.published_at.timestamp(), article.language, event_features(article))
+
+    events = EventIndex([member(WIRE, WIRE), member(RADIO, RADIO), member(PAPER, RADIO)])
+    placed = place_articles(CopyIndex(), events, [FOLLOW_UP])
+    assert placed[FOLLOW_UP.id].story_id == WIRE.id

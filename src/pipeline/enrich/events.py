@@ -1,11 +1,12 @@
 """Event stories: what an article reports (names, numbers, rare terms) and the index that groups reports of one event.
 
-Independent reports of one event share facts, not phrases: the people, places and organisations, the numbers,
-the rarer words. An article is a weighted set of such features, each weighted by how rare it is in the window
-(IDF); it joins the story whose members' profile (centroid) it is most similar to, above a threshold, else it
-starts a story. Comparing with the whole story, not its nearest member, keeps chains of look-alikes apart (the
-same minister at another meeting, another earthquake the same week). Names and numbers survive translation where
-words do not, so an article in another language than the story's is compared on those alone.
+Independent reports of one event share facts, not phrases: the people, places and organisations, the numbers, the
+rarer words. An article is a weighted set of such features, each weighted by how rare it is in the window (IDF); it
+joins a story whose members' profile (centroid) it is similar enough to, the earliest begun when it fits several
+(the story continues rather than restarts), else it starts a story. Comparing with the whole story, not its nearest
+member, keeps chains of look-alikes apart (the same minister at another meeting, another earthquake the same week).
+Names and numbers survive translation where words do not, so an article in another language than the story's is
+compared on those alone.
 """
 
 from __future__ import annotations
@@ -247,6 +248,7 @@ class EventIndex:
         self._vectors: list[np.ndarray] = []  # per member: its weights times their IDF
         self._position: dict[str, int] = {}
         self._stories: dict[str, list[int]] = {}
+        self._started: dict[str, float] = {}  # story -> its earliest member's time
         # Of stories with several members, all or in one language, until one joins.
         self._profiles: dict[str, dict[str | None, _Profile]] = {}
         self._story_names: list[str] = []  # story number -> id
@@ -325,8 +327,11 @@ class EventIndex:
             same = self._similarity(self._profile(story, language), when, True, features, vector) / JOIN_SIMILARITY
             cross = self._similarity(self._profile(story), when, False, features, vector) / CROSS_LANGUAGE_SIMILARITY
             score = max(same, cross)
-            if score >= 1 and (best is None or (score, story) > best):
-                best = (score, story)
+            # Of the stories it fits, a report joins the one that began first: a later one it also fits is the
+            # same event restarted (a follow-up that opened its own story), and the story continues.
+            started = -self._started[story]
+            if score >= 1 and (best is None or (started, story) > best):
+                best = (started, story)
         return None if best is None else best[1]
 
     def _profile(self, story: str, language: str | None = ALL_LANGUAGES) -> _Profile:
@@ -389,6 +394,8 @@ class EventIndex:
         self._members.append(member)
         self._position[member.article_id] = position
         self._stories.setdefault(member.story_id, []).append(position)
+        started = self._started.get(member.story_id, member.published_at)
+        self._started[member.story_id] = min(started, member.published_at)
         self._profiles.pop(member.story_id, None)
         if len(member.features.keys):
             self._featured += 1
