@@ -75,8 +75,8 @@ def news_ingest() -> None:
         events = {
             getattr(asset, "name", asset): list(found) for asset, found in (triggering_asset_events or {}).items()
         }
-        pushed = {push_source(event.extra) for event in events.get(NEWS_PUSHES.name, [])} - {None}
-        triggered = ([INBOX_ID] if NEWS_INBOX.name in events else []) + sorted(s for s in pushed if s)
+        pushed = {source for event in events.get(NEWS_PUSHES.name, []) if (source := push_source(event.extra))}
+        triggered = ([INBOX_ID] if NEWS_INBOX.name in events else []) + sorted(pushed)
         only = triggered or params["sources"] or None
         return stages.plan_shards(get_settings(), only)
 
