@@ -263,10 +263,7 @@ class _SourceFetch:
             if source.fetch_fulltext and state.pending_pages:  # the feed is the same; its missing pages are not
                 return await self._repair(source, result.model_copy(update={"not_modified": 1}), healthy)
             return result.model_copy(update={"not_modified": 1})
-        key = raw_key(source.id, self.now, digest or "", EXTENSIONS[source.kind])
-        content_type = archive_content_type(response.headers.get("content-type"), "application/octet-stream")
-        metadata = archive_metadata(url=response.url) or {}  # without it, only relative links lose their base
-        await asyncio.to_thread(self.store.put_bytes, key, response.body, content_type, metadata)
+        key = await self._archive(source, response.body, response.url, response.headers.get("content-type"), digest)
         if self.since is not None:
             older = [k for k in await self._history(source, response) if k != key]  # a page may repeat the feed
             result = result.model_copy(update={"raw_keys": [key, *older]})
@@ -286,17 +283,24 @@ class _SourceFetch:
             }
         )
 
+    async def _archive(
+        self, source: Source, body: bytes, url: str, content_type: str | None, digest: str | None = None
+    ) -> str:
+        """Put one payload of the source under raw/ exactly as received, with the URL it came from (relative
+        links need it as their base); its key."""
+        key = raw_key(source.id, self.now, digest or sha256_hex(body), EXTENSIONS[source.kind])
+        archived_type = archive_content_type(content_type, "application/octet-stream")
+        await asyncio.to_thread(self.store.put_bytes, key, body, archived_type, archive_metadata(url=url) or {})
+        return key
+
     async def _pushed(self, source: Source, keys: list[str]) -> Fetched:
         """Archive the source's claimed pushes under raw/ like fetched payloads; they leave the push inbox once
         their articles are stored. No state: the next poll stays when it was."""
         raw_keys, consumed = [], {}
         for key in keys:
             pushed = await asyncio.to_thread(self.store.get_object, key)
-            raw = raw_key(source.id, self.now, sha256_hex(pushed.data), EXTENSIONS[source.kind])
-            content_type = archive_content_type(pushed.content_type, "application/octet-stream")
-            metadata = archive_metadata(url=pushed.metadata.get("url") or str(source.url)) or {}
-            await asyncio.to_thread(self.store.put_bytes, raw, pushed.data, content_type, metadata)
-            raw_keys.append(raw)
+            url = pushed.metadata.get("url") or str(source.url)
+            raw_keys.append(await self._archive(source, pushed.data, url, pushed.content_type))
             consumed[key] = websub.processed_push_key(self.settings.websub_push_prefix, key)
         return Fetched(
             source=source.id,
@@ -334,12 +338,7 @@ class _SourceFetch:
         assert self.since is not None
         keys = []
         for page in await walk_history(self.fetcher, source, first, self.since):
-            key = raw_key(source.id, self.now, sha256_hex(page.body), EXTENSIONS[source.kind])
-            content_type = archive_content_type(page.headers.get("content-type"), "application/octet-stream")
-            await asyncio.to_thread(
-                self.store.put_bytes, key, page.body, content_type, archive_metadata(url=page.url) or {}
-            )
-            keys.append(key)
+            keys.append(await self._archive(source, page.body, page.url, page.headers.get("content-type")))
         return list(dict.fromkeys(keys))
 
     async def _sitemap(self, source: Source, state: SourceState, force: bool) -> Fetched:
@@ -367,8 +366,7 @@ class _SourceFetch:
         keys: list[str] = []
         links: dict[str, str] = {}  # article link -> the sitemap listing it
         for url, body in found:
-            key = raw_key(source.id, self.now, sha256_hex(body), EXTENSIONS[source.kind])
-            await asyncio.to_thread(self.store.put_bytes, key, body, "application/xml", archive_metadata(url=url) or {})
+            key = await self._archive(source, body, url, "application/xml")
             keys.append(key)
             response = FetchResponse(url, 200, {"content-type": "application/xml"}, body)
             links |= {link: key for link in self._links(source, key, response) if link not in links}
