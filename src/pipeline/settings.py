@@ -122,6 +122,13 @@ class Settings(BaseSettings):
     )
     digest_email_from: str | None = Field(None, description="Sender; else the SMTP connection's `from_email`.")
     smtp_conn_id: str = Field("smtp_default", description="Airflow connection the SMTP notifier sends through.")
+    digest_url: str | None = Field(
+        None,
+        pattern=r"^https?://.*\{date\}",
+        description="Address of a day's published digest, with {date} for its day (alerts link stories in it); "
+        "unset: the digest page of the Airflow UI at [api] base_url.",
+    )
+    alerts_from: str | None = Field(None, description="Sender of watchlist alerts; else NEWS_DIGEST_EMAIL_FROM.")
 
     @field_validator("digest_timezone")
     @classmethod

@@ -4,6 +4,7 @@ raw/{source}/{yyyy}/{mm}/{dd}/{fetched_at}-{sha256}.{ext}   payloads exactly as 
 articles/date={yyyy-mm-dd}/{article_id}.json                one enriched article
 lake/articles/date={yyyy-mm-dd}/part-0000.parquet           daily compaction
 state/sources/{source}.json, state/stories/{yyyy-mm-dd}.parquet
+state/alerts/{watchlist}/{story_id}.json                     what a watchlist has alerted of a story
 quarantine/{yyyy-mm-dd}/{source}/{sha256}.json               rejected input and its reason
 runs/{dag_id}/{run_id}.json                                  run reports
 digests/{yyyy-mm-dd}/digest.{fmt}, digests/latest.{fmt}, digests/feed.atom
@@ -19,6 +20,7 @@ from datetime import UTC, date, datetime
 from typing import Literal
 
 __all__ = [
+    "ALERTS_PREFIX",
     "DIGESTS_PREFIX",
     "DIGEST_FEED_KEY",
     "INBOX_PENDING",
@@ -27,6 +29,7 @@ __all__ = [
     "QUARANTINE_PREFIX",
     "RAW_PREFIX",
     "STATE_PREFIX",
+    "alert_state_key",
     "article_key",
     "articles_prefix",
     "digest_date_of",
@@ -52,6 +55,7 @@ __all__ = [
 RAW_PREFIX = "raw/"
 STATE_PREFIX = "state/sources/"
 STORIES_PREFIX = "state/stories/"
+ALERTS_PREFIX = "state/alerts/"
 QUARANTINE_PREFIX = "quarantine/"
 LAKE_PREFIX = "lake/articles"
 DIGESTS_PREFIX = "digests/"
@@ -116,6 +120,11 @@ def state_key(source: str) -> str:
 def story_index_key(day: date) -> str:
     """MinHash signatures and story assignments of the articles published on `day`."""
     return f"{STORIES_PREFIX}{day.isoformat()}.parquet"
+
+
+def alert_state_key(watchlist: str, story_id: str) -> str:
+    """The sources a watchlist has seen of a story and the alerts it raised."""
+    return f"{ALERTS_PREFIX}{safe_segment(watchlist)}/{safe_segment(story_id)}.json"
 
 
 def quarantine_key(day: date, source: str, sha256: str) -> str:
