@@ -4,50 +4,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from email import message_from_bytes, policy
-from email.message import EmailMessage
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from pipeline.settings import Settings, get_settings
 from pipeline.storage.store import ObjectStore
 from tests.support.airflow import DagRuns, dagbag
-from tests.support.ports import free_ports
+from tests.support.receivers import Inbox, smtp_server
 from tests.support.s3 import copy_bucket
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = message_from_bytes(envelope.content, policy=policy.default)
-        assert isinstance(message, EmailMessage)
-        self.messages.append(message)
-        return "250 OK"
 
 
 @pytest.fixture
 def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
-    inbox = Inbox()
-    [port] = free_ports(1)
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    connection = {
-        "conn_type": "smtp",
-        "host": "127.0.0.1",
-        "port": port,
-        "extra": {"disable_ssl": True, "disable_tls": True},
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_NEWS_SMTP", json.dumps(connection))
-    monkeypatch.setenv("NEWS_SMTP_CONN_ID", "news_smtp")
-    monkeypatch.setenv("NEWS_DIGEST_EMAIL_FROM", "digest@news.test")
-    try:
+    with smtp_server() as (inbox, connection):
+        monkeypatch.setenv("AIRFLOW_CONN_NEWS_SMTP", json.dumps(connection))
+        monkeypatch.setenv("NEWS_SMTP_CONN_ID", "news_smtp")
+        monkeypatch.setenv("NEWS_DIGEST_EMAIL_FROM", "digest@news.test")
         yield inbox
-    finally:
-        controller.stop()
 
 
 def test_digest_is_emailed_when_asked_and_skipped_without_recipients(
