@@ -25,6 +25,7 @@ LAYERS = [
         "fulltext",
         "enrich",
         "storage",
+        "watchlists",
     },
     {"stories", "lake", "digest", "seaweed"},
     {"stages"},
