@@ -64,7 +64,7 @@ def news_alerts() -> None:
 
         store, run = object_store(), str(run_id)
         due = alerts.claim_alerts(store, get_settings(), [date.fromisoformat(d) for d in days], run, digest_url())
-        return alerts.deliver_alerts(store, due, lambda alert: notify_alert(alert, context | {"run_id": run}))
+        return alerts.deliver_alerts(store, due, lambda alert, channel: notify_alert(alert, channel, context))
 
     send_alerts(alert_days())
 

@@ -16,7 +16,7 @@ from airflow.sdk import BaseHook, BaseNotifier
 from pipeline.settings import get_settings
 
 if TYPE_CHECKING:
-    from pipeline.watchlists import Alert
+    from pipeline.watchlists import Alert, Channel
 
 __all__ = ["SIGNATURE_HEADER", "WebhookNotifier", "digest_url", "notify_alert", "sign_body"]
 
@@ -74,14 +74,14 @@ def digest_url() -> str:
     return get_settings().digest_url or f"{base.rstrip('/')}/news-digests/{{date}}"
 
 
-def notify_alert(alert: Alert, context: Any) -> None:
-    """Send one alert to its watchlist's recipients: e-mail, webhook, or both."""
+def notify_alert(alert: Alert, channel: Channel, context: Any) -> None:
+    """Send one alert on one channel: e-mail to the watchlist's recipients, or its webhook."""
     from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
     from pipeline.stages.alerts import alert_message, alert_payload
 
     settings = get_settings()
-    if alert.email:
+    if channel == "email":
         subject, html = alert_message(alert)
         # notify(), not notifier(context): calling it would render feed text as a Jinja template.
         SmtpNotifier(
@@ -91,6 +91,6 @@ def notify_alert(alert: Alert, context: Any) -> None:
             html_content=html,
             smtp_conn_id=settings.smtp_conn_id,
         ).notify(context)
-    if alert.webhook:
+    elif alert.webhook:
         alert_id = f"{alert.watchlist}/{alert.story_id}/{alert.number}"
         WebhookNotifier(alert.webhook, alert_payload(alert), {ALERT_HEADER: alert_id}).notify(context)

@@ -24,6 +24,7 @@ __all__ = [
     "Alert",
     "AlertRecord",
     "AlertState",
+    "Channel",
     "Watchlist",
     "WatchlistError",
     "load_watchlists",
@@ -87,17 +88,21 @@ class Watchlist(BaseModel):
         return self
 
 
+Channel = Literal["email", "webhook"]
+
+
 class AlertRecord(BaseModel):
-    """One alert of a story: claimed by a run, then sent."""
+    """One alert of a story: claimed by a run, then sent on each of its channels."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     number: int = Field(ge=1, description="1 for the first match, then one more per growth.")
     day: date = Field(description="The digest the alert links.")
     sources: int = Field(description="Distinct sources of the story when it was raised.")
-    run_id: str
+    run_id: str = Field(description="The run that claimed it; empty once a failed run gave it back.")
     claimed_at: datetime
-    sent: bool = False
+    sent: bool = Field(False, description="Sent on every channel.")
+    delivered: list[Channel] = Field(default_factory=list, description="Channels it was sent on so far.")
 
 
 class AlertState(BaseModel):
@@ -130,6 +135,13 @@ class Alert(BaseModel):
     email: list[str]
     webhook: str | None = None
     run_id: str = Field(description="The run that claimed it.")
+    delivered: list[Channel] = Field(default_factory=list, description="Channels it was already sent on.")
+
+    @property
+    def channels(self) -> list[Channel]:
+        """Where it goes: e-mail, the webhook, or both."""
+        wanted: list[Channel] = ["email"] if self.email else []
+        return wanted + (["webhook"] if self.webhook else [])
 
 
 def load_watchlists(path: Path) -> list[Watchlist]:
@@ -215,14 +227,15 @@ def next_alert(
 ) -> AlertRecord | None:
     """The alert a matching story is due on `day`, given what was raised before; None when none is.
 
-    An alert claimed by another run and not sent within `claim_timeout` seconds is taken over; one claimed
-    by this run (a retry) is due again.
+    An alert given back by a failed run, or claimed by another run and not sent within `claim_timeout`
+    seconds, is taken over (with the channels it was already sent on); one claimed by this run (a retry) is
+    due again.
     """
     seen = set(state.sources if state else ()) | sources
     alerts = state.alerts if state else []
     last = alerts[-1] if alerts else None
     if last is not None and not last.sent:
-        if last.run_id == run_id or (now - last.claimed_at).total_seconds() > claim_timeout:
+        if last.run_id in ("", run_id) or (now - last.claimed_at).total_seconds() > claim_timeout:
             return last.model_copy(update={"day": day, "sources": len(seen), "run_id": run_id, "claimed_at": now})
         return None  # another run is sending it
     sent = last.sources if last else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,9 +14,9 @@ from pipeline.digest import build_digest, publish_digest
 from pipeline.errors import TransientError
 from pipeline.models import Article
 from pipeline.settings import Settings, get_settings
-from pipeline.stages.alerts import claim_alerts, deliver_alerts
+from pipeline.stages.alerts import alert_days, claim_alerts, deliver_alerts
 from pipeline.storage.store import ObjectStore
-from pipeline.watchlists import AlertState
+from pipeline.watchlists import Alert, AlertState, Channel
 from tests.support.airflow import dagbag
 from tests.support.articles import DAY
 from tests.support.paths import ROOT
@@ -119,24 +119,36 @@ def test_two_runs_never_send_one_alert_twice_and_a_failed_send_is_sent_again(
     from news_notifiers import notify_alert
 
     settings = get_settings()
+    # One watchlist alerting on both channels, so a failure of one must not send the other twice.
+    settings.sources_file.write_text(
+        '[[watchlists]]\nname = "both"\nwords = ["earthquake"]\nemail = ["desk@news.test"]\nwebhook = "news_hook"\n'
+    )
     publish(store, story_reports(sources=["wire", "daily"], first=1, **QUAKE))
     now = datetime(2024, 1, 8, tzinfo=UTC)
 
-    first = claim_alerts(store, settings, [DAY], "run-a", DIGEST_URL, now)
-    assert sorted((a.watchlist, a.story_id) for a in first) == [("japan", "s1"), ("quakes", "s1")]
-    assert claim_alerts(store, settings, [DAY], "run-b", DIGEST_URL, now) == []  # run-a is sending them
+    def send(alert: Alert, channel: Channel) -> None:
+        notify_alert(alert, channel, {})
+
+    [first] = claim_alerts(store, settings, [DAY], "run-a", DIGEST_URL, now)
+    assert (first.watchlist, first.story_id, first.channels) == ("both", "s1", ["email", "webhook"])
+    assert claim_alerts(store, settings, [DAY], "run-b", DIGEST_URL, now) == []  # run-a is sending it
 
     receivers.hook.failures = 1  # the webhook answers 500 once
-    with pytest.raises(TransientError, match="1 of 2 alerts not sent: japan/s1: webhook 'news_hook' answered 500"):
-        deliver_alerts(store, first, lambda alert: notify_alert(alert, {}))
+    with pytest.raises(
+        TransientError, match=r"1 of 1 alerts not sent: both/s1 \(webhook\): webhook 'news_hook' answered 500"
+    ):
+        deliver_alerts(store, [first], send)
     assert len(receivers.inbox.messages) == 1 and receivers.hook.deliveries == []
 
-    # The failed alert's claim was given back: the next run claims and sends it; the sent one stays sent.
+    # The claim was given back with the e-mail done: the next run sends the webhook alone.
     [again] = claim_alerts(store, settings, [DAY], "run-b", DIGEST_URL, now)
-    assert (again.watchlist, again.number) == ("japan", 1)
-    assert deliver_alerts(store, [again], lambda alert: notify_alert(alert, {})) == ["japan/s1#1"]
+    assert (again.number, again.run_id, again.delivered) == (1, "run-b", ["email"])
+    assert deliver_alerts(store, [again], send) == ["both/s1#1"]
+    assert len(receivers.inbox.messages) == 1
     assert len(receivers.hook.deliveries) == 1 and receivers.hook.deliveries[0].signed
     assert claim_alerts(store, settings, [DAY], "run-c", DIGEST_URL, now + timedelta(days=1)) == []
+    state = AlertState.model_validate_json(store.get_bytes("state/alerts/both/s1.json"))
+    assert [(a.run_id, a.sent, a.delivered) for a in state.alerts] == [("run-b", True, ["email", "webhook"])]
 
 
 def test_a_claim_left_by_a_dead_run_is_taken_over(store: ObjectStore, receivers: Receivers) -> None:
@@ -147,3 +159,12 @@ def test_a_claim_left_by_a_dead_run_is_taken_over(store: ObjectStore, receivers:
     assert claim_alerts(store, settings, [DAY], "run-b", DIGEST_URL, now + timedelta(minutes=30)) == []
     taken = claim_alerts(store, settings, [DAY], "run-b", DIGEST_URL, now + timedelta(hours=3))
     assert [(a.number, a.run_id) for a in taken] == [(1, "run-b"), (1, "run-b")]
+
+
+def test_the_days_read_are_the_forms_else_the_events_else_the_newest_digests(store: ObjectStore) -> None:
+    for day in ("2024-01-05", "2024-01-06", "2024-01-07"):
+        store.put_bytes(f"digests/{day}/digest.json", b"{}")
+    assert alert_days(store, "2024-01-01", [{"date": "2024-01-05"}]) == [date(2024, 1, 1)]
+    events = [{"date": "2024-01-05"}, {"partition_key": "2024-01-06", "date": None}, {"dates": ["2024-01-05"]}]
+    assert alert_days(store, None, events) == [date(2024, 1, 5), date(2024, 1, 6)]
+    assert alert_days(store, None, [{"partition_key": "shard-3"}, {}]) == [date(2024, 1, 6), date(2024, 1, 7)]

@@ -190,6 +190,9 @@ def test_an_alert_another_run_is_sending_is_left_to_it_unless_that_run_died() ->
     assert next_alert(pending, names(3), 1, DAY, "r1", NOW, HOUR) is None
     retried = next_alert(pending, names(3), 1, DAY, "r0", NOW, HOUR)  # the same run, retried
     assert retried is not None and retried.number == 1 and retried.run_id == "r0"
+    given_back = state(record(1, 3, sent=False, run_id="", age=60))  # its run failed to send it
+    back = next_alert(given_back, names(3), 1, DAY, "r1", NOW, HOUR)
+    assert back is not None and back.number == 1 and back.run_id == "r1"
     stale = state(record(1, 3, sent=False, run_id="r0", age=2 * HOUR))
     taken = next_alert(stale, names(3), 1, DAY, "r1", NOW, HOUR)
     assert taken is not None and taken.number == 1 and taken.run_id == "r1" and taken.claimed_at == NOW

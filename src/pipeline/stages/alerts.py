@@ -1,7 +1,8 @@
 """What the news_alerts DAG calls: which digests to read, the alerts the watchlists are due, and their delivery.
 
 Alerts are claimed in the bucket before they are sent (`state/alerts/{watchlist}/{story_id}.json`, written
-with conditional writes), so two runs never send one alert twice; a failed send gives its claim back.
+with conditional writes), so two runs never send one alert twice; a failed send gives its claim back, noting
+the channels it did reach, so they are not sent to again.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from pipeline.storage.keys import alert_state_key
 from pipeline.storage.store import ObjectStore
 from pipeline.watchlists import (
     Alert,
-    AlertRecord,
     AlertState,
+    Channel,
     Watchlist,
     load_watchlists,
     match_story,
@@ -94,22 +95,29 @@ def claim_alerts(
     return alerts
 
 
-def deliver_alerts(store: ObjectStore, alerts: Sequence[Alert], send: Callable[[Alert], None]) -> list[str]:
-    """Send each alert and mark it sent; give back the claim of one that fails. Return what was sent.
+def deliver_alerts(store: ObjectStore, alerts: Sequence[Alert], send: Callable[[Alert, Channel], None]) -> list[str]:
+    """Send each alert on each of its channels not yet done, and record it; return the alerts sent.
 
-    Raises `TransientError` after trying them all when any failed, so a retry sends those again.
+    A failed channel gives the alert's claim back, with the channels done, so the next attempt sends only
+    what is missing. Raises `TransientError` after trying them all when any failed.
     """
     sent, failed = [], []
     for alert in alerts:
-        try:
-            send(alert)
-        except Exception as exc:
-            log.warning("alert %s of %s/%s not sent: %s", alert.number, alert.watchlist, alert.story_id, exc)
-            _update_record(store, alert, sent=False)
-            failed.append(f"{alert.watchlist}/{alert.story_id}: {exc}")
-            continue
-        _update_record(store, alert, sent=True)
-        sent.append(f"{alert.watchlist}/{alert.story_id}#{alert.number}")
+        done = list(alert.delivered)
+        for channel in [c for c in alert.channels if c not in done]:
+            try:
+                send(alert, channel)
+            except Exception as exc:
+                log.warning(
+                    "alert %s/%s#%s: %s failed: %s", alert.watchlist, alert.story_id, alert.number, channel, exc
+                )
+                failed.append(f"{alert.watchlist}/{alert.story_id} ({channel}): {exc}")
+                break
+            done.append(channel)
+        complete = set(done) >= set(alert.channels)
+        _update_record(store, alert, done, complete)
+        if complete:
+            sent.append(f"{alert.watchlist}/{alert.story_id}#{alert.number}")
     if failed:
         raise TransientError(f"{len(failed)} of {len(alerts)} alerts not sent: " + "; ".join(failed))
     return sent
@@ -136,7 +144,7 @@ def alert_message(alert: Alert) -> tuple[str, str]:
 
 def alert_payload(alert: Alert) -> dict[str, Any]:
     """The JSON a webhook gets: the alert without its recipients and claim."""
-    return alert.model_dump(mode="json", exclude={"email", "webhook", "run_id"})
+    return alert.model_dump(mode="json", exclude={"email", "webhook", "run_id", "delivered"})
 
 
 def _claim(
@@ -185,13 +193,15 @@ def _claim(
             email=watchlist.email,
             webhook=watchlist.webhook,
             run_id=run_id,
+            delivered=record.delivered,
         )
     raise TransientError(f"{key}: changed by other runs {ATTEMPTS} times in a row")
 
 
-def _update_record(store: ObjectStore, alert: Alert, sent: bool) -> None:
-    """Mark the alert's claim sent, or (not sent) remove it so the next run claims it again."""
+def _update_record(store: ObjectStore, alert: Alert, delivered: list[Channel], sent: bool) -> None:
+    """Record the channels the alert went out on: sent when all of them, else its claim given back."""
     key = alert_state_key(alert.watchlist, alert.story_id)
+    update = {"delivered": delivered, "sent": sent} | ({} if sent else {"run_id": ""})
     for _ in range(ATTEMPTS):
         found = store.get_with_etag(key)
         if found is None:
@@ -200,11 +210,7 @@ def _update_record(store: ObjectStore, alert: Alert, sent: bool) -> None:
         mine = [a for a in state.alerts if a.number == alert.number and a.run_id == alert.run_id and not a.sent]
         if not mine:
             return  # taken over by another run meanwhile: it is that run's now
-        records: list[AlertRecord] = (
-            [a.model_copy(update={"sent": True}) if a is mine[0] else a for a in state.alerts]
-            if sent
-            else [a for a in state.alerts if a is not mine[0]]
-        )
+        records = [a.model_copy(update=update) if a is mine[0] else a for a in state.alerts]
         body = state.model_copy(update={"alerts": records}).model_dump_json(indent=2).encode()
         if store.replace(key, body, found[1], "application/json"):
             return
