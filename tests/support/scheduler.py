@@ -1,5 +1,5 @@
-"""What the scheduler does with asset events, done by hand in the tests' metadata DB: DAGs in it, unpaused,
-and the partitioned runs it creates from the pending partitions of asset-scheduled DAGs."""
+"""What the scheduler does, done by hand in the tests' metadata DB (DAGs in it, unpaused, and the partitioned
+runs it creates from pending partitions), and what it recorded (asset events, runs, why a try was retried)."""
 
 from __future__ import annotations
 
@@ -84,3 +84,16 @@ def partition_events(asset_name: str, source_run_id: str) -> list[Any]:
         for event in events:
             session.expunge(event)
     return events
+
+
+def retry_reasons(run: Any) -> list[str]:
+    """Why each retried try of the run was retried, as its retry policy said."""
+    from airflow.models.taskinstancehistory import TaskInstanceHistory
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        query = select(TaskInstanceHistory.retry_reason).where(
+            TaskInstanceHistory.dag_id == run.dag_id, TaskInstanceHistory.run_id == run.run_id
+        )
+        return [reason for reason in session.scalars(query) if reason]
