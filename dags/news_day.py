@@ -15,6 +15,8 @@ import pendulum
 from airflow.sdk import CronPartitionTimetable, dag, task
 from news_airflow import DAY_KEY, DEFAULT_ARGS, DIGEST_CRON, NEWS_DAY
 
+from pipeline.errors import ConfigError
+
 
 @dag(
     dag_id="news_day",
@@ -30,6 +32,8 @@ def news_day() -> None:
     @task(outlets=[NEWS_DAY])
     def close_day(partition_key: Any = None) -> str:
         """Emit the day's partition of news_day (the run's own partition key)."""
+        if not partition_key:  # failing emits nothing: an event without a day would build no digest
+            raise ConfigError("news_day closes a day: trigger it with a partition key (YYYY-MM-DD)")
         return str(partition_key)
 
     close_day()

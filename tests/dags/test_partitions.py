@@ -61,3 +61,10 @@ def test_the_daily_clock_closes_the_day_before(airflow_db: None) -> None:
     # A backfill over days makes one partition per day named.
     days = timetable.iter_partition_dagrun_infos(earliest=after.subtract(days=2), latest=after)
     assert [i.partition_key for i in days] == ["2024-01-06", "2024-01-07"]
+
+
+def test_the_clock_without_a_day_fails_and_emits_nothing(airflow_db: None) -> None:
+    run = dagbag().dags["news_day"].test()  # a manual run has no partition key
+    [close] = run.get_task_instances()
+    assert (close.state, close.try_number) == ("failed", 1)
+    assert partition_events("news_day", run.run_id) == []
