@@ -3,9 +3,9 @@
 
 Match the published digests against the watchlists (`[[watchlists]]` in the sources file) and alert their
 recipients: once per story when it first matches, and again each time it has grown by the watchlist's
-`grow_by` distinct sources. Runs whenever `news_digest` publishes (the `news_digests` asset), reading the
-days the event names or else the two newest digests. Alerts go by e-mail (Airflow's SMTP notifier, connection
-`NEWS_SMTP_CONN_ID`) and to signed webhooks (an Airflow connection per watchlist); each links its story in
+`grow_by` distinct sources. Runs whenever `news_digest` publishes a day (the `news_digests` asset, partitioned
+by day), reading that day's digest, or else the two newest. Alerts go by e-mail (Airflow's SMTP notifier,
+connection `NEWS_SMTP_CONN_ID`) and to signed webhooks (an Airflow connection per watchlist); each links its story in
 the digest. What was alerted is kept under `state/alerts/` in the bucket, so a re-run sends nothing twice.
 
 Trigger form: `date` matches the digest of one chosen day.
@@ -16,15 +16,19 @@ from __future__ import annotations
 from typing import Any
 
 import pendulum
-from airflow.sdk import Param, dag, task
-from news_airflow import DEFAULT_ARGS, NEWS_DIGESTS, object_store
+from airflow.sdk import Param, PartitionedAssetTimetable, StartOfDayMapper, dag, task
+from news_airflow import DAY_KEY, DEFAULT_ARGS, NEWS_DIGESTS, object_store
 
 from pipeline.settings import get_settings
 
 
 @dag(
     dag_id="news_alerts",
-    schedule=[NEWS_DIGESTS],
+    # news_digests events carry their day as partition key, and such events start only partitioned DAGs.
+    schedule=PartitionedAssetTimetable(
+        assets=NEWS_DIGESTS,
+        default_partition_mapper=StartOfDayMapper(input_format=DAY_KEY, output_format=DAY_KEY),
+    ),
     start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,  # runs are safe together (claims are conditional), but one at a time reads better
@@ -42,11 +46,11 @@ from pipeline.settings import get_settings
 )
 def news_alerts() -> None:
     @task
-    def alert_days(params: dict[str, Any], triggering_asset_events: Any = None) -> list[str]:
-        """Choose the digests to match: the form's day, the days the digest events name, or the newest two."""
+    def alert_days(params: dict[str, Any], partition_key: Any = None, triggering_asset_events: Any = None) -> list[str]:
+        """Choose the digests to match: the form's day, the run's and the events' days, or the newest two."""
         from pipeline.stages import alerts
 
-        events = [
+        events = [{"partition_key": partition_key}] + [
             event.extra | {"partition_key": getattr(event, "partition_key", None)}
             for events in (triggering_asset_events or {}).values()
             for event in events

@@ -3,9 +3,9 @@
 
 Compact each day's articles into the Parquet lake (`lake/articles/date=…/`) and build and publish its
 digest (`digests/YYYY-MM-DD/digest.{html,md,json}`, `digests/latest.html`, `digests/feed.atom`); then apply
-the retention of raw/ and quarantine/ when one is configured. Runs every day for the previous day, and
-whenever `news_ingest` stores articles (the `news_articles` asset), rebuilding each date those articles
-belong to. Emits `news_digests`.
+the retention of raw/ and quarantine/ when one is configured. Runs once per day partition (`YYYY-MM-DD`):
+every day for the previous day (the `news_day` clock), and for each day `news_ingest` stored articles for
+(the `news_articles` asset). Clearing a run rebuilds its day. Emits `news_digests`.
 
 Trigger form: `date` rebuilds one chosen day; `email` also sends it. Rebuilding is idempotent, so
 backfills are safe. With `NEWS_DIGEST_EMAIL_TO` set, each scheduled run e-mails the digest through
@@ -18,8 +18,8 @@ from datetime import date
 from typing import Any
 
 import pendulum
-from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task, task_group
-from news_airflow import DEFAULT_ARGS, DIGEST_CRON, NEWS_ARTICLES, NEWS_DIGESTS, object_store
+from airflow.sdk import Param, PartitionedAssetTimetable, StartOfDayMapper, dag, task, task_group
+from news_airflow import DAY_KEY, DEFAULT_ARGS, NEWS_ARTICLES, NEWS_DAY, NEWS_DIGESTS, object_store
 
 from pipeline.settings import get_settings
 
@@ -29,7 +29,11 @@ from pipeline.settings import get_settings
 
 @dag(
     dag_id="news_digest",
-    schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable(DIGEST_CRON, timezone="UTC"), assets=NEWS_ARTICLES),
+    # One run per day partition, from either asset; the mapper keeps the key and gives the run its date.
+    schedule=PartitionedAssetTimetable(
+        assets=NEWS_ARTICLES | NEWS_DAY,
+        default_partition_mapper=StartOfDayMapper(input_format=DAY_KEY, output_format=DAY_KEY),
+    ),
     start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
     catchup=False,
     default_args=DEFAULT_ARGS,
@@ -40,19 +44,18 @@ from pipeline.settings import get_settings
             None,
             type=["null", "string"],
             format="date",
-            description="Day to rebuild (empty: from the trigger).",
+            description="Day to rebuild (empty: the run's partition, else yesterday).",
         ),
         "email": Param(False, type="boolean", description="E-mail the digest (needs NEWS_DIGEST_EMAIL_TO)."),
     },
 )
 def news_digest() -> None:
     @task
-    def dates_to_build(params: dict[str, Any], triggering_asset_events: Any, logical_date: Any = None) -> list[str]:
-        """Choose the days to rebuild: the form's date, the dates of stored articles, or yesterday."""
+    def dates_to_build(params: dict[str, Any], partition_key: Any = None, logical_date: Any = None) -> list[str]:
+        """Choose the day to rebuild: the form's date, the run's partition, or yesterday."""
         from pipeline import stages
 
-        extras = [event.extra for events in (triggering_asset_events or {}).values() for event in events]
-        days = stages.digest_dates(params.get("date"), extras, logical_date)
+        days = stages.digest_dates(params.get("date"), partition_key, logical_date)
         return [d.isoformat() for d in days]
 
     @task
@@ -63,19 +66,26 @@ def news_digest() -> None:
         return stages.compact_lake(object_store(), date.fromisoformat(day))
 
     @task(outlets=[NEWS_DIGESTS])
-    def publish_digest(day: str) -> dict[str, str]:
-        """Build and publish the digest of one day."""
+    def publish_digest(day: str, outlet_events: Any) -> dict[str, str]:
+        """Build and publish the digest of one day, announcing it as that day's news_digests partition."""
         from pipeline import stages
 
-        return stages.publish_daily_digest(object_store(), get_settings(), date.fromisoformat(day))
+        published = stages.publish_daily_digest(object_store(), get_settings(), date.fromisoformat(day))
+        # The day itself, not the run's key: a run from the form has no partition, its digest still has a day.
+        outlet_events[NEWS_DIGESTS].add_partitions([day])
+        return published
 
     @task
-    def send_digest(day: str, params: dict[str, Any], dag_run: Any = None, **context: Any) -> list[str]:
-        """E-mail the day's digest: on scheduled runs, or when the form asks, and only with recipients set."""
+    def send_digest(
+        day: str, params: dict[str, Any], dag_run: Any = None, triggering_asset_events: Any = None, **context: Any
+    ) -> list[str]:
+        """E-mail the day's digest: on the daily run (news_day's), or when the form asks, and only with recipients."""
         from airflow.sdk.exceptions import AirflowSkipException
         from news_airflow import email_digest
 
-        wanted = params.get("email") or str(getattr(dag_run, "run_type", "")).endswith("scheduled")
+        # Partitioned runs are all asset-triggered: the daily one is the run the news_day clock started.
+        daily = any(asset.name == NEWS_DAY.name for asset in (triggering_asset_events or {}))
+        wanted = params.get("email") or daily
         if not wanted or not get_settings().digest_email_to:
             raise AirflowSkipException("e-mail is off: no NEWS_DIGEST_EMAIL_TO, or not asked for")
         return email_digest(day, context | {"params": params, "dag_run": dag_run})

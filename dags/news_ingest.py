@@ -5,8 +5,9 @@ Fetch every enabled source, normalise and enrich its items, and store them as ar
 (`articles/date=YYYY-MM-DD/{id}.json`). Sources are split into shards (one per source when there are few,
 a host's sources always together); each shard goes through fetch → normalise → enrich → store as its own
 mapped task group, so shards move on independently. Tasks hand each other S3 keys and counts, never
-article bodies. The store task emits `news_articles` with the dates it
-touched, which triggers `news_digest`. A run report lands under `runs/news_ingest/`.
+article bodies. Once every shard is done, `announce_dates` emits one `news_articles` event per day the run
+stored articles for (partition key `YYYY-MM-DD`), and `news_digest` rebuilds each of those days in a run of
+its own. A run report lands under `runs/news_ingest/`.
 
 Runs hourly, and whenever a document is put under `inbox/` in the bucket (the `news_inbox` asset, watched by
 the triggerer), then ingesting just the inbox; and whenever a feed's WebSub hub pushes new content (the
@@ -105,14 +106,12 @@ def news_ingest() -> None:
 
         return _dump(stages.enrich_sources(object_store(), get_settings(), _load(normalised, Normalised)))
 
-    @task(outlets=[NEWS_ARTICLES])
-    def store_sources(enriched: list[dict[str, Any]], outlet_events: Any, params: dict[str, Any]) -> dict[str, Any]:
-        """Store the articles and announce the dates they belong to."""
+    @task
+    def store_sources(enriched: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
+        """Store the articles."""
         from pipeline import stages
 
         results = stages.store_sources(object_store(), get_settings(), _load(enriched, Enriched), params["dry_run"])
-        dates = sorted({d.isoformat() for r in results for d in r.dates})
-        outlet_events[NEWS_ARTICLES].extra = {"dates": dates}
         return {"results": _dump(results)}
 
     @task(trigger_rule="all_done")
@@ -127,9 +126,7 @@ def news_ingest() -> None:
         from pipeline import stages
 
         planned = [source_id for shard in shards for source_id in shard]
-        # One shard's output arrives as is, several as a list (with None for shards that failed).
-        per_shard = [stored] if isinstance(stored, dict) else stored
-        results = [r for shard in per_shard if shard for r in _load(shard["results"], Stored)]
+        results = _stored_results(stored)
         key, report = stages.write_run_report(
             object_store(), "news_ingest", run_id, planned, results, dag_run.start_date, dict(params)
         )
@@ -137,13 +134,33 @@ def news_ingest() -> None:
             raise RuntimeError(f"every source failed: {', '.join(report.failed_sources)} (report {key})")
         return {"report_key": key, "read": report.read, "stored": report.stored, "failed": report.failed_sources}
 
+    # all_done: the shards that stored announce their days even when another shard failed.
+    @task(outlets=[NEWS_ARTICLES], trigger_rule="all_done")
+    def announce_dates(stored: list[dict[str, Any] | None] | dict[str, Any], outlet_events: Any) -> list[str]:
+        """Emit one news_articles partition per day the run stored articles for; skip when it stored none."""
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        days = sorted({d.isoformat() for r in _stored_results(stored) for d in r.dates})
+        if not days:  # a skipped task emits no event, so no digest run without a day to build
+            raise AirflowSkipException("no article stored: no day to announce")
+        outlet_events[NEWS_ARTICLES].add_partitions(days)
+        return days
+
     @task_group
     def ingest_shard(source_ids: list[str]) -> Any:
         """One shard through every stage; shards move on independently of each other."""
         return store_sources(enrich_sources(normalise_sources(fetch_sources(source_ids))))
 
     shards = plan_sources()
-    write_run_report(shards, ingest_shard.expand(source_ids=shards))
+    stored = ingest_shard.expand(source_ids=shards)
+    write_run_report(shards, stored)
+    announce_dates(stored)
+
+
+def _stored_results(stored: list[dict[str, Any] | None] | dict[str, Any]) -> list[Stored]:
+    # One shard's output arrives as is, several as a list (with None for shards that failed).
+    per_shard = [stored] if isinstance(stored, dict) else stored
+    return [r for shard in per_shard if shard for r in _load(shard["results"], Stored)]
 
 
 def _dump(results: list[SourceProgress]) -> list[dict[str, Any]]:

@@ -6,9 +6,10 @@ import os
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import Asset, AssetWatcher
+from airflow.sdk import Asset, AssetWatcher, ExceptionRetryPolicy, RetryAction, RetryRule
 from news_triggers import InboxTrigger, PushTrigger
 
+from pipeline.errors import ConfigError, PermanentError, PreconditionFailed, StorageError, TransientError
 from pipeline.settings import get_settings
 
 if TYPE_CHECKING:
@@ -16,21 +17,27 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AWS_CONN_ID",
+    "DAY_KEY",
     "DEFAULT_ARGS",
     "DIGEST_CRON",
     "FETCH_POOL",
     "INGEST_CRON",
     "NEWS_ARTICLES",
+    "NEWS_DAY",
     "NEWS_DIGESTS",
     "NEWS_INBOX",
     "NEWS_PUSHES",
+    "RETRY_POLICY",
     "email_digest",
     "object_store",
 ]
 
 AWS_CONN_ID = "aws_default"
 # Name-only assets: a URI with a scheme makes Airflow load every provider's URI handlers (and boto3) at parse.
+# Partitioned by day (YYYY-MM-DD): one event per date an ingest stored articles for.
 NEWS_ARTICLES = Asset(name="news_articles")
+# Partitioned by day too: the daily clock (news_day) closes the day before, so its digest is built once complete.
+NEWS_DAY = Asset(name="news_day")
 NEWS_DIGESTS = Asset(name="news_digests")
 # A document put under inbox/ in the bucket: the triggerer fires one event per document.
 NEWS_INBOX = Asset(name="news_inbox", watchers=[AssetWatcher(name="news_inbox", trigger=InboxTrigger())])
@@ -39,11 +46,30 @@ NEWS_PUSHES = Asset(name="news_pushes", watchers=[AssetWatcher(name="news_pushes
 # When the DAGs run on their own. Plain environment variables: reading them costs the parser nothing.
 INGEST_CRON = os.environ.get("NEWS_INGEST_CRON", "0 * * * *")
 DIGEST_CRON = os.environ.get("NEWS_DIGEST_CRON", "0 6 * * *")
+DAY_KEY = "%Y-%m-%d"  # the partition key of a day, on news_articles and news_day
 FETCH_POOL = "news_fetch"  # caps concurrent fetch tasks across runs; `make up` creates it
+
+# What a retry can fix, and what fails the same way every time. The first matching rule wins, so the
+# transient kinds of StorageError come before StorageError. Anything else keeps the plain retries below.
+RETRY_POLICY = ExceptionRetryPolicy(
+    rules=[
+        RetryRule(
+            exception=[TransientError, PreconditionFailed, ConnectionError, TimeoutError],
+            action=RetryAction.RETRY,
+            reason="transient: a timeout, a 5xx, throttling or a lost race; every write is idempotent",
+        ),
+        RetryRule(
+            exception=[ConfigError, PermanentError, StorageError],
+            action=RetryAction.FAIL,
+            reason="permanent: bad configuration, a missing bucket or object, refused credentials",
+        ),
+    ]
+)
 
 # S3 hiccups and busy feeds clear up; retry with growing pauses before calling a task failed.
 DEFAULT_ARGS: dict[str, Any] = {
     "retries": 3,
+    "retry_policy": RETRY_POLICY,
     "retry_delay": timedelta(seconds=20),
     "retry_exponential_backoff": 2.0,
     "max_retry_delay": timedelta(minutes=10),

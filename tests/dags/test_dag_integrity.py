@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.airflow import DAGS, dagbag
 
-EXPECTED = {"news_ingest", "news_digest", "news_alerts"}
+EXPECTED = {"news_ingest", "news_digest", "news_day", "news_alerts"}
 
 
 def test_dags_import_without_errors() -> None:

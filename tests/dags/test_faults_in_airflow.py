@@ -19,6 +19,7 @@ from tests.support.airflow import DAGS, dagbag, point_airflow_at
 from tests.support.feedserver import FeedServer, Route
 from tests.support.processes import killed_while_storing, run_script
 from tests.support.rss import rss, rss_item
+from tests.support.scheduler import retry_reasons
 from tests.support.sources import accounted, register_feeds, seed_documents, stored_once
 
 
@@ -56,6 +57,7 @@ def test_store_killed_mid_run_then_retries_succeed(airflow_db: None, own_s3: tup
     assert run.state == "success"
     tries = {ti.task_id: ti.try_number for ti in run.get_task_instances()}
     assert max(tries.values()) >= 2, f"a task should have failed and been retried: {tries}"
+    assert any(reason.startswith("transient") for reason in retry_reasons(run)), "the retry policy chose the retry"
     [article] = list(store.list_keys("articles/"))
     assert json.loads(store.get_bytes(article))["revision"] == 1
     [report] = list(store.list_keys("runs/news_ingest/"))

@@ -89,18 +89,21 @@ def _airflow_process(pid: int) -> bool:
 
 
 def test_backfill_rebuilds_digests_idempotently(services: Services) -> None:
-    """What `airflow backfill create --dag-id news_digest --from-date … --to-date …` does, through the API."""
+    """What `airflow backfill create --dag-id news_day --from-date … --to-date …` does, through the API: each day
+    of the range closed again, and news_digest rebuilding each in a partitioned run of its own."""
+    services.wait_for("news_day to be parsed and unpaused", lambda: dag_ready(services, "news_day"))
     services.wait_for("news_digest to be parsed and unpaused", lambda: dag_ready(services, "news_digest"))
     if not list(services.store.list_keys("articles/date=2024-01-07/")):
         triggered = services.api("POST", "/dags/news_ingest/dagRuns", json={"logical_date": None, "conf": {}})
         run_id = triggered.json()["dag_run_id"]
         services.wait_for("news_ingest to succeed", lambda: run_state(services, "news_ingest", run_id))
     before = services.store.get_bytes_or_none("digests/2024-01-07/digest.html")
+    earlier = {r["dag_run_id"] for r in runs(services, "news_digest")}
 
     request = {
-        "dag_id": "news_digest",
-        "from_date": "2024-01-07T00:00:00Z",
-        "to_date": "2024-01-08T12:00:00Z",
+        "dag_id": "news_day",
+        "from_date": "2024-01-06T00:00:00Z",
+        "to_date": "2024-01-07T12:00:00Z",
         "reprocess_behavior": "completed",
         "max_active_runs": 2,
     }
@@ -112,17 +115,47 @@ def test_backfill_rebuilds_digests_idempotently(services: Services) -> None:
         time.sleep(2)
     assert created.status_code == 200, created.text
 
-    def backfilled() -> bool:
-        done = [r for r in runs(services, "news_digest") if r["run_type"] == "backfill" and r["state"] == "success"]
-        return len(done) == 2
+    def rebuilt() -> set[str]:
+        new = [r for r in runs(services, "news_digest") if r["dag_run_id"] not in earlier]
+        days = {r["partition_key"] for r in new if r["state"] == "success"}
+        return days if days == {"2024-01-06", "2024-01-07"} else set()
 
-    services.wait_for("two backfill runs of news_digest", backfilled)
-    # Runs at 06:00 on the 7th and 8th build the complete days before: the 6th (empty) and the 7th.
+    services.wait_for("a news_digest run of each backfilled day", rebuilt)
     assert b"No articles for 2024-01-06." in services.store.get_bytes("digests/2024-01-06/digest.html")
     after = services.store.get_bytes("digests/2024-01-07/digest.html")
     assert b"Foreign Minister Yoko Kamikawa promised" in after
     if before is not None:
         assert after == before, "rebuilding a day changes nothing"
+
+
+def test_an_ingest_of_two_days_makes_one_digest_run_per_day(services: Services) -> None:
+    services.wait_for("news_digest to be parsed and unpaused", lambda: dag_ready(services, "news_digest"))
+    # Two unrelated stories on days no other test's articles fall on.
+    stories = {
+        "2023-11-29": "The island ferry leaves an hour earlier from Monday, its operator said on the quay.",
+        "2023-11-30": "A rare orchid flowered in the botanical garden's glasshouse for the first time in decades.",
+    }
+    days = sorted(stories)
+    for day, text in stories.items():
+        (services.home / "articles" / f"story-{day}.txt").write_text(f" date {day} {text}\n")
+    earlier = {r["dag_run_id"] for r in runs(services, "news_digest")}
+    triggered = services.api(
+        "POST", "/dags/news_ingest/dagRuns", json={"logical_date": None, "conf": {"sources": ["seed-articles"]}}
+    )
+    assert triggered.status_code == 200, triggered.text
+    run_id = triggered.json()["dag_run_id"]
+    services.wait_for("news_ingest to succeed", lambda: run_state(services, "news_ingest", run_id))
+
+    def one_run_per_day() -> list[dict[str, object]]:
+        new = [r for r in runs(services, "news_digest") if r["dag_run_id"] not in earlier]
+        done = [r for r in new if r["state"] == "success" and r["partition_key"] in days]
+        return done if len(done) == len(days) else []
+
+    done = services.wait_for("one news_digest run per day stored", one_run_per_day)
+    assert sorted(str(r["partition_key"]) for r in done) == days  # one each, none twice
+    assert {r["run_type"] for r in done} == {"asset_triggered"}
+    for day, text in stories.items():
+        assert text[:40].encode() in services.store.get_bytes(f"digests/{day}/digest.html")
 
 
 def test_digest_page_in_the_airflow_ui_needs_auth(services: Services) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
+from pipeline.errors import ConfigError
 from pipeline.models import Article
 from pipeline.storage.keys import articles_prefix
 from pipeline.storage.store import ObjectStore
@@ -14,15 +14,15 @@ from pipeline.storage.store import ObjectStore
 __all__ = ["day_articles", "digest_dates", "load_articles"]
 
 
-def digest_dates(
-    requested: str | None, event_extras: list[dict[str, Any] | None], scheduled_for: datetime | None
-) -> list[date]:
-    """Days a digest run rebuilds: the one asked for, else those the articles events touched, else yesterday."""
-    if requested:
-        return [date.fromisoformat(requested)]
-    if event_extras:  # asset-triggered: exactly the touched days, none when the ingest stored nothing new
-        return sorted({date.fromisoformat(day) for extra in event_extras for day in (extra or {}).get("dates", [])})
-    # A scheduled run builds the complete day before it.
+def digest_dates(requested: str | None, partition_key: str | None, scheduled_for: datetime | None) -> list[date]:
+    """Days a digest run rebuilds: the one asked for, else its partition's day, else the day before it."""
+    day = requested or partition_key
+    if day:
+        try:
+            return [date.fromisoformat(day)]
+        except ValueError:
+            raise ConfigError(f"not a day (YYYY-MM-DD): {day!r}") from None
+    # A run with neither (a manual one) builds the complete day before it.
     return [(scheduled_for or datetime.now(UTC)).date() - timedelta(days=1)]
 
 
