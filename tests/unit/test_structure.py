@@ -25,6 +25,7 @@ LAYERS = [
         "fulltext",
         "enrich",
         "storage",
+        "rules",
     },
     {"stories", "lake", "digest", "seaweed"},
     {"stages"},
