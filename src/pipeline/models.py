@@ -539,6 +539,7 @@ class DigestStory(_Model):
     people: list[str] = Field(default_factory=list)
     organisations: list[str] = Field(default_factory=list)
     places: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list, description="Every tag the rules gave the story's articles.")
     quote: DigestQuote | None = Field(None, description="A notable direct quote, with its speaker.")
     also_reported_by: list[StoryMention] = Field(
         default_factory=list, description="Every other source once, originals first, then by time."

@@ -198,3 +198,17 @@ def test_rule_names_are_unique_within_their_list(tmp_path: Path) -> None:
     entry = '[[rules]]\nname = "same"\naction = "drop"\nwords = ["x"]\n'
     with pytest.raises(RegistryError, match=r"rule #2 \('same'\): name: duplicate name"):
         load_registry(write(tmp_path, entry * 2))
+
+
+def test_the_digest_shows_the_tags_of_a_storys_articles() -> None:
+    from pipeline.digest import build_digest, render_html, render_markdown
+
+    first = make_article(1, title="Shares rise", story="s").model_copy(update={"tags": ["markets"]})
+    second = make_article(2, title="Shares rise again", story="s", source="other").model_copy(
+        update={"tags": ["finance", "markets"]}
+    )
+    digest = build_digest(first.published_date, [first, second])
+    [story] = digest.stories
+    assert story.tags == ["finance", "markets"]
+    assert "**Tags:** finance, markets" in render_markdown(digest)
+    assert "<dt>Tags</dt><dd>finance, markets</dd>" in render_html(digest)
