@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from pipeline import cli, stages
@@ -34,7 +35,7 @@ def stored(store: ObjectStore) -> dict[str, Article]:
 
 
 def test_a_dropped_item_is_counted_kept_in_raw_and_comes_back_on_replay(
-    settings: Settings, store: ObjectStore, feed_server: FeedServer
+    settings: Settings, store: ObjectStore, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     serve(
         feed_server,
@@ -57,6 +58,13 @@ def test_a_dropped_item_is_counted_kept_in_raw_and_comes_back_on_replay(
     assert articles["Markets rally as shares rise"].tags == ["markets"]
     assert articles["Quiet day in parliament"].tags == []
     assert len(wire.raw_keys) == 1 and store.etag(wire.raw_keys[0]), "the payload stays in raw/"
+    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    monkeypatch.setattr(cli, "console", Console(markup=False, emoji=False, width=200))  # one line a row
+    shown = CliRunner().invoke(cli.app, ["runs", "show", "--dag", "cli"]).output
+    [header] = [line for line in shown.splitlines() if "source" in line and "quarantined" in line]
+    assert [c.strip() for c in header.split("┃")][-3:-1] == ["filtered", "status"]
+    [row] = [line for line in shown.splitlines() if line.startswith("│ wire")]
+    assert [c.strip() for c in row.split("│")][2:8] == ["0", "3", "2", "0", "0", "1"]
 
     settings.sources_file.write_text(registered)  # the drop rule removed
     _, replayed = stages.replay(store, settings, datetime.now(UTC).date())
