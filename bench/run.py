@@ -29,6 +29,8 @@ from ingest import bench_dag_test, bench_full_ingest
 from micro import bench_digest, bench_parse_normalise, bench_store
 from pages import bench_pages
 from pages import markdown as pages_markdown
+from rules import bench_rules
+from rules import markdown as rules_markdown
 from scale import bench_fetch_scale
 from scale import markdown as fetch_scale_markdown
 from shard import commit_states, ingest_shard, write_registry
@@ -296,6 +298,8 @@ def write_markdown(results: dict[str, Any]) -> str:
         lines += ["", *sources_markdown(results["sources"])]
     if "stories" in results:
         lines += stories_markdown(results["stories"])
+    if "rules" in results:
+        lines += ["", *rules_markdown(results["rules"])]
     if "enrichment" in results:
         e = results["enrichment"]
         lines += [
@@ -447,8 +451,8 @@ def seaweedfs() -> Iterator[Settings]:
 
 
 def main() -> None:
-    """`python bench/run.py [fetch] [ingest] [fetch-scale] [enrichment] [pages] [sources] [stories] [micro]`: the
-    named parts (default all); others are kept."""
+    """`python bench/run.py [fetch] [ingest] [fetch-scale] [enrichment] [pages] [sources] [stories] [micro]
+    [rules]`: the named parts (default all); others are kept."""
     parts = set(sys.argv[1:]) or {
         "fetch",
         "ingest",
@@ -458,6 +462,7 @@ def main() -> None:
         "sources",
         "stories",
         "micro",
+        "rules",
     }
     results_file = ROOT / "bench" / "results.json"
     results: dict[str, Any] = json.loads(results_file.read_text()) if results_file.exists() else {}
@@ -492,6 +497,8 @@ def main() -> None:
         results["pages"] = bench_pages()
     if "sources" in parts:
         results["sources"] = bench_sources()
+    if "rules" in parts:
+        results["rules"] = bench_rules()
     if "micro" in parts:
         results |= {"parse_normalise": bench_parse_normalise(), "store": bench_store(), "digest": bench_digest()}
     if "stories" in parts:

@@ -132,7 +132,9 @@ def news_ingest() -> None:
         )
         if report.all_failed:
             raise RuntimeError(f"every source failed: {', '.join(report.failed_sources)} (report {key})")
-        return {"report_key": key, "read": report.read, "stored": report.stored, "failed": report.failed_sources}
+        # read = stored + duplicates + quarantined + filtered: the task's output shows every term of it.
+        counts = report.model_dump(include={"read", "stored", "duplicates", "quarantined", "filtered"})
+        return {"report_key": key, **counts, "failed": report.failed_sources}
 
     # all_done: the shards that stored announce their days even when another shard failed.
     @task(outlets=[NEWS_ARTICLES], trigger_rule="all_done")

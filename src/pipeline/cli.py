@@ -42,12 +42,14 @@ digest_app = typer.Typer(help="Daily digests.", no_args_is_help=True)
 runs_app = typer.Typer(help="Run reports.", no_args_is_help=True)
 articles_app = typer.Typer(help="Stored articles.", no_args_is_help=True)
 lake_app = typer.Typer(help="The Parquet lake and retention.", no_args_is_help=True)
+rules_app = typer.Typer(help="The keep, drop and tag rules of the sources file.", no_args_is_help=True)
 app.add_typer(s3_app, name="s3")
 app.add_typer(sources_app, name="sources")
 app.add_typer(digest_app, name="digest")
 app.add_typer(runs_app, name="runs")
 app.add_typer(articles_app, name="articles")
 app.add_typer(lake_app, name="lake")
+app.add_typer(rules_app, name="rules")
 
 # Titles, keys, errors and query results come from feeds: nothing printed is read as markup ("[/]" crashed,
 # "[link=...]" made links) or as emoji codes; styles are given as Text styles instead.
@@ -391,16 +393,23 @@ def _status(r: SourceReport) -> Text:
 
 
 def print_report(report: RunReport, key: str) -> None:
-    columns = ("not modified", "read", "stored", "duplicates", "quarantined")
+    columns = ("not modified", "read", "stored", "duplicates", "quarantined", "filtered")
     table = Table(title=_shown(f"run {report.run_id}"))
     table.add_column("source", no_wrap=True)
     for column in columns:
         table.add_column(column, justify="right")
     table.add_column("status")
     for r in report.sources:
-        counts = (r.not_modified, r.read, r.stored, r.duplicates, r.quarantined)
+        counts = (r.not_modified, r.read, r.stored, r.duplicates, r.quarantined, r.filtered)
         table.add_row(_shown(r.source), *map(str, counts), _status(r))
-    totals = (report.not_modified, report.read, report.stored, report.duplicates, report.quarantined)
+    totals = (
+        report.not_modified,
+        report.read,
+        report.stored,
+        report.duplicates,
+        report.quarantined,
+        report.filtered,
+    )
     summary = [f"failed: {', '.join(report.failed_sources)}"] if report.failed_sources else []
     summary += [f"deferred: {', '.join(report.deferred_sources)}"] if report.deferred_sources else []
     table.add_row(Text("total", style="bold"), *map(str, totals), _shown("; ".join(summary)))
@@ -579,6 +588,42 @@ def lake_retention() -> None:
     with _failing():
         deleted = stages.apply_retention(_store(settings), settings, datetime.now(UTC).date())
     console.print(f"deleted {deleted['raw']} raw and {deleted['quarantine']} quarantine objects")
+
+
+@rules_app.command("test")
+def rules_test(
+    sources: SourcesOption = None,
+    last: Annotated[int, typer.Option("--last", min=1, help="How many of the newest stored articles to read.")] = 200,
+    rule: Annotated[str | None, typer.Option("--rule", help="Only this rule (by name).")] = None,
+) -> None:
+    """Show what each rule would keep, drop and tag on the newest stored articles; nothing is written."""
+    from pipeline.rules import try_rules
+    from pipeline.sources import load_registry
+    from pipeline.stages.maintenance import newest_articles
+
+    settings = _settings(sources)
+    with _failing():
+        registry = load_registry(settings.sources_file)
+        articles = newest_articles(_store(settings), last)
+    trials, outcome = try_rules(registry.rules, registry.sources, articles)
+    if rule is not None:
+        trials = [t for t in trials if t.rule.name == rule]
+        if not trials:
+            raise _fail(f"{settings.sources_file}: no rule named {rule!r}")
+    verbs = {"keep": "keeps", "drop": "drops", "tag": "tags"}
+    table = Table(title=_shown(f"rules on the newest {outcome['articles']} stored article(s)"))
+    for column in ("rule", "scope", "action", "matches", "for example"):
+        table.add_column(column, justify="right" if column == "matches" else "left")
+    for t in trials:
+        action = verbs[t.rule.action.value] + (
+            f" {t.rule.tag or t.rule.name!r}" if t.rule.action.value == "tag" else ""
+        )
+        examples = "\n".join(t.titles)
+        table.add_row(_shown(t.rule.name), _shown(t.scope), _shown(action), str(t.matched), _shown(examples))
+    console.print(table)
+    console.print(
+        f"all rules together: {outcome['kept']} kept ({outcome['tagged']} tagged), {outcome['dropped']} dropped"
+    )
 
 
 @app.command()

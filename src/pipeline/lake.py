@@ -68,6 +68,7 @@ ARTICLES_SCHEMA = pa.schema(
         ("entities", pa.list_(_ENTITY)),
         ("quotes", pa.list_(_QUOTE)),
         ("keywords", pa.list_(pa.string())),
+        ("tags", pa.list_(pa.string())),
         ("enrichment", pa.map_(pa.string(), pa.string())),
         ("content_hash", pa.string()),
         ("raw_key", pa.string()),

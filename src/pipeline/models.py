@@ -32,6 +32,9 @@ __all__ = [
     "QuarantineRecord",
     "Quote",
     "RawItem",
+    "Rule",
+    "RuleAction",
+    "RuleField",
     "RunReport",
     "Section",
     "Source",
@@ -76,6 +79,52 @@ class OutletKind(StrEnum):
     BLOG = "blog"
 
 
+class RuleAction(StrEnum):
+    KEEP = "keep"
+    DROP = "drop"
+    TAG = "tag"
+
+
+class RuleField(StrEnum):
+    """What a rule looks at: the item's own fields, or (known after enrichment) language and entities."""
+
+    TITLE = "title"
+    TEXT = "text"
+    URL = "url"
+    AUTHOR = "author"
+    CATEGORIES = "categories"
+    LANGUAGE = "language"
+    PERSON = "person"
+    ORGANISATION = "organisation"
+    PLACE = "place"
+    COUNTRY = "country"
+
+
+class Rule(_Model):
+    """One `[[rules]]` (or a source's `[[sources.rules]]`) table: keep, drop or tag an item that matches."""
+
+    name: str = Field(pattern=SLUG.pattern, description="Unique within its list; named in reports and errors.")
+    action: RuleAction
+    fields: list[RuleField] = Field(
+        default_factory=lambda: [RuleField.TITLE, RuleField.TEXT], min_length=1, description="Matched if any is."
+    )
+    words: list[str] = Field(default_factory=list, description="Whole words or phrases, case-insensitive.")
+    regex: str | None = Field(
+        None, max_length=2000, description="RE2 syntax (linear time); case-sensitive unless `(?i)`."
+    )
+    tag: str | None = Field(None, min_length=1, max_length=64, description="The tag a `tag` rule adds (default: name).")
+
+    @model_validator(mode="after")
+    def _one_matcher(self) -> Rule:
+        if bool(self.words) == (self.regex is not None):
+            raise ValueError("a rule needs exactly one of `words` or `regex`")
+        if any(not w.split() for w in self.words):
+            raise ValueError("`words` may not hold an empty word")
+        if self.tag is not None and self.action is not RuleAction.TAG:
+            raise ValueError("only a `tag` rule takes `tag`")
+        return self
+
+
 class Source(_Model):
     """One entry of `sources.toml`."""
 
@@ -93,6 +142,7 @@ class Source(_Model):
     consume: bool = Field(False, description="Move each document to processed/ once stored (the inbox).")
     max_items: int | None = Field(None, ge=1)
     tags: list[str] = Field(default_factory=list)
+    rules: list[Rule] = Field(default_factory=list, description="Rules for this source's items (after the global).")
 
     @model_validator(mode="after")
     def _location_matches_kind(self) -> Source:
@@ -252,6 +302,7 @@ class Article(_Model):
     entities: list[Entity] = Field(default_factory=list)
     quotes: list[Quote] = Field(default_factory=list)
     keywords: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list, description="Tags the `tag` rules of `sources.toml` gave it.")
     enrichment: dict[str, str] = Field(
         default_factory=dict, description="Enriched field -> the enricher and version that produced it."
     )
@@ -326,6 +377,7 @@ class SourceProgress(_Model):
     deferred: bool = Field(False, description="Not fetched: the run's fetch budget was spent; first in the next run.")
     read: int = Field(0, description="Items read from the payloads.")
     quarantined: int = Field(0, description="Items (or whole payloads) rejected, each with a quarantine record.")
+    filtered: int = Field(0, description="Items the rules of `sources.toml` dropped; their payloads stay in raw/.")
     consumed: dict[str, str] = Field(default_factory=dict, description="Inbox key -> where it goes once stored.")
     state: SourceState | None = Field(None, description="Committed by the store stage once articles are safe.")
     durations: dict[str, float] = Field(default_factory=dict, description="Seconds spent per stage.")
@@ -384,6 +436,7 @@ class SourceReport(_Model):
     stored: int = 0
     duplicates: int = 0
     quarantined: int = 0
+    filtered: int = 0
     dates: list[date] = Field(default_factory=list)
     article_keys: list[str] = Field(default_factory=list, description="Articles written or revised by the run.")
     durations: dict[str, float] = Field(default_factory=dict)
@@ -405,6 +458,7 @@ class RunReport(_Model):
     stored: int
     duplicates: int
     quarantined: int
+    filtered: int = Field(0, description="Items dropped by rules: read = stored + duplicates + quarantined + this.")
     failed_sources: list[str]
     deferred_sources: list[str] = Field(default_factory=list, description="Not fetched: the fetch budget was spent.")
     dates: list[date]
@@ -485,6 +539,7 @@ class DigestStory(_Model):
     people: list[str] = Field(default_factory=list)
     organisations: list[str] = Field(default_factory=list)
     places: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list, description="Every tag the rules gave the story's articles.")
     quote: DigestQuote | None = Field(None, description="A notable direct quote, with its speaker.")
     also_reported_by: list[StoryMention] = Field(
         default_factory=list, description="Every other source once, originals first, then by time."

@@ -39,10 +39,10 @@ def register_feeds(settings: Settings, server: FeedServer, paths: dict[str, str]
 
 
 def accounted(report: RunReport) -> dict[str, SourceReport]:
-    """Every item read is stored, a duplicate or quarantined: per source, and for the run."""
+    """Every item read is stored, a duplicate, quarantined or filtered by a rule: per source, and for the run."""
     for result in report.sources:
-        assert result.read == result.stored + result.duplicates + result.quarantined, result
-    assert report.read == report.stored + report.duplicates + report.quarantined
+        assert result.read == result.stored + result.duplicates + result.quarantined + result.filtered, result
+    assert report.read == report.stored + report.duplicates + report.quarantined + report.filtered
     return {r.source: r for r in report.sources}
 
 

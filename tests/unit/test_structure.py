@@ -26,6 +26,7 @@ LAYERS = [
         "enrich",
         "storage",
         "watchlists",
+        "rules",
     },
     {"stories", "lake", "digest", "seaweed"},
     {"stages"},

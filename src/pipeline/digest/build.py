@@ -148,6 +148,7 @@ def _story(
         people=_key_entities(members, EntityType.PERSON),
         organisations=_key_entities(members, EntityType.ORGANISATION),
         places=_key_entities(members, EntityType.PLACE),
+        tags=sorted({t for a in members for t in a.tags}),
         quote=quote,
         also_reported_by=_also_reported_by(members),
         coverage=_coverage(members, sources),

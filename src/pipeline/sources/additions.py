@@ -8,6 +8,7 @@ import os
 import re
 import tempfile
 import unicodedata
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -91,4 +92,4 @@ def add_sources(path: Path, sources: list[Source]) -> Registry:
         temp.replace(path)
     finally:
         temp.unlink(missing_ok=True)
-    return Registry(path.resolve(), registry.sources)
+    return replace(registry, path=path.resolve())

@@ -7,7 +7,9 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from pipeline.models import Article, Enriched, Normalised
+from pipeline.rules import RuleSet
 from pipeline.settings import Settings
+from pipeline.sources import load_sources
 from pipeline.stages.handover import advance, for_each_source, read_jsonl, write_jsonl
 from pipeline.storage.keys import article_key, staging_key
 from pipeline.storage.store import ObjectStore
@@ -39,11 +41,16 @@ def enricher(settings: Settings) -> Enricher:
 
 
 def enrich_sources(store: ObjectStore, settings: Settings, normalised: list[Normalised]) -> list[Enriched]:
-    return for_each_source(normalised, "enrich", lambda r: enrich_source(store, settings, r), Enriched)
+    registry = load_sources(settings)
+    return for_each_source(
+        normalised, "enrich", lambda r: enrich_source(store, settings, r, registry.rules_for(r.source)), Enriched
+    )
 
 
-def enrich_source(store: ObjectStore, settings: Settings, normalised: Normalised) -> Enriched:
-    """Enrich every staged article of one source.
+def enrich_source(
+    store: ObjectStore, settings: Settings, normalised: Normalised, rules: RuleSet | None = None
+) -> Enriched:
+    """Enrich every staged article of one source, then apply its `rules` (those that need the enrichment).
 
     Content already stored and enriched by the same enricher versions is not enriched again.
     """
@@ -59,7 +66,8 @@ def enrich_source(store: ObjectStore, settings: Settings, normalised: Normalised
     ]
     fresh = iter(engine.enrich([a for a, kept in zip(articles, reused, strict=True) if kept is None]))
     enriched = [kept if kept is not None else next(fresh) for kept in reused]
+    enriched, filtered = (rules or RuleSet([])).apply(enriched)  # entity and language rules, and every tag
     staged = staging_key(normalised.run_id, "enriched", normalised.source)
     write_jsonl(store, staged, enriched)
     store.delete(normalised.normalised_key)
-    return advance(normalised, Enriched, enriched_key=staged)
+    return advance(normalised, Enriched, enriched_key=staged, filtered=normalised.filtered + filtered)

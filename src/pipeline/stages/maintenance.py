@@ -24,7 +24,9 @@ from pipeline.storage.keys import (
 )
 from pipeline.storage.store import ObjectStore
 
-__all__ = ["apply_retention", "reenrich", "replay"]
+__all__ = ["apply_retention", "newest_articles", "reenrich", "replay"]
+
+_ARTICLES = "articles/"  # then date=YYYY-MM-DD/: keys sort by published day
 
 
 def replay(store: ObjectStore, settings: Settings, day: date, only: list[str] | None = None) -> tuple[str, RunReport]:
@@ -71,6 +73,19 @@ def reenrich(store: ObjectStore, settings: Settings, day: date, batch: int = 64)
             if new != old and store.replace(key, article_bytes(new), etag, "application/json"):
                 counts["changed"] += 1
     return counts
+
+
+def newest_articles(store: ObjectStore, count: int) -> list[Article]:
+    """The `count` most recently published stored articles: the newest days are read whole, then sorted."""
+    keys = sorted(store.list_keys(_ARTICLES), reverse=True)
+    chosen: list[str] = []
+    for key in keys:
+        day = key.rsplit("/", 1)[0]
+        if len(chosen) >= count and not chosen[-1].startswith(day + "/"):
+            break
+        chosen.append(key)
+    articles = [Article.model_validate_json(o.data) for o in store.read_ahead(chosen)]
+    return sorted(articles, key=lambda a: (a.published_at, a.id), reverse=True)[:count]
 
 
 def _present(loaded: list[tuple[str, tuple[bytes, str] | None]]) -> Iterator[tuple[str, tuple[bytes, str]]]:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pipeline.errors import describe
 from pipeline.fulltext import PageExtractor
 from pipeline.models import Article, Fetched, Normalised, RawItem, Source, SourceKind
+from pipeline.rules import RuleSet
 from pipeline.settings import Settings
 from pipeline.sources import load_sources
 from pipeline.sources.state import scheduled
@@ -38,7 +39,9 @@ def normalise_sources(store: ObjectStore, settings: Settings, fetched: list[Fetc
         return for_each_source(
             fetched,
             "normalise",
-            lambda r: normalise_source(store, settings, capped(r.source), r, pages, payloads),
+            lambda r: normalise_source(
+                store, settings, capped(r.source), r, pages, payloads, registry.rules_for(r.source)
+            ),
             Normalised,
         )
 
@@ -50,12 +53,14 @@ def normalise_source(
     fetched: Fetched,
     pages: PageExtractor,
     payloads: Iterator[StoredObject] | None = None,
+    rules: RuleSet | None = None,
 ) -> Normalised:
     """Parse and normalise every archived payload of one source; quarantine what fails, stage the rest; and
     schedule the source's next poll from what its feed says and how often it publishes.
 
     `payloads` yields the objects of `fetched.raw_keys` in order (read ahead by the caller); by default
-    they are read here.
+    they are read here. An item that `rules` drop on its own fields is counted as filtered, not staged (those
+    needing language or entities are judged after enrichment).
     """
     if not fetched.raw_keys:  # unchanged (304) or nothing new: no staging objects for the next stages
         return advance(fetched, Normalised)
@@ -64,7 +69,7 @@ def normalise_source(
     from pipeline.parse import ParsedPayload, parse_payload
 
     articles: list[Article] = []
-    read, quarantined = fetched.read, fetched.quarantined
+    read, quarantined, filtered = fetched.read, fetched.quarantined, fetched.filtered
     state = fetched.state
     objects = store.read_ahead(fetched.raw_keys) if payloads is None else payloads
     for key, raw in zip(fetched.raw_keys, itertools.islice(objects, len(fetched.raw_keys)), strict=True):
@@ -100,13 +105,20 @@ def normalise_source(
             if item.url in fetched.pages:
                 item = _with_page_text(store, item, fetched.pages[item.url], pages)
             try:
-                articles.append(normalise_item(item))
+                article = normalise_item(item)
             except Exception as exc:  # this item alone: its quarantine record says why
                 quarantine(store, source.id, key, digest, describe(exc), fetched_at, item.index)
                 quarantined += 1
+                continue
+            if rules and rules.screen(article):  # dropped before the cost of enrichment; its payload stays
+                filtered += 1
+            else:
+                articles.append(article)
     staged = staging_key(fetched.run_id, "normalised", source.id)
     write_jsonl(store, staged, articles)
-    return advance(fetched, Normalised, normalised_key=staged, read=read, quarantined=quarantined, state=state)
+    return advance(
+        fetched, Normalised, normalised_key=staged, read=read, quarantined=quarantined, filtered=filtered, state=state
+    )
 
 
 def _with_page_text(store: ObjectStore, item: RawItem, page_key: str, pages: PageExtractor) -> RawItem:

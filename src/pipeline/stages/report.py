@@ -55,6 +55,7 @@ def write_run_report(
         stored=sum(r.stored for r in sources),
         duplicates=sum(r.duplicates for r in sources),
         quarantined=sum(r.quarantined for r in sources),
+        filtered=sum(r.filtered for r in sources),
         failed_sources=sorted(set(planned) - done),
         deferred_sources=sorted(r.source for r in sources if r.deferred),
         dates=sorted({d for r in sources for d in r.dates}),
