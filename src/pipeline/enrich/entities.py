@@ -67,6 +67,12 @@ def extract_entities(
     people are runs of capitalised words that are neither places nor function words.
     """
     found = _from_model(text, spans, places, language) if model else _names(text, places, language)
+    for start, end in _datelines(text):  # a dateline's place, whatever the model made of its capitals
+        found = [f for f in found if f.end <= start or end <= f.start]
+        place = places.lookup(text[start:end], language)
+        name = place.name if place else text[start:end].title()
+        found.append(_Found(EntityType.PLACE, start, end, name, place.country if place else None))
+    found = _add_by_form(text, found)
     covered: dict[int, _Found] = {p: f for f in found for p in range(f.start, f.end)}
     removed: set[int] = set()
     for hit in places.find(text, language):
@@ -281,7 +287,7 @@ def _speaks(text: str, start: int, end: int, place: object) -> bool:
 def _trim(text: str, start: int, end: int, kind: EntityType) -> tuple[int, int]:
     """Drop a leading article, a person's role words, a trailing possessive or number, and whatever follows a line
     break or a colon: "the United States'" -> "United States", "Defender Jan Vertonghen 2" -> "Jan Vertonghen"."""
-    for stop in ("\n", ": "):
+    for stop in ("\n", ": ", " ("):
         cut = text.find(stop, start, end)
         if cut != -1:
             end = cut
@@ -386,3 +392,205 @@ def _word_index(text: str) -> dict[str, list[int]]:
     for match in _FIRST_WORD.finditer(text):
         index.setdefault(match.group(), []).append(match.start())
     return index
+
+
+# Names by their form, which the model misses or mislabels: a dateline's place, an organisation or a facility by
+# its head word ("Qantas Airways", "Ministry of Energy", "Volgograd Arena"), an acronym the text defines.
+# The heads are generic words of each language (legal forms, kinds of institution or of place), not names.
+_ORGANISATION_HEADS = frozenset({
+    "ltd", "limited", "inc", "incorporated", "corp", "corporation", "co", "llc", "llp", "plc", "ag", "gmbh", "sa",
+    "se", "nv", "bv", "spa", "ab", "asa", "oyj", "kgaa", "group", "holdings", "holding", "bank", "bancorp",
+    "airlines", "airways", "motors", "industries", "technologies", "pharmaceuticals", "insurance", "securities",
+    "investments", "partners", "telecom", "communications", "broadcasting", "university", "college", "institute",
+    "institution", "academy", "school", "party", "ministry", "department", "council", "commission", "committee",
+    "agency", "authority", "association", "foundation", "federation", "union", "organisation", "organization",
+    "society", "league", "club", "court", "tribunal", "parliament", "assembly", "senate", "congress", "police",
+    "army", "navy", "forces", "guard", "office", "bureau", "board", "service", "services", "trust", "fund",
+    "conference", "movement", "front", "alliance", "coalition", "network", "times", "post", "herald", "gazette",
+    "journal", "tribune", "telegraph", "press", "magazine", "universität", "universidad", "université",
+    "università", "universidade", "universiteit", "partei", "partido", "parti", "partito", "ministerium",
+    "ministerio", "ministère", "ministero", "banco", "banque", "banca", "institut", "instituto", "istituto",
+    "stiftung", "fundación", "fondation", "fondazione", "verband", "gesellschaft", "asociación", "agencia",
+    "agence", "agentur", "comune", "municipio", "ayuntamiento", "municipality", "konzern"
+})  # fmt: skip
+_PLACE_HEADS = frozenset({
+    "stadium", "arena", "airport", "station", "bridge", "mosque", "cathedral", "temple", "palace", "square",
+    "street", "avenue", "road", "boulevard", "highway", "island", "islands", "river", "lake", "mountains", "valley",
+    "bay", "sea", "ocean", "desert", "peninsula", "canal", "strait", "gulf", "base", "hall", "tower", "towers",
+    "province", "region", "oblast", "prefecture"
+})  # fmt: skip
+# Heads that come first: "Lake Victoria", "Mount Kenya", "Gulf of Mexico".
+_PLACE_FIRST = frozenset({"lake", "mount", "gulf", "isle", "cape"})
+# A person's role after an organisation's name: "the State Department spokesperson Jeff Doe".
+_ROLE_AFTER = frozenset({
+    "spokesperson", "spokesman", "spokeswoman", "chairman", "chairwoman", "chair", "chief", "minister", "secretary",
+    "director", "president", "officer", "leader", "member", "members", "official", "officials", "head", "executive"
+})  # fmt: skip
+_OF = frozenset({"of", "for", "de", "del", "della", "di", "des", "du", "für", "der", "on"})
+_AND = frozenset({"and", "&", "y", "et", "und"})
+# Capitalised grammar words inside a title-case headline end a name: "Bank Shares Fall As Ministry Warns".
+_TITLE_BREAKS = frozenset({
+    "a", "an", "and", "as", "at", "but", "by", "for", "from", "in", "into", "is", "are", "on", "or", "over", "the",
+    "to", "was", "were", "with", "after", "before"
+})  # fmt: skip
+_CAPITAL = re.compile(r"[^\W\d_a-zß-ÿа-яёіїєґ][\w'’&.]*(?:-\w+)*|\d+[^\W\d_]\w*")  # noqa: RUF001
+_RUN_TOKEN = re.compile(r"[\w'’&.-]*\w|&")  # noqa: RUF001
+_UPPER = "A-ZÀ-ÖØ-ÞА-ЯЁІЇЄҐ"
+_DATELINE = re.compile(
+    rf"^[{_UPPER}][{_UPPER}'’.-]+(?: [{_UPPER}][{_UPPER}'’.-]+){{0,3}}"  # noqa: RUF001
+    r"(?=(?:, [^\W\d_][^\n,(—–-]{1,40}?)*(?:,? [A-Z][a-z]{2}\.? \d{1,2})?\s*(?:\([^)\n]{2,40}\)\s*)?[—–-]\s)",  # noqa: RUF001
+    re.MULTILINE,
+)
+_SHORTEST_DATELINE = 3  # letters: "AP -" is an agency, not a place
+_DEFINED = re.compile(r" \(([^\W\d_a-z][A-Z0-9.&]{1,9}|[^\W\d_a-z][^()\n]{4,80})\)")
+
+
+def _datelines(text: str) -> list[tuple[int, int]]:
+    """The place of each dateline: capitals opening a paragraph before a dash, a bracketed agency or a comma and
+    a region ("FRANKFURT (Reuters) -", "TALLINN —", "KYIV, Ukraine —")."""
+    return [
+        (m.start(), m.end())
+        for m in _DATELINE.finditer(text)
+        if sum(ch.isalpha() for ch in m.group()) >= _SHORTEST_DATELINE
+    ]
+
+
+def _by_form(text: str) -> list[_Found]:
+    """Organisations and places named by a head word, and organisations defined by an acronym."""
+    runs = list(_runs(text))
+    found = [f for run in runs for f in _headed(text, run)]
+    ends = {run[-1][1]: run for run in runs}
+    for match in _DEFINED.finditer(text):
+        inner = match.group(1)
+        if inner.replace(".", "").isupper() and (run := ends.get(match.start())):
+            # "Movimento 5 Stelle (M5S)": the run's last words whose initials are the acronym
+            name = _initialled(run, inner.replace(".", ""))
+            if name:
+                found.append(_Found(EntityType.ORGANISATION, name[0], name[1], text[name[0] : name[1]]))
+                found.append(_Found(EntityType.ORGANISATION, match.start(1), match.end(1), inner))
+        elif (before := _ACRONYM_BEFORE.search(text, 0, match.start())) and (
+            name := _initialled([(m.start(), m.end(), m.group()) for m in _RUN_TOKEN.finditer(inner)], before.group())
+        ):
+            # "CEI (Italian Episcopal Conference)": the acronym first, its words in brackets
+            start = match.start(1)
+            found.append(_Found(EntityType.ORGANISATION, before.start(), before.end(), before.group()))
+            found.append(_Found(EntityType.ORGANISATION, start + name[0], start + name[1], inner[name[0] : name[1]]))
+    return found
+
+
+_ACRONYM_BEFORE = re.compile(r"(?<![\w.])[A-Z][A-Z0-9&]{1,9}$")
+
+
+def _initialled(run: list[tuple[int, int, str]], acronym: str) -> tuple[int, int] | None:
+    """The (start, end) of the shortest tail of `run` whose words' initials spell `acronym`, if one does."""
+    for i in range(len(run) - 1, -1, -1):
+        if run[i][2] in _OF | _AND:
+            continue
+        initials = "".join(w[0] if not w.isdigit() else w for _, _, w in run[i:] if w not in _OF | _AND)
+        if initials.upper() == acronym and len(run) - i > 1:
+            return run[i][0], run[-1][1]
+        if len(initials) >= len(acronym):
+            return None
+    return None
+
+
+def _headed(text: str, run: list[tuple[int, int, str]]) -> list[_Found]:
+    """The organisations or places a run of capitalised words names by head words: the run up to the head
+    ("Qantas Airways", "State Department" of "State Department Spokesperson"), through the "of" phrase the head
+    governs ("Ministry of Foreign Affairs", "Union of A and B"), or after a head that comes first ("Banco X")."""
+    stop = _function_words()
+    while run and run[0][2].casefold() in stop and not (run[0][2].isupper() and len(run[0][2]) > 1):
+        run = run[1:]  # "The", "In", "Former" opening a sentence
+    if len(run) < 2:
+        return []
+    if run[0][2].casefold() in _PLACE_FIRST:
+        return [_Found(EntityType.PLACE, run[0][0], run[-1][1], text[run[0][0] : run[-1][1]])]
+    heads = [i for i, (_, _, w) in enumerate(run) if w.casefold().rstrip(".") in _ORGANISATION_HEADS | _PLACE_HEADS]
+    if not heads:
+        return []
+    head = heads[-1]
+    joins = [i for i in range(head) if run[i][2] in _OF | _AND]
+    if joins and not any(run[i][2] in _OF and i - 1 in heads for i in joins):
+        # "Shares of X AG", "X Airways and Y Ltd": the name starts after the last joining word
+        return [*_headed(text, run[: joins[-1]]), *_headed(text, run[joins[-1] + 1 :])]
+    last = head
+    if head + 1 < len(run) and run[head + 1][2] in _OF:
+        for i in range(head + 2, len(run)):
+            if run[i][2] in _OF or (run[i][2] in _AND and any(j in heads for j in range(i, len(run)))):
+                break  # "Institute of Technology and Colorado State University": two names
+            if run[i][2] not in _AND:
+                last = i
+    elif head == 0 and run[0][2].casefold() in _HEADS_FIRST:
+        last = len(run) - 1
+    if last == 0:
+        return []
+    word = run[head][2].casefold().rstrip(".")
+    kind = EntityType.ORGANISATION if word in _ORGANISATION_HEADS else EntityType.PLACE
+    return [_Found(kind, run[0][0], run[last][1], text[run[0][0] : run[last][1]])]
+
+
+# Heads written before the name in Romance languages: "Banco Santander", "Instituto Cervantes".
+_HEADS_FIRST = frozenset({
+    "instituto", "istituto", "institut", "universidad", "université", "università", "universidade", "banco",
+    "banque", "banca", "partido", "parti", "partito", "ministerio", "ministère", "ministero", "fundación",
+    "fondation", "fondazione", "asociación", "agencia", "agence", "comune", "municipio", "ayuntamiento"
+})  # fmt: skip
+
+
+def _runs(text: str) -> Iterable[list[tuple[int, int, str]]]:
+    """Runs of capitalised words one space apart, with the small words that join one name ("of", "and")."""
+    run: list[tuple[int, int, str]] = []
+    for match in _RUN_TOKEN.finditer(text):
+        start, end, word = match.start(), match.end(), match.group()
+        possessive = word.endswith(("'s", "’s"))  # noqa: RUF001
+        if possessive:
+            end, word = end - 2, word[:-2]
+        capital = bool(_CAPITAL.fullmatch(word)) and (word.casefold() not in _TITLE_BREAKS or not run)
+        joiner = word in _OF or word in _AND or word.isdigit()  # "Movimento 5 Stelle"
+        if run and text[run[-1][1] : start] == " " and (capital or (joiner and run[-1][2] not in _OF | _AND)):
+            run.append((start, end, word))
+        else:
+            if run:
+                yield _trimmed(run)
+            run = [(start, end, word)] if capital else []
+        if possessive and run:
+            yield _trimmed(run)  # "Saudi Arabia's Civil Defense Authority": two names
+            run = []
+    if run:
+        yield _trimmed(run)
+
+
+def _trimmed(run: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    while run and (run[-1][2] in _OF or run[-1][2] in _AND or run[-1][2].isdigit()):
+        run = run[:-1]
+    return run
+
+
+def _add_by_form(text: str, found: list[_Found]) -> list[_Found]:
+    """Add the names found by their form: over what the model found inside them or mislabelled with the same
+    span, and over a model organisation that only adds a role after the name or lower-case words before it."""
+    for rule in _by_form(text):
+        overlapping = [f for f in found if f.start < rule.end and rule.start < f.end]
+        person = min((f.start for f in overlapping if f.type is EntityType.PERSON and f.start > rule.start), default=0)
+        if person:  # "University of Texas Arlington Amneh Jafari": the name ends where a person's begins
+            rule.end = rule.start + len(text[rule.start : person].rstrip(" ,"))
+            rule.name = text[rule.start : rule.end]
+            if rule.name.split()[-1] in _OF | _AND or " " not in rule.name:
+                continue
+            overlapping = [f for f in overlapping if f.start < rule.end]
+        inside = all(rule.start <= f.start and f.end <= rule.end for f in overlapping)
+        wider = [
+            f for f in overlapping if f.type is EntityType.ORGANISATION and f.start <= rule.start and rule.end <= f.end
+        ]
+        if not inside and not (len(wider) == len(overlapping) == 1 and _extra_words(text, wider[0], rule)):
+            continue
+        found = [f for f in found if f not in overlapping]
+        found.append(rule)
+    return found
+
+
+def _extra_words(text: str, wider: _Found, rule: _Found) -> bool:
+    """True when what `wider` adds to `rule` is a role after it or lower-case words before it."""
+    after = text[rule.end : wider.end].split()
+    before = text[wider.start : rule.start].split()
+    return (not after or after[0].casefold() in _ROLE_AFTER) and all(w[:1].islower() for w in before)
