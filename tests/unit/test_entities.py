@@ -75,3 +75,12 @@ def test_acronyms_defined_in_brackets_are_the_organisation(places: Gazetteer) ->
     party = next(e for e in entities if e.name == "Movimento 9 Luci")
     assert party.type is EntityType.ORGANISATION
     assert [m.text for m in party.mentions] == ["Movimento 9 Luci", "M9L", "M9L"]
+
+
+def test_person_spans_keep_hyphenated_given_names_and_drop_caption_labels(places: Gazetteer) -> None:
+    text = "Lau Siu-ming won the seat. Lau thanked voters.\n\nDora Vance Photo: Ed Lin.\n\nA rally. Photo: Ed Lin."
+    spans = [Span("PERSON", 0, 7), Span("PERSON", text.index("Dora"), text.index("Photo"))]
+    found = _found(text, places, spans)
+    assert (EntityType.PERSON, "Lau Siu-ming") in found
+    assert (EntityType.PERSON, "Dora Vance") in found
+    assert not any("Photo" in name for _, name in found)

@@ -199,6 +199,8 @@ def _from_model(text: str, spans: Iterable[Span], places: Gazetteer, language: s
         if kind is None:
             continue
         start, end = _trim(text, span.start, span.end, kind)
+        if kind is EntityType.PERSON:
+            end = _person_end(text, start, end)
         if end - start < 2 or _common_word(text, start, end):
             continue
         name = text[start:end]
@@ -301,6 +303,21 @@ def _trim(text: str, start: int, end: int, kind: EntityType) -> tuple[int, int]:
     if tail and tail.start() > start:
         end = tail.start()
     return start, end
+
+
+def _person_end(text: str, start: int, end: int) -> int:
+    """Where a person's name ends: through a hyphenated given name the model cut ("Wong Kwok" of "Wong Kwok-hing"),
+    and before a caption's label that also opens a sentence ("Ahmed Mohamed Image: Twitter. ... Image: Jane Doe")."""
+    rest = _HYPHENATED_REST.match(text, end)
+    if rest:
+        return rest.end()
+    words = text[start:end].split()
+    if len(words) > 1 and text.startswith(":", end) and re.search(rf"(?:^|[.!?]\s|\n){words[-1]}:", text, re.M):
+        return start + len(text[start:end].rsplit(" ", 1)[0])  # the label also opens a sentence: not a name
+    return end
+
+
+_HYPHENATED_REST = re.compile(r"-[a-zà-ÿ]+\b(?!-)")
 
 
 def _canonical_people(found: list[_Found]) -> dict[str, str]:
