@@ -84,3 +84,27 @@ def test_person_spans_keep_hyphenated_given_names_and_drop_caption_labels(places
     assert (EntityType.PERSON, "Lau Siu-ming") in found
     assert (EntityType.PERSON, "Dora Vance") in found
     assert not any("Photo" in name for _, name in found)
+
+
+def _span(text: str, label: str, name: str) -> Span:
+    return Span(label, text.index(name), text.index(name) + len(name))
+
+
+def test_a_name_in_cyrillic_or_katakana_is_the_entity_of_its_latin_spelling(places: Gazetteer) -> None:
+    text = "Olena Marchuk (Олена Марчук) met Dmitri Sokolov. Marchuk (オレナ・マルチュク in Japan) said so."
+    names = ["Olena Marchuk", "Олена Марчук", "Dmitri Sokolov", "オレナ・マルチュク"]
+    entities = extract_entities(text, [_span(text, "PERSON", n) for n in names], places, "en")
+    people = {e.name: [m.text for m in e.mentions] for e in entities if e.type is EntityType.PERSON}
+    assert people == {
+        "Olena Marchuk": ["Olena Marchuk", "Олена Марчук", "Marchuk", "オレナ・マルチュク"],
+        "Dmitri Sokolov": ["Dmitri Sokolov"],
+    }
+
+
+def test_people_and_organisations_without_a_model(places: Gazetteer) -> None:
+    german = "Verbandschefin Petra Lindqvist sagte am Montag, die Bahn und die Nordwerk AG müssten reden."
+    found = {(e.type, e.name) for e in extract_entities(german, [], places, "de", model=False)}
+    assert found == {(EntityType.PERSON, "Petra Lindqvist"), (EntityType.ORGANISATION, "Nordwerk AG")}
+    japanese = "オレナ・マルチュク氏は会見で述べた。"
+    found = {(e.type, e.name) for e in extract_entities(japanese, [], places, "ja", model=False)}
+    assert found == {(EntityType.PERSON, "オレナ・マルチュク")}

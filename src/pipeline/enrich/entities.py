@@ -4,15 +4,18 @@ names where none does, and the gazetteer over all of it."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
+
+from anyascii import anyascii
 
 from pipeline.enrich.gazetteer import Gazetteer
 from pipeline.enrich.quotes import SPEECH_AFTER, SPEECH_BEFORE
 from pipeline.models import Entity, EntityType, Mention
 
-__all__ = ["CONTEXT", "Span", "extract_entities", "name_sentences"]
+__all__ = ["CONTEXT", "Span", "extract_entities", "name_key", "name_sentences"]
 
 # OntoNotes labels (English) and WikiNER labels (French and other spaCy news models).
 _TYPES = {
@@ -67,11 +70,13 @@ def extract_entities(
     people are runs of capitalised words that are neither places nor function words.
     """
     found = _from_model(text, spans, places, language) if model else _names(text, places, language)
-    for start, end in _datelines(text):  # a dateline's place, whatever the model made of its capitals
+    for start, end, agency in _datelines(text):  # a dateline's place, whatever the model made of its capitals
         found = [f for f in found if f.end <= start or end <= f.start]
         place = places.lookup(text[start:end], language)
         name = place.name if place else text[start:end].title()
         found.append(_Found(EntityType.PLACE, start, end, name, place.country if place else None))
+        if agency and not any(f.start < agency[1] and agency[0] < f.end for f in found):
+            found.append(_Found(EntityType.ORGANISATION, *agency, text[agency[0] : agency[1]]))
     found = _add_by_form(text, found)
     covered: dict[int, _Found] = {p: f for f in found for p in range(f.start, f.end)}
     removed: set[int] = set()
@@ -220,9 +225,12 @@ def _from_model(text: str, spans: Iterable[Span], places: Gazetteer, language: s
 
 def _names(text: str, places: Gazetteer, language: str | None) -> list[_Found]:
     """People's names where no model reads the language: two or three capitalised words in a row, none a place
-    or a function word ("Віталій Кличко", "Pedro Sánchez"). Not in German, which capitalises every noun."""
+    or a function word ("Віталій Кличко", "Pedro Sánchez"); in German, which capitalises every noun, two words the
+    text never writes as nouns; in Japanese, katakana names with their middle dot ("ウォロディミル・ゼレンスキー")."""
     if language in _CAPITALISED_NOUNS:
-        return []
+        return _noun_language_names(text, places, language)
+    if language == "ja":
+        return [_Found(EntityType.PERSON, m.start(), m.end(), m.group()) for m in _KATAKANA_NAME.finditer(text)]
     stop = _function_words()
     found: list[_Found] = []
     for run in _NAME_RUN.finditer(text):
@@ -234,10 +242,58 @@ def _names(text: str, places: Gazetteer, language: str | None) -> list[_Found]:
             for w in words
         ):
             continue
-        found.append(_Found(EntityType.PERSON, run.start(), run.end(), run.group()))
+        kind = (
+            EntityType.ORGANISATION
+            if _KIND_BEFORE.search(text, max(0, run.start() - 20), run.start())
+            else EntityType.PERSON
+        )
+        found.append(_Found(kind, run.start(), run.end(), run.group()))  # "компании Агрохолдинг Восток"
     return found
 
 
+# A kind of organisation written before its name, in the languages without a model: "компании X", "la empresa X".
+_KIND_BEFORE = re.compile(
+    r"\b(?:компани[яиюей]|компані[яїю]|банк[аеу]?|холдинг[ау]?|концерн[ау]?|корпораци[яию]|корпораці[яїю]|"  # noqa: RUF001
+    r"парти[яию]|партії|фонд[ау]?|empresa|compañía|grupo|banco|partido|sociedad|société|entreprise)\s+$",  # noqa: RUF001
+    re.IGNORECASE,
+)
+
+
+def _noun_language_names(text: str, places: Gazetteer, language: str | None) -> list[_Found]:
+    """People where every noun is capitalised: the last two words of a capitalised run ("Gewerkschaftschef Claus
+    Weselsky") that the text never writes after an article or determiner, as it writes its nouns ("die Bahn",
+    "am Montag"), neither shaped like a noun ("-ung", "-schaft") nor a place nor a function word."""
+    nouns = {m.group(1) for m in _AFTER_ARTICLE.finditer(text)}
+    stop = _function_words()
+    found: list[_Found] = []
+    for run in _NAME_RUN.finditer(text):
+        words = run.group().split()
+        name = words[-2:]
+        if any(
+            w in nouns or w.casefold() in stop or w.isupper() or w.casefold().endswith(_NOUN_ENDINGS) for w in name
+        ) or any(places.lookup(w, language) for w in name):
+            continue
+        start = run.end() - len(" ".join(name))
+        if start == run.start() and _sentence_start(text, start):
+            continue  # "Neue Regeln gelten": a sentence's opening noun
+        found.append(_Found(EntityType.PERSON, start, run.end(), " ".join(name)))
+    return found
+
+
+def _sentence_start(text: str, start: int) -> bool:
+    return start == 0 or text[:start].rstrip()[-1:] in '.!?\n:"“„«'
+
+
+_AFTER_ARTICLE = re.compile(
+    r"\b(?i:der|die|das|den|dem|des|ein|eine|einen|einem|einer|eines|kein|keine|keinen|im|am|vom|zum|zur|beim|ins|"
+    r"dieser|diese|dieses|diesem|diesen|jeder|jede|jedes|seine|seinen|seiner|ihre|ihren|ihrer|unser|unsere)"
+    r"\s+(?:[a-zäöüß]\w*\s+){0,2}([A-ZÄÖÜ][\w-]*)"
+)
+_NOUN_ENDINGS = (
+    "ung", "heit", "keit", "schaft", "tion", "tät", "ismus", "nis", "chen", "lein", "ment", "enz", "anz", "ium",
+    "chef", "leiter", "sprecher", "minister", "präsident", "kanzler",
+)  # fmt: skip
+_KATAKANA_NAME = re.compile(r"[ァ-ヺー]{2,}(?:・[ァ-ヺー]{2,})+")
 _CAPITALISED_NOUNS = {"de", "lb"}
 _OF_NAME = re.compile(r" (?:de|del|des|du|di|da|do|of|for|für|dla) [^\W\d_]", re.IGNORECASE)
 _LONGEST_NAME = 3  # words
@@ -329,15 +385,17 @@ def _canonical_people(found: list[_Found]) -> dict[str, str]:
     full = {f.name for f in found if f.type is EntityType.PERSON and _is_full_name(f.name)}
     owners: dict[str, set[str]] = {}
     for name in full:
-        owners.setdefault(name.split()[-1], set()).add(name)
+        owners.setdefault(_NAME_WORDS.split(name)[-1], set()).add(name)
     return {word: next(iter(names)) for word, names in owners.items() if len(names) == 1} | {n: n for n in full}
 
 
 def _is_full_name(name: str) -> bool:
-    words = name.split()
-    return len(words) >= 2 and all(w[0].isupper() for w in words) and _SURNAME.fullmatch(words[-1]) is not None
+    words = _NAME_WORDS.split(name)
+    capitalised = all(w[:1].isupper() or (w[:1].isalpha() and not w[:1].islower()) for w in words)  # or caseless
+    return len(words) >= 2 and capitalised and _SURNAME.fullmatch(words[-1]) is not None
 
 
+_NAME_WORDS = re.compile(r"[ ・]")  # Japanese writes a foreign name's words apart with a middle dot
 _SURNAME = re.compile(r"[^\W\d_][^\W\d_'’-]*(?:[-'’][^\W\d_]+)*")  # noqa: RUF001
 
 
@@ -388,10 +446,39 @@ def _group(text: str, found: list[_Found], people: dict[str, str], language: str
             if taken.find(1, start, end) == -1 and not _inside_longer_name(text, start, end, language):
                 mentions[start] = Mention(text=text[start:end], start=start, end=end)
                 taken[start:end] = b"\x01" * (end - start)
+    _link_scripts(groups)
     return [
         Entity(name=name, type=kind, country=country, count=len(ms), mentions=[ms[k] for k in sorted(ms)])
         for (kind, name), (country, ms) in groups.items()
     ]
+
+
+def _link_scripts(groups: dict[tuple[EntityType, str], tuple[str | None, dict[int, Mention]]]) -> None:
+    """Merge a person or organisation written in another script into its Latin spelling in the same text
+    ("Володимир Зеленський", "ウォロディミル・ゼレンスキー" -> "Volodymyr Zelensky"): same type, same `name_key`."""
+    latin: dict[tuple[EntityType, str], str] = {
+        (kind, name_key(name)): name for kind, name in groups if kind is not EntityType.PLACE and _latin(name)
+    }
+    for kind, name in list(groups):
+        target = latin.get((kind, name_key(name)))
+        if target is not None and target != name and not _latin(name):
+            groups[(kind, target)][1].update(groups.pop((kind, name))[1])
+
+
+def name_key(name: str) -> str:
+    """A name reduced to what its spellings in Latin, Cyrillic and katakana share: transliterated, its consonants
+    only, l as r and m as n (katakana has neither l nor a final m), v and w dropped (written ウォ, В or W), German
+    "sch" and "z" as the others write them."""  # noqa: RUF002
+    words = []
+    for word in _NAME_WORDS.split(anyascii(unicodedata.normalize("NFC", name)).casefold().replace("-", " ")):
+        letters = re.sub(r"[^a-z]", "", word).replace("ph", "f").replace("tsch", "ch").replace("sch", "sh")
+        letters = letters.replace("z", "ts").replace("l", "r").replace("m", "n")
+        words.append(re.sub(r"(.)\1+", r"\1", re.sub(r"[aeiouyjvwh]", "", letters)))
+    return " ".join(w for w in words if w)
+
+
+def _latin(name: str) -> bool:
+    return all(ch.isascii() or unicodedata.name(ch, "").startswith("LATIN") for ch in name if ch.isalpha())
 
 
 def _occurrences(text: str, surfaces: set[str], words: dict[str, list[int]]) -> Iterable[tuple[int, int]]:
@@ -428,7 +515,7 @@ _ORGANISATION_HEADS = frozenset({
     "università", "universidade", "universiteit", "partei", "partido", "parti", "partito", "ministerium",
     "ministerio", "ministère", "ministero", "banco", "banque", "banca", "institut", "instituto", "istituto",
     "stiftung", "fundación", "fondation", "fondazione", "verband", "gesellschaft", "asociación", "agencia",
-    "agence", "agentur", "comune", "municipio", "ayuntamiento", "municipality", "konzern"
+    "agence", "agentur", "comune", "municipio", "ayuntamiento", "municipality", "konzern", "amt"
 })  # fmt: skip
 _PLACE_HEADS = frozenset({
     "stadium", "arena", "airport", "station", "bridge", "mosque", "cathedral", "temple", "palace", "square",
@@ -455,18 +542,19 @@ _RUN_TOKEN = re.compile(r"[\w'’&.-]*\w|&")  # noqa: RUF001
 _UPPER = "A-ZÀ-ÖØ-ÞА-ЯЁІЇЄҐ"
 _DATELINE = re.compile(
     rf"^[{_UPPER}][{_UPPER}'’.-]+(?: [{_UPPER}][{_UPPER}'’.-]+){{0,3}}"  # noqa: RUF001
-    r"(?=(?:, [^\W\d_][^\n,(—–-]{1,40}?)*(?:,? [A-Z][a-z]{2}\.? \d{1,2})?\s*(?:\([^)\n]{2,40}\)\s*)?[—–-]\s)",  # noqa: RUF001
+    r"(?=(?:, [^\W\d_][^\n,(—–-]{1,40}?)*(?:,? [A-Z][a-z]{2}\.? \d{1,2})?\s*"  # noqa: RUF001
+    r"(?:\((?P<agency>[^\W\d_][^)\n]{1,39})\)\s*)?[—–-]\s)",  # noqa: RUF001
     re.MULTILINE,
 )
 _SHORTEST_DATELINE = 3  # letters: "AP -" is an agency, not a place
 _DEFINED = re.compile(r" \(([^\W\d_a-z][A-Z0-9.&]{1,9}|[^\W\d_a-z][^()\n]{4,80})\)")
 
 
-def _datelines(text: str) -> list[tuple[int, int]]:
-    """The place of each dateline: capitals opening a paragraph before a dash, a bracketed agency or a comma and
-    a region ("FRANKFURT (Reuters) -", "TALLINN —", "KYIV, Ukraine —")."""
+def _datelines(text: str) -> list[tuple[int, int, tuple[int, int] | None]]:
+    """The place of each dateline, and its bracketed agency: capitals opening a paragraph before a dash, an agency
+    or a comma and a region ("FRANKFURT (Reuters) -", "TALLINN —", "KYIV, Ukraine —")."""
     return [
-        (m.start(), m.end())
+        (m.start(), m.end(), m.span("agency") if m.group("agency") else None)
         for m in _DATELINE.finditer(text)
         if sum(ch.isalpha() for ch in m.group()) >= _SHORTEST_DATELINE
     ]
@@ -522,7 +610,7 @@ def _headed(text: str, run: list[tuple[int, int, str]]) -> list[_Found]:
         return []
     if run[0][2].casefold() in _PLACE_FIRST:
         return [_Found(EntityType.PLACE, run[0][0], run[-1][1], text[run[0][0] : run[-1][1]])]
-    heads = [i for i, (_, _, w) in enumerate(run) if w.casefold().rstrip(".") in _ORGANISATION_HEADS | _PLACE_HEADS]
+    heads = [i for i, (_, _, w) in enumerate(run) if _head_word(w) in _ORGANISATION_HEADS | _PLACE_HEADS]
     if not heads:
         return []
     head = heads[-1]
@@ -541,9 +629,23 @@ def _headed(text: str, run: list[tuple[int, int, str]]) -> list[_Found]:
         last = len(run) - 1
     if last == 0:
         return []
-    word = run[head][2].casefold().rstrip(".")
+    word = _head_word(run[head][2])
     kind = EntityType.ORGANISATION if word in _ORGANISATION_HEADS else EntityType.PLACE
     return [_Found(kind, run[0][0], run[last][1], text[run[0][0] : run[last][1]])]
+
+
+def _head_word(word: str) -> str:
+    """The head a word is or ends in: "Inc." -> "inc", German compounds "Bundesamt" -> "amt"."""
+    word = word.casefold().rstrip(".")
+    ending = next((e for e in _COMPOUND_HEADS if word.endswith(e) and len(word) > len(e) + 2), None)
+    return "amt" if ending else word
+
+
+# Heads of German compounds: "das Statistische Bundesamt", "die Europäische Zentralbank".
+_COMPOUND_HEADS = (
+    "amt", "bank", "ministerium", "partei", "gericht", "verband", "gewerkschaft", "behörde", "agentur", "konzern",
+    "stiftung", "institut", "universität",
+)  # fmt: skip
 
 
 # Heads written before the name in Romance languages: "Banco Santander", "Instituto Cervantes".
