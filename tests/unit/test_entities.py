@@ -108,3 +108,11 @@ def test_people_and_organisations_without_a_model(places: Gazetteer) -> None:
     japanese = "オレナ・マルチュク氏は会見で述べた。"
     found = {(e.type, e.name) for e in extract_entities(japanese, [], places, "ja", model=False)}
     assert found == {(EntityType.PERSON, "オレナ・マルチュク")}
+
+
+def test_organisation_spans_end_at_the_name(places: Gazetteer) -> None:
+    text = "Ann Roe, the State Department Spokesperson, said so, according to Dalnews news agency."
+    spans = [_span(text, "PERSON", "Ann Roe"), _span(text, "ORG", "State Department Spokesperson")]
+    spans.append(_span(text, "ORG", "Dalnews news agency"))
+    organisations = {name for kind, name in _found(text, places, spans) if kind is EntityType.ORGANISATION}
+    assert organisations == {"State Department", "Dalnews"}

@@ -38,6 +38,7 @@ _ROLES = re.compile(
 )
 # A span ends before a score, a number or a line break: "Vertonghen 2" -> "Vertonghen".
 _TAIL = re.compile(r"(?:\s+[\d.,:–-]+)+$|[\s,;:–-]+$")  # noqa: RUF001
+_LOWER_TAIL = re.compile(r"(?:\s+[a-zà-ÿа-яёіїєґ][\w-]*)+$")
 _DEMONYM_ENDINGS = ("ian", "ean", "ese", "ish", "ic", "i")
 _FIRST_WORD = re.compile(r"\w+")
 _TYPE_ORDER = {EntityType.PERSON: 0, EntityType.ORGANISATION: 1, EntityType.PLACE: 2}
@@ -203,7 +204,7 @@ def _from_model(text: str, spans: Iterable[Span], places: Gazetteer, language: s
         kind = _TYPES.get(span.label)
         if kind is None:
             continue
-        start, end = _trim(text, span.start, span.end, kind)
+        start, end = _trim(text, span.start, span.end, kind, language)
         if kind is EntityType.PERSON:
             end = _person_end(text, start, end)
         if end - start < 2 or _common_word(text, start, end):
@@ -342,9 +343,10 @@ def _speaks(text: str, start: int, end: int, place: object) -> bool:
     return bool(SPEECH_BEFORE.search(text, max(0, start - 30), start) or SPEECH_AFTER.match(text, end))
 
 
-def _trim(text: str, start: int, end: int, kind: EntityType) -> tuple[int, int]:
-    """Drop a leading article, a person's role words, a trailing possessive or number, and whatever follows a line
-    break or a colon: "the United States'" -> "United States", "Defender Jan Vertonghen 2" -> "Jan Vertonghen"."""
+def _trim(text: str, start: int, end: int, kind: EntityType, language: str | None = None) -> tuple[int, int]:
+    """Drop a leading article, a person's role words, a trailing possessive or number, an English organisation's or
+    place's trailing lower-case words, and whatever follows a line break, a colon or a bracket: "the United
+    States'" -> "United States", "Defender Jan Vertonghen 2" -> "Jan Vertonghen", "Yonhap news agency" -> "Yonhap"."""
     for stop in ("\n", ": ", " ("):
         cut = text.find(stop, start, end)
         if cut != -1:
@@ -355,6 +357,10 @@ def _trim(text: str, start: int, end: int, kind: EntityType) -> tuple[int, int]:
     tail = _POSSESSIVE.search(text, start, end)
     if tail and tail.start() > start:
         end = tail.start()
+    if kind is not EntityType.PERSON and language == "en":  # French names end in adjectives: "Parti socialiste"
+        lower = _LOWER_TAIL.search(text, start, end)  # "Yonhap news agency" -> "Yonhap"
+        if lower and lower.start() > start:
+            end = lower.start()
     tail = _TAIL.search(text, start, end)
     if tail and tail.start() > start:
         end = tail.start()
@@ -604,8 +610,11 @@ def _headed(text: str, run: list[tuple[int, int, str]]) -> list[_Found]:
     ("Qantas Airways", "State Department" of "State Department Spokesperson"), through the "of" phrase the head
     governs ("Ministry of Foreign Affairs", "Union of A and B"), or after a head that comes first ("Banco X")."""
     stop = _function_words()
-    while run and run[0][2].casefold() in stop and not (run[0][2].isupper() and len(run[0][2]) > 1):
-        run = run[1:]  # "The", "In", "Former" opening a sentence
+    while run and (
+        run[0][2].casefold() in _ARTICLES
+        or (_sentence_start(text, run[0][0]) and run[0][2].casefold() in stop and not _acronym(run[0][2]))
+    ):
+        run = run[1:]  # "The", "In", "Former" opening a sentence; "State" elsewhere is a name's word
     if len(run) < 2:
         return []
     if run[0][2].casefold() in _PLACE_FIRST:
@@ -639,6 +648,13 @@ def _head_word(word: str) -> str:
     word = word.casefold().rstrip(".")
     ending = next((e for e in _COMPOUND_HEADS if word.endswith(e) and len(word) > len(e) + 2), None)
     return "amt" if ending else word
+
+
+def _acronym(word: str) -> bool:
+    return word.isupper() and len(word) > 1
+
+
+_ARTICLES = frozenset({"the", "a", "an", "der", "die", "das", "le", "la", "les", "el", "los", "las", "il", "lo"})
 
 
 # Heads of German compounds: "das Statistische Bundesamt", "die Europäische Zentralbank".
