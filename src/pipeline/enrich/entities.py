@@ -358,8 +358,12 @@ def _trim(text: str, start: int, end: int, kind: EntityType, language: str | Non
     if tail and tail.start() > start:
         end = tail.start()
     if kind is not EntityType.PERSON and language == "en":  # French names end in adjectives: "Parti socialiste"
-        lower = _LOWER_TAIL.search(text, start, end)  # "Yonhap news agency" -> "Yonhap"
-        if lower and lower.start() > start:
+        lower = _LOWER_TAIL.search(text, start, end)  # "Yonhap news agency" -> "Yonhap", not "Republican party"
+        if (
+            lower
+            and lower.start() > start
+            and (len(lower.group().split()) > 1 or _head_word(lower.group().strip()) not in _ORGANISATION_HEADS)
+        ):
             end = lower.start()
     tail = _TAIL.search(text, start, end)
     if tail and tail.start() > start:
@@ -713,6 +717,10 @@ def _add_by_form(text: str, found: list[_Found]) -> list[_Found]:
             if rule.name.split()[-1] in _OF | _AND or " " not in rule.name:
                 continue
             overlapping = [f for f in overlapping if f.start < rule.end]
+        if any(f.type is EntityType.PLACE and (f.start, f.end) == (rule.start, rule.end) for f in overlapping) and (
+            " of " not in rule.name
+        ):
+            continue  # "Soviet Union": the model's place stands, but not for "Municipality of X"
         inside = all(rule.start <= f.start and f.end <= rule.end for f in overlapping)
         wider = [
             f for f in overlapping if f.type is EntityType.ORGANISATION and f.start <= rule.start and rule.end <= f.end
