@@ -4,7 +4,8 @@ Gold entities: GUM's mentions of type person, place or organization that carry a
 and contain a proper noun. GUM marks whole noun phrases ("science fiction writer L. Ron Hubbard", "the Sea Org
 group"), news NER marks names, so each gold span is the mention's last run of proper nouns (with "of", "'s" or a
 capitalised adjective inside: "Bank of America", "Korean People's Army"), for a person the words of its identity
-("US President Barack Obama" -> "Barack Obama"); GUM types a country by its role (an
+("US President Barack Obama" -> "Barack Obama"), for a place written with its region the words of its identity
+("Irving, Texas" -> "Irving"; Texas is a mention of its own); GUM types a country by its role (an
 organization when it acts), news NER calls it a place, so a mention whose identity GUM marks as a place anywhere,
 or names a country, is a place. The match is then strict: same characters, same type. A prediction on a named
 mention without an identity (a person with no Wikipedia article) is left out: GUM does not say it is wrong.
@@ -104,7 +105,9 @@ def _read(path: Path) -> tuple[GumDocument, ...]:
             if match:
                 conll = next(n for n in members if n.endswith(f"conll/{match.group(1)}.conll"))
                 sources.append((match.group(1), _text(archive, members[name]), _text(archive, members[conll])))
-    places = set(re.findall(r"\(place-\d+-([^()|\s]+?)\)?(?=\||$|\(|\s)", "\n".join(c for _, _, c in sources), re.M))
+    places = set(
+        re.findall(r"\(place-\d+-([^()|\s]+)\)?(?=\||$|\(|\s|[a-z])", "\n".join(c for _, _, c in sources), re.M)
+    )
     return tuple(_document(stem, xml, conll, places | _countries()) for stem, xml, conll in sources)
 
 
@@ -135,7 +138,7 @@ def _document(stem: str, xml: str, conll: str, places: set[str]) -> GumDocument:
     for kind, chain, ident, first, last in mentions:
         if ident:
             identity[chain] = ident
-        span = _person_span(tokens, first, last, ident) if kind == "person" else None
+        span = _person_span(tokens, first, last, ident) if kind == "person" else _place_span(tokens, first, last, ident)
         span = span or _name_span(tokens, first, last)
         if kind in _TYPES and ident and span:
             # GUM types a country by its role (an organization when it acts); news NER calls it a place anywhere.
@@ -240,7 +243,7 @@ def _mentions(conll: str, count: int) -> list[tuple[str, int, str, int, int]]:
         if not line or line.startswith("#"):
             continue
         cols = line.split("\t")
-        for part in re.finditer(r"\(?([a-z]+)-(\d+)(?:-([^()|]+?))?\)?(?=\||$|\()", cols[-1]):
+        for part in re.finditer(r"\(?([a-z]+)-(\d+)(?:-([^()|]+))?\)?(?=\||$|\(|[a-z])", cols[-1]):
             raw = part.group(0)
             kind, chain, ident = part.group(1), int(part.group(2)), part.group(3) or ""
             if raw.startswith("("):
@@ -283,6 +286,18 @@ def _person_span(tokens: list[_Token], first: int, last: int, identity: str) -> 
         if _proper(tokens[i]) and set(re.findall(r"\w+", tokens[i].word.casefold())) <= words
     ]
     return (inside[0], inside[-1]) if inside else None
+
+
+def _place_span(tokens: list[_Token], first: int, last: int, identity: str) -> tuple[int, int] | None:
+    """A place named with its region ("Irving, Texas", identity Irving,_Texas) -> the place's own name ("Irving"),
+    where the last run of proper nouns would be the region, which GUM marks as a mention of its own."""
+    head = _title(identity).split(",")[0].split()
+    if not head or all(t.word != "," for t in tokens[first : last + 1]):
+        return None
+    for i in range(first, last + 2 - len(head)):
+        if [t.word.casefold() for t in tokens[i : i + len(head)]] == [w.casefold() for w in head]:
+            return i, i + len(head) - 1
+    return None
 
 
 def _proper(token: _Token) -> bool:

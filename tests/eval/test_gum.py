@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.models import Entity, EntityType, Mention, Quote
-from tests.eval.gum import GUM, evaluate_gum, evaluate_model_alone, load_gum, score_gum
+from tests.eval.gum import GUM, _mentions, evaluate_gum, evaluate_model_alone, load_gum, score_gum
 
 pytestmark = pytest.mark.skipif(not GUM.exists(), reason=f"outside corpus absent: {GUM}")
 
@@ -25,6 +25,18 @@ def test_gold_spans_are_names() -> None:
     assert sum(span[0].isupper() or span[0].isdigit() for span in spans) > 0.99 * len(spans)
     assert not any(span.startswith("the ") or span.endswith("'s") for span in spans)
     assert sum(q[2] is not None for d in news for q in d.quotes) >= 20
+
+
+def test_mentions_closed_together_are_all_read() -> None:
+    # "Lyon, France": the country's one-token mention closes right before the city's
+    conll = "1\tLyon\t(place-9-Lyon\n2\t,\t_\n3\tFrance\t(place-10-France)place-9-Lyon)\n4\tsaid\t_"
+    assert sorted(_mentions(conll, 4)) == [("place", 9, "Lyon", 0, 2), ("place", 10, "France", 2, 2)]
+
+
+def test_a_place_named_with_its_region_is_the_place() -> None:
+    docs = [d for d in load_gum() if d.kind == "news"]
+    nested = [(d, s, e) for d in docs for k, s, e in d.mentions if k is EntityType.PLACE and d.text[e : e + 2] == ", "]
+    assert len(nested) > 10  # "Irving, Texas": Irving is a gold place of its own, and so is Texas
 
 
 def test_scores_exact_answers_perfectly_and_shifted_ones_not() -> None:

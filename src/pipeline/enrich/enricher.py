@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["RULES_VERSION", "Enricher"]
 
 # Bump when the rules in entities/quotes/keywords/summary change, so stored articles are enriched again.
-RULES_VERSION = "2"
+RULES_VERSION = "3"
 _BATCH = 16  # articles per model batch
 _GAP = "\n\n"
 

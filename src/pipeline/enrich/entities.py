@@ -4,15 +4,18 @@ names where none does, and the gazetteer over all of it."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
+
+from anyascii import anyascii
 
 from pipeline.enrich.gazetteer import Gazetteer
 from pipeline.enrich.quotes import SPEECH_AFTER, SPEECH_BEFORE
 from pipeline.models import Entity, EntityType, Mention
 
-__all__ = ["CONTEXT", "Span", "extract_entities", "name_sentences"]
+__all__ = ["CONTEXT", "Span", "extract_entities", "name_key", "name_sentences"]
 
 # OntoNotes labels (English) and WikiNER labels (French and other spaCy news models).
 _TYPES = {
@@ -35,6 +38,7 @@ _ROLES = re.compile(
 )
 # A span ends before a score, a number or a line break: "Vertonghen 2" -> "Vertonghen".
 _TAIL = re.compile(r"(?:\s+[\d.,:–-]+)+$|[\s,;:–-]+$")  # noqa: RUF001
+_LOWER_TAIL = re.compile(r"(?:\s+[a-zà-ÿа-яёіїєґ][\w-]*)+$")
 _DEMONYM_ENDINGS = ("ian", "ean", "ese", "ish", "ic", "i")
 _FIRST_WORD = re.compile(r"\w+")
 _TYPE_ORDER = {EntityType.PERSON: 0, EntityType.ORGANISATION: 1, EntityType.PLACE: 2}
@@ -67,6 +71,14 @@ def extract_entities(
     people are runs of capitalised words that are neither places nor function words.
     """
     found = _from_model(text, spans, places, language) if model else _names(text, places, language)
+    for start, end, agency in _datelines(text):  # a dateline's place, whatever the model made of its capitals
+        found = [f for f in found if f.end <= start or end <= f.start]
+        place = places.lookup(text[start:end], language)
+        name = place.name if place else text[start:end].title()
+        found.append(_Found(EntityType.PLACE, start, end, name, place.country if place else None))
+        if agency and not any(f.start < agency[1] and agency[0] < f.end for f in found):
+            found.append(_Found(EntityType.ORGANISATION, *agency, text[agency[0] : agency[1]]))
+    found = _add_by_form(text, found)
     covered: dict[int, _Found] = {p: f for f in found for p in range(f.start, f.end)}
     removed: set[int] = set()
     for hit in places.find(text, language):
@@ -192,7 +204,9 @@ def _from_model(text: str, spans: Iterable[Span], places: Gazetteer, language: s
         kind = _TYPES.get(span.label)
         if kind is None:
             continue
-        start, end = _trim(text, span.start, span.end, kind)
+        start, end = _trim(text, span.start, span.end, kind, language)
+        if kind is EntityType.PERSON:
+            end = _person_end(text, start, end)
         if end - start < 2 or _common_word(text, start, end):
             continue
         name = text[start:end]
@@ -212,9 +226,12 @@ def _from_model(text: str, spans: Iterable[Span], places: Gazetteer, language: s
 
 def _names(text: str, places: Gazetteer, language: str | None) -> list[_Found]:
     """People's names where no model reads the language: two or three capitalised words in a row, none a place
-    or a function word ("Віталій Кличко", "Pedro Sánchez"). Not in German, which capitalises every noun."""
+    or a function word ("Віталій Кличко", "Pedro Sánchez"); in German, which capitalises every noun, two words the
+    text never writes as nouns; in Japanese, katakana names with their middle dot ("ウォロディミル・ゼレンスキー")."""
     if language in _CAPITALISED_NOUNS:
-        return []
+        return _noun_language_names(text, places, language)
+    if language == "ja":
+        return [_Found(EntityType.PERSON, m.start(), m.end(), m.group()) for m in _KATAKANA_NAME.finditer(text)]
     stop = _function_words()
     found: list[_Found] = []
     for run in _NAME_RUN.finditer(text):
@@ -226,10 +243,58 @@ def _names(text: str, places: Gazetteer, language: str | None) -> list[_Found]:
             for w in words
         ):
             continue
-        found.append(_Found(EntityType.PERSON, run.start(), run.end(), run.group()))
+        kind = (
+            EntityType.ORGANISATION
+            if _KIND_BEFORE.search(text, max(0, run.start() - 20), run.start())
+            else EntityType.PERSON
+        )
+        found.append(_Found(kind, run.start(), run.end(), run.group()))  # "компании Агрохолдинг Восток"
     return found
 
 
+# A kind of organisation written before its name, in the languages without a model: "компании X", "la empresa X".
+_KIND_BEFORE = re.compile(
+    r"\b(?:компани[яиюей]|компані[яїю]|банк[аеу]?|холдинг[ау]?|концерн[ау]?|корпораци[яию]|корпораці[яїю]|"  # noqa: RUF001
+    r"парти[яию]|партії|фонд[ау]?|empresa|compañía|grupo|banco|partido|sociedad|société|entreprise)\s+$",  # noqa: RUF001
+    re.IGNORECASE,
+)
+
+
+def _noun_language_names(text: str, places: Gazetteer, language: str | None) -> list[_Found]:
+    """People where every noun is capitalised: the last two words of a capitalised run ("Gewerkschaftschef Claus
+    Weselsky") that the text never writes after an article or determiner, as it writes its nouns ("die Bahn",
+    "am Montag"), neither shaped like a noun ("-ung", "-schaft") nor a place nor a function word."""
+    nouns = {m.group(1) for m in _AFTER_ARTICLE.finditer(text)}
+    stop = _function_words()
+    found: list[_Found] = []
+    for run in _NAME_RUN.finditer(text):
+        words = run.group().split()
+        name = words[-2:]
+        if any(
+            w in nouns or w.casefold() in stop or w.isupper() or w.casefold().endswith(_NOUN_ENDINGS) for w in name
+        ) or any(places.lookup(w, language) for w in name):
+            continue
+        start = run.end() - len(" ".join(name))
+        if start == run.start() and _sentence_start(text, start):
+            continue  # "Neue Regeln gelten": a sentence's opening noun
+        found.append(_Found(EntityType.PERSON, start, run.end(), " ".join(name)))
+    return found
+
+
+def _sentence_start(text: str, start: int) -> bool:
+    return start == 0 or text[:start].rstrip()[-1:] in '.!?\n:"“„«'
+
+
+_AFTER_ARTICLE = re.compile(
+    r"\b(?i:der|die|das|den|dem|des|ein|eine|einen|einem|einer|eines|kein|keine|keinen|im|am|vom|zum|zur|beim|ins|"
+    r"dieser|diese|dieses|diesem|diesen|jeder|jede|jedes|seine|seinen|seiner|ihre|ihren|ihrer|unser|unsere)"
+    r"\s+(?:[a-zäöüß]\w*\s+){0,2}([A-ZÄÖÜ][\w-]*)"
+)
+_NOUN_ENDINGS = (
+    "ung", "heit", "keit", "schaft", "tion", "tät", "ismus", "nis", "chen", "lein", "ment", "enz", "anz", "ium",
+    "chef", "leiter", "sprecher", "minister", "präsident", "kanzler",
+)  # fmt: skip
+_KATAKANA_NAME = re.compile(r"[ァ-ヺー]{2,}(?:・[ァ-ヺー]{2,})+")
 _CAPITALISED_NOUNS = {"de", "lb"}
 _OF_NAME = re.compile(r" (?:de|del|des|du|di|da|do|of|for|für|dla) [^\W\d_]", re.IGNORECASE)
 _LONGEST_NAME = 3  # words
@@ -278,10 +343,11 @@ def _speaks(text: str, start: int, end: int, place: object) -> bool:
     return bool(SPEECH_BEFORE.search(text, max(0, start - 30), start) or SPEECH_AFTER.match(text, end))
 
 
-def _trim(text: str, start: int, end: int, kind: EntityType) -> tuple[int, int]:
-    """Drop a leading article, a person's role words, a trailing possessive or number, and whatever follows a line
-    break or a colon: "the United States'" -> "United States", "Defender Jan Vertonghen 2" -> "Jan Vertonghen"."""
-    for stop in ("\n", ": "):
+def _trim(text: str, start: int, end: int, kind: EntityType, language: str | None = None) -> tuple[int, int]:
+    """Drop a leading article, a person's role words, a trailing possessive or number, an English organisation's or
+    place's trailing lower-case words, and whatever follows a line break, a colon or a bracket: "the United
+    States'" -> "United States", "Defender Jan Vertonghen 2" -> "Jan Vertonghen", "Yonhap news agency" -> "Yonhap"."""
+    for stop in ("\n", ": ", " ("):
         cut = text.find(stop, start, end)
         if cut != -1:
             end = cut
@@ -291,10 +357,33 @@ def _trim(text: str, start: int, end: int, kind: EntityType) -> tuple[int, int]:
     tail = _POSSESSIVE.search(text, start, end)
     if tail and tail.start() > start:
         end = tail.start()
+    if kind is not EntityType.PERSON and language == "en":  # French names end in adjectives: "Parti socialiste"
+        lower = _LOWER_TAIL.search(text, start, end)  # "Yonhap news agency" -> "Yonhap", not "Republican party"
+        if (
+            lower
+            and lower.start() > start
+            and (len(lower.group().split()) > 1 or _head_word(lower.group().strip()) not in _ORGANISATION_HEADS)
+        ):
+            end = lower.start()
     tail = _TAIL.search(text, start, end)
     if tail and tail.start() > start:
         end = tail.start()
     return start, end
+
+
+def _person_end(text: str, start: int, end: int) -> int:
+    """Where a person's name ends: through a hyphenated given name the model cut ("Wong Kwok" of "Wong Kwok-hing"),
+    and before a caption's label that also opens a sentence ("Ahmed Mohamed Image: Twitter. ... Image: Jane Doe")."""
+    rest = _HYPHENATED_REST.match(text, end)
+    if rest:
+        return rest.end()
+    words = text[start:end].split()
+    if len(words) > 1 and text.startswith(":", end) and re.search(rf"(?:^|[.!?]\s|\n){words[-1]}:", text, re.M):
+        return start + len(text[start:end].rsplit(" ", 1)[0])  # the label also opens a sentence: not a name
+    return end
+
+
+_HYPHENATED_REST = re.compile(r"-[a-zà-ÿ]+\b(?!-)")
 
 
 def _canonical_people(found: list[_Found]) -> dict[str, str]:
@@ -306,15 +395,17 @@ def _canonical_people(found: list[_Found]) -> dict[str, str]:
     full = {f.name for f in found if f.type is EntityType.PERSON and _is_full_name(f.name)}
     owners: dict[str, set[str]] = {}
     for name in full:
-        owners.setdefault(name.split()[-1], set()).add(name)
+        owners.setdefault(_NAME_WORDS.split(name)[-1], set()).add(name)
     return {word: next(iter(names)) for word, names in owners.items() if len(names) == 1} | {n: n for n in full}
 
 
 def _is_full_name(name: str) -> bool:
-    words = name.split()
-    return len(words) >= 2 and all(w[0].isupper() for w in words) and _SURNAME.fullmatch(words[-1]) is not None
+    words = _NAME_WORDS.split(name)
+    capitalised = all(w[:1].isupper() or (w[:1].isalpha() and not w[:1].islower()) for w in words)  # or caseless
+    return len(words) >= 2 and capitalised and _SURNAME.fullmatch(words[-1]) is not None
 
 
+_NAME_WORDS = re.compile(r"[ ・]")  # Japanese writes a foreign name's words apart with a middle dot
 _SURNAME = re.compile(r"[^\W\d_][^\W\d_'’-]*(?:[-'’][^\W\d_]+)*")  # noqa: RUF001
 
 
@@ -365,10 +456,39 @@ def _group(text: str, found: list[_Found], people: dict[str, str], language: str
             if taken.find(1, start, end) == -1 and not _inside_longer_name(text, start, end, language):
                 mentions[start] = Mention(text=text[start:end], start=start, end=end)
                 taken[start:end] = b"\x01" * (end - start)
+    _link_scripts(groups)
     return [
         Entity(name=name, type=kind, country=country, count=len(ms), mentions=[ms[k] for k in sorted(ms)])
         for (kind, name), (country, ms) in groups.items()
     ]
+
+
+def _link_scripts(groups: dict[tuple[EntityType, str], tuple[str | None, dict[int, Mention]]]) -> None:
+    """Merge a person or organisation written in another script into its Latin spelling in the same text
+    ("Володимир Зеленський", "ウォロディミル・ゼレンスキー" -> "Volodymyr Zelensky"): same type, same `name_key`."""
+    latin: dict[tuple[EntityType, str], str] = {
+        (kind, name_key(name)): name for kind, name in groups if kind is not EntityType.PLACE and _latin(name)
+    }
+    for kind, name in list(groups):
+        target = latin.get((kind, name_key(name)))
+        if target is not None and target != name and not _latin(name):
+            groups[(kind, target)][1].update(groups.pop((kind, name))[1])
+
+
+def name_key(name: str) -> str:
+    """A name reduced to what its spellings in Latin, Cyrillic and katakana share: transliterated, its consonants
+    only, l as r and m as n (katakana has neither l nor a final m), v and w dropped (written ウォ, В or W), German
+    "sch" and "z" as the others write them."""  # noqa: RUF002
+    words = []
+    for word in _NAME_WORDS.split(anyascii(unicodedata.normalize("NFC", name)).casefold().replace("-", " ")):
+        letters = re.sub(r"[^a-z]", "", word).replace("ph", "f").replace("tsch", "ch").replace("sch", "sh")
+        letters = letters.replace("z", "ts").replace("l", "r").replace("m", "n")
+        words.append(re.sub(r"(.)\1+", r"\1", re.sub(r"[aeiouyjvwh]", "", letters)))
+    return " ".join(w for w in words if w)
+
+
+def _latin(name: str) -> bool:
+    return all(ch.isascii() or unicodedata.name(ch, "").startswith("LATIN") for ch in name if ch.isalpha())
 
 
 def _occurrences(text: str, surfaces: set[str], words: dict[str, list[int]]) -> Iterable[tuple[int, int]]:
@@ -386,3 +506,234 @@ def _word_index(text: str) -> dict[str, list[int]]:
     for match in _FIRST_WORD.finditer(text):
         index.setdefault(match.group(), []).append(match.start())
     return index
+
+
+# Names by their form, which the model misses or mislabels: a dateline's place, an organisation or a facility by
+# its head word ("Qantas Airways", "Ministry of Energy", "Volgograd Arena"), an acronym the text defines.
+# The heads are generic words of each language (legal forms, kinds of institution or of place), not names.
+_ORGANISATION_HEADS = frozenset({
+    "ltd", "limited", "inc", "incorporated", "corp", "corporation", "co", "llc", "llp", "plc", "ag", "gmbh", "sa",
+    "se", "nv", "bv", "spa", "ab", "asa", "oyj", "kgaa", "group", "holdings", "holding", "bank", "bancorp",
+    "airlines", "airways", "motors", "industries", "technologies", "pharmaceuticals", "insurance", "securities",
+    "investments", "partners", "telecom", "communications", "broadcasting", "university", "college", "institute",
+    "institution", "academy", "school", "party", "ministry", "department", "council", "commission", "committee",
+    "agency", "authority", "association", "foundation", "federation", "union", "organisation", "organization",
+    "society", "league", "club", "court", "tribunal", "parliament", "assembly", "senate", "congress", "police",
+    "army", "navy", "forces", "guard", "office", "bureau", "board", "service", "services", "trust", "fund",
+    "conference", "movement", "front", "alliance", "coalition", "network", "times", "post", "herald", "gazette",
+    "journal", "tribune", "telegraph", "press", "magazine", "universität", "universidad", "université",
+    "università", "universidade", "universiteit", "partei", "partido", "parti", "partito", "ministerium",
+    "ministerio", "ministère", "ministero", "banco", "banque", "banca", "institut", "instituto", "istituto",
+    "stiftung", "fundación", "fondation", "fondazione", "verband", "gesellschaft", "asociación", "agencia",
+    "agence", "agentur", "comune", "municipio", "ayuntamiento", "municipality", "konzern", "amt"
+})  # fmt: skip
+_PLACE_HEADS = frozenset({
+    "stadium", "arena", "airport", "station", "bridge", "mosque", "cathedral", "temple", "palace", "square",
+    "street", "avenue", "road", "boulevard", "highway", "island", "islands", "river", "lake", "mountains", "valley",
+    "bay", "sea", "ocean", "desert", "peninsula", "canal", "strait", "gulf", "base", "hall", "tower", "towers",
+    "province", "region", "oblast", "prefecture"
+})  # fmt: skip
+# Heads that come first: "Lake Victoria", "Mount Kenya", "Gulf of Mexico".
+_PLACE_FIRST = frozenset({"lake", "mount", "gulf", "isle", "cape"})
+# A person's role after an organisation's name: "the State Department spokesperson Jeff Doe".
+_ROLE_AFTER = frozenset({
+    "spokesperson", "spokesman", "spokeswoman", "chairman", "chairwoman", "chair", "chief", "minister", "secretary",
+    "director", "president", "officer", "leader", "member", "members", "official", "officials", "head", "executive"
+})  # fmt: skip
+_OF = frozenset({"of", "for", "de", "del", "della", "di", "des", "du", "für", "der", "on"})
+_AND = frozenset({"and", "&", "y", "et", "und"})
+# Capitalised grammar words inside a title-case headline end a name: "Bank Shares Fall As Ministry Warns".
+_TITLE_BREAKS = frozenset({
+    "a", "an", "and", "as", "at", "but", "by", "for", "from", "in", "into", "is", "are", "on", "or", "over", "the",
+    "to", "was", "were", "with", "after", "before"
+})  # fmt: skip
+_CAPITAL = re.compile(r"[^\W\d_a-zß-ÿа-яёіїєґ][\w'’&.]*(?:-\w+)*|\d+[^\W\d_]\w*")  # noqa: RUF001
+_RUN_TOKEN = re.compile(r"[\w'’&.-]*\w|&")  # noqa: RUF001
+_UPPER = "A-ZÀ-ÖØ-ÞА-ЯЁІЇЄҐ"
+_DATELINE = re.compile(
+    rf"^[{_UPPER}][{_UPPER}'’.-]+(?: [{_UPPER}][{_UPPER}'’.-]+){{0,3}}"  # noqa: RUF001
+    r"(?=(?:, [^\W\d_][^\n,(—–-]{1,40}?)*(?:,? [A-Z][a-z]{2}\.? \d{1,2})?\s*"  # noqa: RUF001
+    r"(?:\((?P<agency>[^\W\d_][^)\n]{1,39})\)\s*)?[—–-]\s)",  # noqa: RUF001
+    re.MULTILINE,
+)
+_SHORTEST_DATELINE = 3  # letters: "AP -" is an agency, not a place
+_DEFINED = re.compile(r" \(([^\W\d_a-z][A-Z0-9.&]{1,9}|[^\W\d_a-z][^()\n]{4,80})\)")
+
+
+def _datelines(text: str) -> list[tuple[int, int, tuple[int, int] | None]]:
+    """The place of each dateline, and its bracketed agency: capitals opening a paragraph before a dash, an agency
+    or a comma and a region ("FRANKFURT (Reuters) -", "TALLINN —", "KYIV, Ukraine —")."""
+    return [
+        (m.start(), m.end(), m.span("agency") if m.group("agency") else None)
+        for m in _DATELINE.finditer(text)
+        if sum(ch.isalpha() for ch in m.group()) >= _SHORTEST_DATELINE
+    ]
+
+
+def _by_form(text: str) -> list[_Found]:
+    """Organisations and places named by a head word, and organisations defined by an acronym."""
+    runs = list(_runs(text))
+    found = [f for run in runs for f in _headed(text, run)]
+    ends = {run[-1][1]: run for run in runs}
+    for match in _DEFINED.finditer(text):
+        inner = match.group(1)
+        if inner.replace(".", "").isupper() and (run := ends.get(match.start())):
+            # "Movimento 5 Stelle (M5S)": the run's last words whose initials are the acronym
+            name = _initialled(run, inner.replace(".", ""))
+            if name:
+                found.append(_Found(EntityType.ORGANISATION, name[0], name[1], text[name[0] : name[1]]))
+                found.append(_Found(EntityType.ORGANISATION, match.start(1), match.end(1), inner))
+        elif (before := _ACRONYM_BEFORE.search(text, 0, match.start())) and (
+            name := _initialled([(m.start(), m.end(), m.group()) for m in _RUN_TOKEN.finditer(inner)], before.group())
+        ):
+            # "CEI (Italian Episcopal Conference)": the acronym first, its words in brackets
+            start = match.start(1)
+            found.append(_Found(EntityType.ORGANISATION, before.start(), before.end(), before.group()))
+            found.append(_Found(EntityType.ORGANISATION, start + name[0], start + name[1], inner[name[0] : name[1]]))
+    return found
+
+
+_ACRONYM_BEFORE = re.compile(r"(?<![\w.])[A-Z][A-Z0-9&]{1,9}$")
+
+
+def _initialled(run: list[tuple[int, int, str]], acronym: str) -> tuple[int, int] | None:
+    """The (start, end) of the shortest tail of `run` whose words' initials spell `acronym`, if one does."""
+    for i in range(len(run) - 1, -1, -1):
+        if run[i][2] in _OF | _AND:
+            continue
+        initials = "".join(w[0] if not w.isdigit() else w for _, _, w in run[i:] if w not in _OF | _AND)
+        if initials.upper() == acronym and len(run) - i > 1:
+            return run[i][0], run[-1][1]
+        if len(initials) >= len(acronym):
+            return None
+    return None
+
+
+def _headed(text: str, run: list[tuple[int, int, str]]) -> list[_Found]:
+    """The organisations or places a run of capitalised words names by head words: the run up to the head
+    ("Qantas Airways", "State Department" of "State Department Spokesperson"), through the "of" phrase the head
+    governs ("Ministry of Foreign Affairs", "Union of A and B"), or after a head that comes first ("Banco X")."""
+    stop = _function_words()
+    while run and (
+        run[0][2].casefold() in _ARTICLES
+        or (_sentence_start(text, run[0][0]) and run[0][2].casefold() in stop and not _acronym(run[0][2]))
+    ):
+        run = run[1:]  # "The", "In", "Former" opening a sentence; "State" elsewhere is a name's word
+    if len(run) < 2:
+        return []
+    if run[0][2].casefold() in _PLACE_FIRST:
+        return [_Found(EntityType.PLACE, run[0][0], run[-1][1], text[run[0][0] : run[-1][1]])]
+    heads = [i for i, (_, _, w) in enumerate(run) if _head_word(w) in _ORGANISATION_HEADS | _PLACE_HEADS]
+    if not heads:
+        return []
+    head = heads[-1]
+    joins = [i for i in range(head) if run[i][2] in _OF | _AND]
+    if joins and not any(run[i][2] in _OF and i - 1 in heads for i in joins):
+        # "Shares of X AG", "X Airways and Y Ltd": the name starts after the last joining word
+        return [*_headed(text, run[: joins[-1]]), *_headed(text, run[joins[-1] + 1 :])]
+    last = head
+    if head + 1 < len(run) and run[head + 1][2] in _OF:
+        for i in range(head + 2, len(run)):
+            if run[i][2] in _OF or (run[i][2] in _AND and any(j in heads for j in range(i, len(run)))):
+                break  # "Institute of Technology and Colorado State University": two names
+            if run[i][2] not in _AND:
+                last = i
+    elif head == 0 and run[0][2].casefold() in _HEADS_FIRST:
+        last = len(run) - 1
+    if last == 0:
+        return []
+    word = _head_word(run[head][2])
+    kind = EntityType.ORGANISATION if word in _ORGANISATION_HEADS else EntityType.PLACE
+    return [_Found(kind, run[0][0], run[last][1], text[run[0][0] : run[last][1]])]
+
+
+def _head_word(word: str) -> str:
+    """The head a word is or ends in: "Inc." -> "inc", German compounds "Bundesamt" -> "amt"."""
+    word = word.casefold().rstrip(".")
+    ending = next((e for e in _COMPOUND_HEADS if word.endswith(e) and len(word) > len(e) + 2), None)
+    return "amt" if ending else word
+
+
+def _acronym(word: str) -> bool:
+    return word.isupper() and len(word) > 1
+
+
+_ARTICLES = frozenset({"the", "a", "an", "der", "die", "das", "le", "la", "les", "el", "los", "las", "il", "lo"})
+
+
+# Heads of German compounds: "das Statistische Bundesamt", "die Europäische Zentralbank".
+_COMPOUND_HEADS = (
+    "amt", "bank", "ministerium", "partei", "gericht", "verband", "gewerkschaft", "behörde", "agentur", "konzern",
+    "stiftung", "institut", "universität",
+)  # fmt: skip
+
+
+# Heads written before the name in Romance languages: "Banco Santander", "Instituto Cervantes".
+_HEADS_FIRST = frozenset({
+    "instituto", "istituto", "institut", "universidad", "université", "università", "universidade", "banco",
+    "banque", "banca", "partido", "parti", "partito", "ministerio", "ministère", "ministero", "fundación",
+    "fondation", "fondazione", "asociación", "agencia", "agence", "comune", "municipio", "ayuntamiento"
+})  # fmt: skip
+
+
+def _runs(text: str) -> Iterable[list[tuple[int, int, str]]]:
+    """Runs of capitalised words one space apart, with the small words that join one name ("of", "and")."""
+    run: list[tuple[int, int, str]] = []
+    for match in _RUN_TOKEN.finditer(text):
+        start, end, word = match.start(), match.end(), match.group()
+        possessive = word.endswith(("'s", "’s"))  # noqa: RUF001
+        if possessive:
+            end, word = end - 2, word[:-2]
+        capital = bool(_CAPITAL.fullmatch(word)) and (word.casefold() not in _TITLE_BREAKS or not run)
+        joiner = word in _OF or word in _AND or word.isdigit()  # "Movimento 5 Stelle"
+        if run and text[run[-1][1] : start] == " " and (capital or (joiner and run[-1][2] not in _OF | _AND)):
+            run.append((start, end, word))
+        else:
+            if run:
+                yield _trimmed(run)
+            run = [(start, end, word)] if capital else []
+        if possessive and run:
+            yield _trimmed(run)  # "Saudi Arabia's Civil Defense Authority": two names
+            run = []
+    if run:
+        yield _trimmed(run)
+
+
+def _trimmed(run: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    while run and (run[-1][2] in _OF or run[-1][2] in _AND or run[-1][2].isdigit()):
+        run = run[:-1]
+    return run
+
+
+def _add_by_form(text: str, found: list[_Found]) -> list[_Found]:
+    """Add the names found by their form: over what the model found inside them or mislabelled with the same
+    span, and over a model organisation that only adds a role after the name or lower-case words before it."""
+    for rule in _by_form(text):
+        overlapping = [f for f in found if f.start < rule.end and rule.start < f.end]
+        person = min((f.start for f in overlapping if f.type is EntityType.PERSON and f.start > rule.start), default=0)
+        if person:  # "University of Texas Arlington Amneh Jafari": the name ends where a person's begins
+            rule.end = rule.start + len(text[rule.start : person].rstrip(" ,"))
+            rule.name = text[rule.start : rule.end]
+            if rule.name.split()[-1] in _OF | _AND or " " not in rule.name:
+                continue
+            overlapping = [f for f in overlapping if f.start < rule.end]
+        if any(f.type is EntityType.PLACE and (f.start, f.end) == (rule.start, rule.end) for f in overlapping) and (
+            " of " not in rule.name
+        ):
+            continue  # "Soviet Union": the model's place stands, but not for "Municipality of X"
+        inside = all(rule.start <= f.start and f.end <= rule.end for f in overlapping)
+        wider = [
+            f for f in overlapping if f.type is EntityType.ORGANISATION and f.start <= rule.start and rule.end <= f.end
+        ]
+        if not inside and not (len(wider) == len(overlapping) == 1 and _extra_words(text, wider[0], rule)):
+            continue
+        found = [f for f in found if f not in overlapping]
+        found.append(rule)
+    return found
+
+
+def _extra_words(text: str, wider: _Found, rule: _Found) -> bool:
+    """True when what `wider` adds to `rule` is a role after it or lower-case words before it."""
+    after = text[rule.end : wider.end].split()
+    before = text[wider.start : rule.start].split()
+    return (not after or after[0].casefold() in _ROLE_AFTER) and all(w[:1].islower() for w in before)
