@@ -6,7 +6,10 @@ joins a story whose members' profile (centroid) it is similar enough to, the ear
 (the story continues rather than restarts), else it starts a story. Comparing with the whole story, not its nearest
 member, keeps chains of look-alikes apart (the same minister at another meeting, another earthquake the same week).
 Names and numbers survive translation where words do not, so an article in another language than the story's is
-compared on those alone.
+compared on those alone. The day a report's opening says its event happened is evidence too: a report of a day
+two or more days from every day its story's reports name is another event of the same people (another match of
+the same player, another meeting of the same minister), while a follow-up reports the next day of its story and
+the story goes on day by day.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import wordfreq
 from anyascii import anyascii
 
 from pipeline.enrich.dedup import CopyIndex, signature
+from pipeline.enrich.eventdays import event_day
 from pipeline.enrich.postings import Postings
 from pipeline.models import Article
 
@@ -40,7 +44,7 @@ __all__ = [
     "readable_features",
 ]
 
-EVENT_VERSION = "events-1"
+EVENT_VERSION = "events-2"
 MAX_WORDS = 400  # the opening of a report carries its facts; background further down dilutes them
 TERM_MIN = 4  # shorter words are mostly grammar in the languages written with spaces
 STEM = 6  # a word's first letters: plural and case endings fall away, in any language, at no cost
@@ -63,6 +67,7 @@ RARE_FLOOR = 50  # ... unless the window is small
 CANDIDATE_STORIES = 12  # compared in full per article, the ones sharing the most rare weight
 ALL_LANGUAGES = "*"  # a profile of every member, whatever its language
 PROFILE_MEMBERS = 24  # a story's profile is made of its latest members: bounds the cost of huge stories
+DAYS_APART = 2  # event days this far from every day of a story's reports are another event's
 
 _TOKEN = re.compile(r"[^\W\d_][^\W_]*(?:['\u2019-][^\W\d_]+)*")
 # Digits stand apart from letters in no script without spaces ("37人"), so only digits bound a number.
@@ -97,6 +102,7 @@ class Member:
     published_at: float  # POSIX seconds
     language: str | None
     features: Features
+    day: int = 0  # the event's day as the opening names it (proleptic ordinal), 0 when it names none
 
 
 def _fold(text: str) -> str:
@@ -249,6 +255,7 @@ class EventIndex:
         self._position: dict[str, int] = {}
         self._stories: dict[str, list[int]] = {}
         self._started: dict[str, float] = {}  # story -> its earliest member's time
+        self._days: dict[str, set[int]] = {}  # story -> the event days its reports name
         # Of stories with several members, all or in one language, until one joins.
         self._profiles: dict[str, dict[str | None, _Profile]] = {}
         self._story_names: list[str] = []  # story number -> id
@@ -277,16 +284,19 @@ class EventIndex:
         position = self._position.get(article_id)
         return None if position is None else self._members[position]
 
-    def place(self, article_id: str, published_at: datetime, language: str | None, features: Features) -> Member:
-        """Add an article to the story it reports, or start one; a known article keeps its place."""
+    def place(
+        self, article_id: str, published_at: datetime, language: str | None, features: Features, day: int = 0
+    ) -> Member:
+        """Add an article to the story it reports, or start one; a known article keeps its place. `day` is the
+        event's day the article names (proleptic ordinal), 0 when it names none."""
         known = self.get(article_id)
         if known is not None:
             return known
         when = published_at.timestamp()
         df = self._postings.counts(features.keys)
         vector = features.weights * self._idf_of(df)
-        story = self._best_story(when, language, features, df, vector) or article_id
-        return self._add(Member(article_id, story, when, language, features), vector)
+        story = self._best_story(when, day, language, features, df, vector) or article_id
+        return self._add(Member(article_id, story, when, language, features, day), vector)
 
     def join(self, article_id: str, story_id: str, published_at: datetime, language: str | None) -> Member:
         """Add a copy to its original's story: it counts as coverage but adds no features."""
@@ -306,7 +316,7 @@ class EventIndex:
         return self._idf_of(self._postings.counts(keys))
 
     def _best_story(
-        self, when: float, language: str | None, features: Features, df: np.ndarray, vector: np.ndarray
+        self, when: float, day: int, language: str | None, features: Features, df: np.ndarray, vector: np.ndarray
     ) -> str | None:
         if not len(features.keys) or not self._featured:
             return None
@@ -323,6 +333,8 @@ class EventIndex:
         candidates = candidates[np.lexsort((candidates, -weight[candidates]))][:CANDIDATE_STORIES]
         best: tuple[float, str] | None = None
         for story in (self._story_names[n] for n in candidates.tolist()):
+            if self._another_day(story, day):
+                continue
             # Words match within a language: against the members in the article's; names and numbers against all.
             same = self._similarity(self._profile(story, language), when, True, features, vector) / JOIN_SIMILARITY
             cross = self._similarity(self._profile(story), when, False, features, vector) / CROSS_LANGUAGE_SIMILARITY
@@ -333,6 +345,11 @@ class EventIndex:
             if score >= 1 and (best is None or (started, story) > best):
                 best = (started, story)
         return None if best is None else best[1]
+
+    def _another_day(self, story: str, day: int) -> bool:
+        """Whether `day` is clearly not a day of the story's event: far from every day its reports name."""
+        days = self._days.get(story)
+        return bool(day and days and min(abs(day - d) for d in days) >= DAYS_APART)
 
     def _profile(self, story: str, language: str | None = ALL_LANGUAGES) -> _Profile:
         """The story's profile, of its members in `language` (and those of no known language) or of all."""
@@ -397,6 +414,8 @@ class EventIndex:
         started = self._started.get(member.story_id, member.published_at)
         self._started[member.story_id] = min(started, member.published_at)
         self._profiles.pop(member.story_id, None)
+        if member.day:
+            self._days.setdefault(member.story_id, set()).add(member.day)
         if len(member.features.keys):
             self._featured += 1
         return position
@@ -406,6 +425,12 @@ class EventIndex:
         self._vectors.append(vector)
         self._postings.add(position, member.features.keys)
         return member
+
+
+def _opening(article: Article) -> list[str]:
+    """The title and first paragraph: where a report says when its event happened."""
+    first = next((p for p in article.text.split("\n\n") if p.strip()), "")
+    return [article.title, first]
 
 
 @dataclass(frozen=True, slots=True)
@@ -424,6 +449,7 @@ def place_articles(copies: CopyIndex, events: EventIndex, articles: Sequence[Art
             member = events.join(article.id, original.story_id, article.published_at, article.language)
         else:
             features = event_features(article)
-            member = events.place(article.id, article.published_at, article.language, features)
+            day = event_day(_opening(article), article.language, article.published_at)
+            member = events.place(article.id, article.published_at, article.language, features, day)
         placed[article.id] = Placement(member.story_id, signed.duplicate_of)
     return placed
