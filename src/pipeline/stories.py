@@ -40,6 +40,7 @@ _SCHEMA = pa.schema(
         ("feature_keys", pa.binary()),  # uint64, sorted
         ("feature_weights", pa.binary()),  # float32
         ("feature_kinds", pa.binary()),  # one byte per feature: events.KIND_CODES
+        ("event_day", pa.int32()),  # proleptic ordinal of the day the article says its event happened, 0 if none
     ]
 )
 _T = TypeVar("_T")
@@ -135,9 +136,10 @@ def _load(store: ObjectStore, day: date) -> _Day:
         )
         when = (columns.get("published_at") or empty)[i]
         language = (columns.get("language") or empty)[i]
+        event_day = (columns.get("event_day") or empty)[i] or 0
         hashes = np.frombuffer(columns["hashvalues"][i], dtype=HASH_DTYPE)
         signed.append(Signed(article_id, columns["content_hash"][i], columns["duplicate_of"][i], hashes))
-        members.append(Member(article_id, story_id, midnight if when is None else when, language, features))
+        members.append(Member(article_id, story_id, midnight if when is None else when, language, features, event_day))
     return signed, members, sources, etag
 
 
@@ -157,6 +159,7 @@ def _commit(store: ObjectStore, day: date, loaded: _Day, new: list[tuple[Signed,
             "feature_keys": m.features.keys.astype(np.uint64).tobytes(),
             "feature_weights": m.features.weights.astype(np.float32).tobytes(),
             "feature_kinds": m.features.kinds.astype(np.uint8).tobytes(),
+            "event_day": m.day,
         }
         for s, m, source in sorted([*old, *new], key=lambda row: row[0].article_id)
     ]

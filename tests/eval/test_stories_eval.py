@@ -28,11 +28,6 @@ def test_monolingual_stories(scores: StoryScores) -> None:
     assert scores.bcubed.f1 >= 0.95, scores.bcubed
 
 
-# Known gap (issue "Stories", open): one distractor, the same person at another event of the same week, shares as
-# many names, numbers and terms with the event as its real follow-ups do; telling them apart needs when each event
-# happened (dates in the text resolved against publication), which placement does not read yet. Strict: it fails
-# once the distractor stays apart, so the mark comes off then.
-@pytest.mark.xfail(strict=True, reason="one distractor of the set is merged: see the comment above")
 def test_no_distractor_is_merged(scores: StoryScores) -> None:
     assert scores.distractors_merged == []
 

@@ -85,6 +85,17 @@ OTHER_FIRE = report(
     "of Bothnia on Wednesday. The ship, carrying timber to Lulea, was towed to port.",
     "2025-03-05T16:00:00+00:00",
 )
+# The same operator, ship and island two days later: another event that recalls the fire as its background.
+AGROUND = report(
+    "aground",
+    "wire",
+    "Lindqvist Lines ferry runs aground off Visby, two days after Nordstjerna fire",
+    "The Lindqvist Lines ferry Sydstjerna, which took on the Nordstjerna's Visby sailings after Tuesday's engine "
+    "room fire off Gotland, ran aground outside Visby harbour on Thursday with 312 passengers and 48 crew on "
+    "board, the Swedish coastguard said.\n\n"
+    "No one was hurt. Lindqvist Lines, which runs six vessels in the Baltic, said divers would inspect the hull.",
+    "2025-03-06T11:00:00+00:00",
+)
 EVENT = [WIRE, PAPER, RADIO, FOLLOW_UP, FRENCH, COPY]
 LOOK_ALIKES = [RESULTS, OTHER_FIRE]
 
@@ -136,10 +147,16 @@ def test_a_loaded_window_places_like_one_built_in_this_run() -> None:
     copies, built = CopyIndex(), EventIndex()
     place_articles(copies, built, [WIRE, PAPER, RADIO])
     loaded = EventIndex(
-        Member(m.article_id, m.story_id, m.published_at, m.language, m.features) for m in built.members()
+        Member(m.article_id, m.story_id, m.published_at, m.language, m.features, m.day) for m in built.members()
     )
     later = [FOLLOW_UP, FRENCH, *LOOK_ALIKES]
     assert place_articles(CopyIndex(copies.members()), loaded, later) == place_articles(copies, built, later)
+
+
+def test_a_report_of_another_day_is_another_event_while_the_next_day_continues_the_story() -> None:
+    placed = _place([WIRE, PAPER, RADIO, FRENCH, AGROUND, FOLLOW_UP], one_by_one=True)  # the follow-up arrives late
+    assert placed[AGROUND.id][0] == AGROUND.id, "two days on, the same ship's operator at another event"
+    assert placed[FOLLOW_UP.id][0] == WIRE.id, "the next day's development continues the story"
 
 
 def test_features_carry_names_and_numbers_across_scripts_and_locales() -> None:

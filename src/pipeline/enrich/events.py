@@ -6,7 +6,10 @@ joins a story whose members' profile (centroid) it is similar enough to, the ear
 (the story continues rather than restarts), else it starts a story. Comparing with the whole story, not its nearest
 member, keeps chains of look-alikes apart (the same minister at another meeting, another earthquake the same week).
 Names and numbers survive translation where words do not, so an article in another language than the story's is
-compared on those alone.
+compared on those alone. The day a report's opening says its event happened is evidence too: a report of a day
+two or more days from every day its story's reports name is another event of the same people (another match of
+the same player, another meeting of the same minister), while a follow-up reports the next day of its story and
+the story goes on day by day.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import hashlib
 import math
 import re
 import unicodedata
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +29,7 @@ import wordfreq
 from anyascii import anyascii
 
 from pipeline.enrich.dedup import CopyIndex, signature
+from pipeline.enrich.eventdays import event_day
 from pipeline.enrich.postings import Postings
 from pipeline.models import Article
 
@@ -40,7 +44,7 @@ __all__ = [
     "readable_features",
 ]
 
-EVENT_VERSION = "events-1"
+EVENT_VERSION = "events-2"
 MAX_WORDS = 400  # the opening of a report carries its facts; background further down dilutes them
 TERM_MIN = 4  # shorter words are mostly grammar in the languages written with spaces
 STEM = 6  # a word's first letters: plural and case endings fall away, in any language, at no cost
@@ -63,6 +67,8 @@ RARE_FLOOR = 50  # ... unless the window is small
 CANDIDATE_STORIES = 12  # compared in full per article, the ones sharing the most rare weight
 ALL_LANGUAGES = "*"  # a profile of every member, whatever its language
 PROFILE_MEMBERS = 24  # a story's profile is made of its latest members: bounds the cost of huge stories
+PROFILE_CACHE = 4096  # stories whose profiles are kept between articles: the ones compared lately
+DAYS_APART = 2  # event days this far from every day of a story's reports are another event's
 
 _TOKEN = re.compile(r"[^\W\d_][^\W_]*(?:['\u2019-][^\W\d_]+)*")
 # Digits stand apart from letters in no script without spaces ("37人"), so only digits bound a number.
@@ -97,6 +103,7 @@ class Member:
     published_at: float  # POSIX seconds
     language: str | None
     features: Features
+    day: int = 0  # the event's day as the opening names it (proleptic ordinal), 0 when it names none
 
 
 def _fold(text: str) -> str:
@@ -153,7 +160,7 @@ def _known_languages() -> frozenset[str]:
     return frozenset(wordfreq.available_languages())
 
 
-@lru_cache(maxsize=1 << 18)
+@lru_cache(maxsize=1 << 16)  # the common words: a bigger cache costs tens of MB and gains little
 def _rarity(word: str, language: str | None) -> float:
     """How much a word can say about an event, from how common it is in the language (wordfreq's Zipf scale:
     7 for "the", 6 for "said", 4 for "earthquake"): a window of a few dozen articles cannot tell that alone."""
@@ -185,7 +192,7 @@ def _labelled(article: Article) -> list[tuple[str, str, float]]:
     return occurrences
 
 
-@lru_cache(maxsize=1 << 18)  # the same words recur article after article
+@lru_cache(maxsize=1 << 16)  # the same words recur article after article
 def _key(kind: str, text: str) -> int:
     return int.from_bytes(hashlib.blake2b(f"{kind}:{text}".encode(), digest_size=8).digest(), "little")
 
@@ -236,83 +243,197 @@ class _Profile:
     times: np.ndarray
 
 
+class _Counts:
+    """How many members hold each key: a sorted array of the keys seen, and a dict of those seen since."""
+
+    MERGE_AT = 1 << 16
+
+    def __init__(self) -> None:
+        self._keys = np.empty(0, dtype=np.uint64)
+        self._counts = np.empty(0, dtype=np.int32)
+        self._recent: dict[int, int] = {}
+
+    def add(self, keys: np.ndarray) -> None:
+        """Count each of `keys` once more (one member's keys, or many members' at once)."""
+        if len(keys) > self.MERGE_AT:
+            self._merge(*np.unique(keys, return_counts=True))
+            return
+        recent = self._recent
+        for key in keys.tolist():
+            recent[key] = recent.get(key, 0) + 1
+        if len(recent) >= self.MERGE_AT:
+            self._recent = {}
+            self._merge(np.fromiter(recent, np.uint64, len(recent)), np.fromiter(recent.values(), np.int32))
+
+    def _merge(self, keys: np.ndarray, counts: np.ndarray) -> None:
+        merged, inverse = np.unique(np.concatenate([self._keys, keys]), return_inverse=True)
+        self._counts = np.bincount(inverse, np.concatenate([self._counts, counts]), len(merged)).astype(np.int32)
+        self._keys = merged
+
+    def get(self, keys: np.ndarray) -> np.ndarray:
+        at = np.minimum(np.searchsorted(self._keys, keys), max(len(self._keys) - 1, 0))
+        found = np.where(self._keys[at] == keys, self._counts[at], 0) if len(self._keys) else np.zeros(len(keys))
+        found = found.astype(np.int64)
+        if self._recent:
+            found += np.array([self._recent.get(k, 0) for k in keys.tolist()], dtype=np.int64)
+        return found
+
+
+class _Features:
+    """Every member's features end to end in chunks of preallocated arrays: no Python object per member.
+    Besides keys, weights and kinds, each feature's weight times its IDF when the member joined (its vector)."""
+
+    CHUNK = 1 << 20
+
+    def __init__(self) -> None:
+        self._chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self._fill = self.CHUNK
+        self._spans: list[tuple[int, int, int]] = []  # per member: chunk, start, stop
+
+    def append(self, features: Features) -> None:
+        size = len(features.keys)
+        if self._fill + size > self.CHUNK:
+            chunk = max(self.CHUNK, size)
+            self._chunks.append(
+                (
+                    np.empty(chunk, np.uint64),
+                    np.empty(chunk, np.float32),
+                    np.empty(chunk, np.uint8),
+                    np.empty(chunk, np.float32),
+                )
+            )
+            self._fill = 0
+        keys, weights, kinds, _ = self._chunks[-1]
+        start, self._fill = self._fill, self._fill + size
+        keys[start : self._fill], weights[start : self._fill], kinds[start : self._fill] = (
+            features.keys,
+            features.weights,
+            features.kinds,
+        )
+        self._spans.append((len(self._chunks) - 1, start, self._fill))
+
+    def set_vector(self, position: int, vector: np.ndarray) -> None:
+        chunk, start, stop = self._spans[position]
+        if stop > start:
+            self._chunks[chunk][3][start:stop] = vector
+
+    def vector(self, position: int) -> np.ndarray:
+        chunk, start, stop = self._spans[position]
+        return self._chunks[chunk][3][start:stop] if stop > start else np.empty(0, np.float32)
+
+    def __getitem__(self, position: int) -> Features:
+        chunk, start, stop = self._spans[position]
+        if start == stop:
+            return Features.empty()
+        keys, weights, kinds, _ = self._chunks[chunk]
+        return Features(keys[start:stop], weights[start:stop], kinds[start:stop])
+
+    def size(self, position: int) -> int:
+        _, start, stop = self._spans[position]
+        return stop - start
+
+
 class EventIndex:
     """The members of a window's stories, searchable by their rare features.
 
-    A member's features are weighted by their IDF when it joins (or when the window is loaded), so comparing
-    with a story needs no look-ups of its features' frequencies: the IDF of the window as it was then.
+    Features are kept end to end in arrays, weighted by their IDF when the member joins (or when the window is
+    loaded): the IDF of the window as it was then. Only rare features (the ones that find candidates) have
+    postings, so a common word costs its key's count and nothing more.
     """
 
     def __init__(self, members: Iterable[Member] = ()) -> None:
-        self._members: list[Member] = []
-        self._vectors: list[np.ndarray] = []  # per member: its weights times their IDF
+        self._ids: list[str] = []
         self._position: dict[str, int] = {}
+        self._times: list[float] = []
+        self._event_days: list[int] = []
+        self._languages: list[str | None] = []
+        self._features = _Features()
         self._stories: dict[str, list[int]] = {}
         self._started: dict[str, float] = {}  # story -> its earliest member's time
-        # Of stories with several members, all or in one language, until one joins.
-        self._profiles: dict[str, dict[str | None, _Profile]] = {}
+        self._days: dict[str, set[int]] = {}  # story -> the event days its reports name
+        # Profiles of stories with several members, all or in one language, until one joins: the latest used.
+        self._profiles: OrderedDict[tuple[str, str | None], _Profile] = OrderedDict()
         self._story_names: list[str] = []  # story number -> id
         self._story_number: dict[str, int] = {}
         self._story_numbers = np.empty(1024, dtype=np.int64)  # position -> story number (grown by doubling)
-        self._postings = Postings()
+        self._counts = _Counts()
+        self._postings = Postings()  # of rare features only
         self._featured = 0  # members with features: the N of the IDF
-        loaded: list[Member] = []
+        loaded = []
         for member in members:
             if member.article_id not in self._position:
-                self._remember(member)
-                loaded.append(member)
+                loaded.append(self._remember(member))
         if not loaded:
             return
-        # One sort for the whole window, then the IDF of every loaded feature in one pass.
-        keys = np.concatenate([m.features.keys for m in loaded])
-        owners = np.repeat(np.arange(len(loaded), dtype=np.int32), [len(m.features.keys) for m in loaded])
-        self._postings.extend(owners, keys)
-        weights = np.concatenate([m.features.weights for m in loaded]) * self._idf(keys)
-        self._vectors = np.split(weights, np.cumsum([len(m.features.keys) for m in loaded])[:-1])
+        # The window's counts in one pass, then postings for the features rare in it.
+        keys = np.concatenate([self._features[p].keys for p in loaded])
+        owners = np.repeat(np.asarray(loaded, dtype=np.int32), [self._features.size(p) for p in loaded])
+        self._counts.add(keys)
+        df = self._counts.get(keys)
+        rare = df <= self._posting_limit()
+        self._postings.extend(owners[rare], keys[rare])
+        vectors = np.concatenate([self._features[p].weights for p in loaded]) * self._idf_of(df)
+        ends = np.cumsum([self._features.size(p) for p in loaded])
+        for p, vector in zip(loaded, np.split(vectors, ends[:-1]), strict=True):
+            self._features.set_vector(p, vector)
 
     def __contains__(self, article_id: str) -> bool:
         return article_id in self._position
 
     def get(self, article_id: str) -> Member | None:
         position = self._position.get(article_id)
-        return None if position is None else self._members[position]
+        return None if position is None else self._member(position)
 
-    def place(self, article_id: str, published_at: datetime, language: str | None, features: Features) -> Member:
-        """Add an article to the story it reports, or start one; a known article keeps its place."""
-        known = self.get(article_id)
-        if known is not None:
-            return known
+    def place(
+        self, article_id: str, published_at: datetime, language: str | None, features: Features, day: int = 0
+    ) -> Member:
+        """Add an article to the story it reports, or start one; a known article keeps its place. `day` is the
+        event's day the article names (proleptic ordinal), 0 when it names none."""
+        if article_id in self._position:
+            return self._member(self._position[article_id])
         when = published_at.timestamp()
-        df = self._postings.counts(features.keys)
+        df = self._counts.get(features.keys)
         vector = features.weights * self._idf_of(df)
-        story = self._best_story(when, language, features, df, vector) or article_id
-        return self._add(Member(article_id, story, when, language, features), vector)
+        story = self._best_story(when, day, language, features, df, vector) or article_id
+        return self._add(Member(article_id, story, when, language, features, day), vector, df + 1)
 
     def join(self, article_id: str, story_id: str, published_at: datetime, language: str | None) -> Member:
         """Add a copy to its original's story: it counts as coverage but adds no features."""
         known = self.get(article_id)
         if known is not None:
             return known
-        member = Member(article_id, story_id, published_at.timestamp(), language, Features.empty())
-        return self._add(member, np.empty(0, np.float32))
+        empty = np.empty(0, np.float32)
+        return self._add(
+            Member(article_id, story_id, published_at.timestamp(), language, Features.empty()), empty, empty
+        )
 
     def members(self) -> list[Member]:
-        return list(self._members)
+        return [self._member(p) for p in range(len(self._ids))]
+
+    def _member(self, position: int) -> Member:
+        story = self._story_names[int(self._story_numbers[position])]
+        features = self._features[position]
+        language, day = self._languages[position], self._event_days[position]
+        return Member(self._ids[position], story, self._times[position], language, features, day)
 
     def _idf_of(self, df: np.ndarray) -> np.ndarray:
         return np.log((self._featured + 1) / (df + 1)).astype(np.float32) + 1
 
-    def _idf(self, keys: np.ndarray) -> np.ndarray:
-        return self._idf_of(self._postings.counts(keys))
+    def _rare_limit(self) -> float:
+        return max(RARE_FLOOR, RARE_SHARE * self._featured)
+
+    def _posting_limit(self) -> float:
+        # Twice the rare limit: a feature rare later in a growing window still has its postings.
+        return 2 * self._rare_limit()
 
     def _best_story(
-        self, when: float, language: str | None, features: Features, df: np.ndarray, vector: np.ndarray
+        self, when: float, day: int, language: str | None, features: Features, df: np.ndarray, vector: np.ndarray
     ) -> str | None:
         if not len(features.keys) or not self._featured:
             return None
-        rare = (df > 0) & (df <= max(RARE_FLOOR, RARE_SHARE * self._featured))
+        rare = (df > 0) & (df <= self._rare_limit())
         owners = self._postings.owners_of(features.keys[rare])
-        if not owners:
+        if not any(owners):
             return None
         # Each story's shared rare weight: every feature counted once per story, not once per member.
         feature = np.repeat(np.arange(len(owners)), [len(o) for o in owners])
@@ -323,6 +444,8 @@ class EventIndex:
         candidates = candidates[np.lexsort((candidates, -weight[candidates]))][:CANDIDATE_STORIES]
         best: tuple[float, str] | None = None
         for story in (self._story_names[n] for n in candidates.tolist()):
+            if self._another_day(story, day):
+                continue
             # Words match within a language: against the members in the article's; names and numbers against all.
             same = self._similarity(self._profile(story, language), when, True, features, vector) / JOIN_SIMILARITY
             cross = self._similarity(self._profile(story), when, False, features, vector) / CROSS_LANGUAGE_SIMILARITY
@@ -334,32 +457,38 @@ class EventIndex:
                 best = (started, story)
         return None if best is None else best[1]
 
+    def _another_day(self, story: str, day: int) -> bool:
+        """Whether `day` is clearly not a day of the story's event: far from every day its reports name."""
+        days = self._days.get(story)
+        return bool(day and days and min(abs(day - d) for d in days) >= DAYS_APART)
+
     def _profile(self, story: str, language: str | None = ALL_LANGUAGES) -> _Profile:
         """The story's profile, of its members in `language` (and those of no known language) or of all."""
-        cached = self._profiles.get(story, {}).get(language)
+        featured = [p for p in self._stories[story] if self._features.size(p)]
+        positions = [p for p in featured if language in (ALL_LANGUAGES, None) or self._languages[p] in (language, None)]
+        if len(positions) == len(featured):
+            language = ALL_LANGUAGES  # every member counts: one profile serves both
+        positions = sorted(positions, key=lambda p: self._times[p])[-PROFILE_MEMBERS:]
+        cached = self._profiles.get((story, language))
         if cached is not None:
+            self._profiles.move_to_end((story, language))
             return cached
-        positions = [
-            p
-            for p in self._stories[story]
-            if len(self._members[p].features.keys)
-            and (language in (ALL_LANGUAGES, None) or self._members[p].language in (language, None))
-        ]
-        positions = sorted(positions, key=lambda p: self._members[p].published_at)[-PROFILE_MEMBERS:]
-        members = [self._members[p] for p in positions]
-        times = np.array([m.published_at for m in members])
-        if len(members) == 1:  # most stories: no averaging to do
-            [member] = members
-            return _Profile(member.features.keys, self._vectors[positions[0]], member.features.kinds, times)
-        if not members:
+        times = np.array([self._times[p] for p in positions])
+        if not positions:
             return _Profile(np.empty(0, np.uint64), np.empty(0, np.float32), np.empty(0, np.uint8), times)
-        keys = np.concatenate([m.features.keys for m in members])
+        members = [self._features[p] for p in positions]
+        if len(members) == 1:  # most stories: no averaging to do, and nothing worth caching
+            return _Profile(members[0].keys, self._features.vector(positions[0]), members[0].kinds, times)
+        keys = np.concatenate([f.keys for f in members])
+        weights = np.concatenate([self._features.vector(p) for p in positions])
         profile_keys, inverse = np.unique(keys, return_inverse=True)
-        values = np.bincount(inverse, weights=np.concatenate([self._vectors[p] for p in positions]))
+        values = np.bincount(inverse, weights=weights)
         kinds = np.zeros(len(profile_keys), dtype=np.uint8)
-        kinds[inverse] = np.concatenate([m.features.kinds for m in members])
+        kinds[inverse] = np.concatenate([f.kinds for f in members])
         profile = _Profile(profile_keys, (values / len(members)).astype(np.float32), kinds, times)
-        self._profiles.setdefault(story, {})[language] = profile
+        self._profiles[story, language] = profile
+        if len(self._profiles) > PROFILE_CACHE:
+            self._profiles.popitem(last=False)
         return profile
 
     @staticmethod
@@ -384,28 +513,44 @@ class EventIndex:
         return cosine * float(0.5 ** (gap_days / HALF_LIFE_DAYS))
 
     def _remember(self, member: Member) -> int:
-        position = len(self._members)
+        position = len(self._ids)
         number = self._story_number.setdefault(member.story_id, len(self._story_names))
         if number == len(self._story_names):
             self._story_names.append(member.story_id)
         if position == len(self._story_numbers):
             self._story_numbers = np.concatenate([self._story_numbers, np.empty_like(self._story_numbers)])
         self._story_numbers[position] = number
-        self._members.append(member)
+        self._ids.append(member.article_id)
+        self._times.append(member.published_at)
+        self._event_days.append(member.day)
+        self._languages.append(member.language)
+        self._features.append(member.features)
         self._position[member.article_id] = position
         self._stories.setdefault(member.story_id, []).append(position)
         started = self._started.get(member.story_id, member.published_at)
         self._started[member.story_id] = min(started, member.published_at)
-        self._profiles.pop(member.story_id, None)
+        for language in {self._languages[p] for p in self._stories[member.story_id]} | {ALL_LANGUAGES}:
+            self._profiles.pop((member.story_id, language), None)
+        if member.day:
+            self._days.setdefault(member.story_id, set()).add(member.day)
         if len(member.features.keys):
             self._featured += 1
         return position
 
-    def _add(self, member: Member, vector: np.ndarray) -> Member:
+    def _add(self, member: Member, vector: np.ndarray, df: np.ndarray) -> Member:
+        """Add a placed member: `vector` its weights times their IDF, `df` its features' counts with it."""
         position = self._remember(member)
-        self._vectors.append(vector)
-        self._postings.add(position, member.features.keys)
+        self._features.set_vector(position, vector)
+        keys = member.features.keys
+        self._counts.add(keys)
+        self._postings.add(position, keys[df <= self._posting_limit()])
         return member
+
+
+def _opening(article: Article) -> list[str]:
+    """The title and first paragraph: where a report says when its event happened."""
+    first = next((p for p in article.text.split("\n\n") if p.strip()), "")
+    return [article.title, first]
 
 
 @dataclass(frozen=True, slots=True)
@@ -424,6 +569,7 @@ def place_articles(copies: CopyIndex, events: EventIndex, articles: Sequence[Art
             member = events.join(article.id, original.story_id, article.published_at, article.language)
         else:
             features = event_features(article)
-            member = events.place(article.id, article.published_at, article.language, features)
+            day = event_day(_opening(article), article.language, article.published_at)
+            member = events.place(article.id, article.published_at, article.language, features, day)
         placed[article.id] = Placement(member.story_id, signed.duplicate_of)
     return placed
