@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ipaddress
 import socket
 import ssl
@@ -234,30 +235,65 @@ def _url(value: str | httpx.URL, base: httpx.URL | None = None) -> httpx.URL:
 class _HostGate:
     """At most `concurrency` requests at once to one host, each slot waiting `delay` seconds between its starts
     (so `concurrency` starts per `delay`), and a pause when the host asks for one (Retry-After on 429/503):
-    every source on the host keeps its pace."""
+    every source on the host keeps its pace.
 
-    def __init__(self, concurrency: int, delay: float) -> None:
+    A 304 that comes back before the next start was due gives its turn back: checking unchanged feeds costs
+    the host next to nothing, so they are checked at the pace the host answers (one after another). A body,
+    an error or a slow answer keeps the pace; and once the host sets its own (Crawl-delay, Retry-After, or
+    settings for a host you own), every request keeps it.
+    """
+
+    def __init__(self, concurrency: int, delay: float, paced: bool = False) -> None:
         self.concurrency = concurrency
         self._slots = asyncio.Semaphore(concurrency)
         self._lock = asyncio.Lock()
+        self._given_back = asyncio.Event()
         self.spacing = delay / concurrency  # between any two starts
+        self.paced = paced  # the host's own pace: a 304 keeps it too
         self._next_start = 0.0
 
     def pause(self, seconds: float) -> None:
+        self.paced = True
         self._next_start = max(self._next_start, asyncio.get_running_loop().time() + seconds)
 
+    def slow_down(self, spacing: float) -> None:
+        self.paced = True
+        self.spacing = max(self.spacing, spacing)
+
     @contextlib.asynccontextmanager
-    async def slot(self, deadline: float | None) -> AsyncIterator[None]:
+    async def slot(self, deadline: float | None) -> AsyncIterator[_Turn]:
         async with self._slots:
             async with self._lock:
                 loop = asyncio.get_running_loop()
-                wait = self._next_start - loop.time()
-                if wait > 0:
+                while (wait := self._next_start - loop.time()) > 0:
                     if deadline is not None and time.monotonic() + wait > deadline:
                         raise FetchDeferred("the host asked to wait beyond the run's fetch budget")
-                    await asyncio.sleep(wait)
-                self._next_start = loop.time() + self.spacing
-            yield
+                    self._given_back.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._given_back.wait(), wait)
+                turn = _Turn(previous=self._next_start, reserved=loop.time() + self.spacing)
+                self._next_start = turn.reserved
+            try:
+                yield turn
+            finally:
+                if turn.not_modified and not self.paced and self._next_start == turn.reserved:
+                    self._next_start = turn.previous  # nobody started since: the next one need not wait
+                    self._given_back.set()
+
+
+@dataclass
+class _Turn:
+    """One request's turn at its host: the next start it reserved, and what that replaced."""
+
+    previous: float
+    reserved: float
+    not_modified: bool = False
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """Loading CA certificates takes a seventh of a second: once per process, not per batch or host."""
+    return ssl.create_default_context()
 
 
 class Fetcher:
@@ -269,7 +305,6 @@ class Fetcher:
         self.policy = policy
         self.deadline = deadline  # time.monotonic() after which no request starts: FetchDeferred instead
         self._transport = transport
-        self._tls = ssl.create_default_context()  # loading CA certificates is slow: once per batch
         self._global = asyncio.Semaphore(policy.concurrency)
         self._hosts: dict[str, _HostGate] = {}
         self._clients: dict[str, httpx.AsyncClient] = {}
@@ -284,7 +319,7 @@ class Fetcher:
                 headers={"User-Agent": self.policy.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
                 limits=httpx.Limits(max_connections=self._gate(host).concurrency),
                 transport=self._transport,
-                verify=self._tls,
+                verify=_tls_context(),
                 trust_env=False,
             )
         return self._clients[host]
@@ -293,13 +328,13 @@ class Fetcher:
         if host not in self._hosts:
             pace = self.policy.hosts.get(host) or HostPace()
             concurrency = self.policy.per_host_concurrency if pace.concurrency is None else pace.concurrency
-            self._hosts[host] = _HostGate(concurrency, self.policy.per_host_delay if pace.delay is None else pace.delay)
+            delay = self.policy.per_host_delay if pace.delay is None else pace.delay
+            self._hosts[host] = _HostGate(concurrency, delay, paced=pace.delay is not None)
         return self._hosts[host]
 
     def slow_down(self, host: str, delay: float) -> None:
         """Space requests to `host` at least `delay` seconds apart (its robots.txt Crawl-delay)."""
-        gate = self._gate(host)
-        gate.spacing = max(gate.spacing, min(delay, MAX_CRAWL_DELAY))  # Crawl-delay: between any two requests
+        self._gate(host).slow_down(min(delay, MAX_CRAWL_DELAY))  # Crawl-delay: between any two requests
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -370,7 +405,7 @@ class Fetcher:
             address = await self._resolve(host, port, allow_private)
             gate = self._gate(host)
             # The host's turn first, then a global slot: a busy host never holds slots the other hosts could use.
-            async with gate.slot(self.deadline), self._global:
+            async with gate.slot(self.deadline) as turn, self._global:
                 if self.deadline is not None and time.monotonic() > self.deadline:
                     raise FetchDeferred(f"{redact(url)}: the run's fetch budget is spent")
                 sent = loop.time()
@@ -382,6 +417,7 @@ class Fetcher:
                         gate.pause(exc.retry_after)
                     raise
                 in_flight -= loop.time() - sent
+                turn.not_modified = isinstance(response, FetchResponse) and response.not_modified
             if isinstance(response, httpx.URL):
                 current = response
                 continue

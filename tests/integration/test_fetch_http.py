@@ -19,6 +19,7 @@ from pipeline.fetch import (
     HttpStatusError,
     ResponseTooLargeError,
 )
+from pipeline.settings import HostPace
 from tests.support.feedserver import FeedServer, Route
 
 FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
@@ -191,3 +192,32 @@ def test_dns_failure_is_transient(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "getaddrinfo", no_dns)
     with pytest.raises(TransientError, match=r"cannot resolve feeds\.example\.org"):
         get("http://feeds.example.org/feed")
+
+
+def _starts(feed_server: FeedServer, etag: str, policy: FetchPolicy, count: int = 6) -> list[float]:
+    """When each of `count` conditional GETs of /feed, sent at once with `etag`, reached the server."""
+
+    async def run() -> None:
+        async with Fetcher(policy) as fetcher:
+            url = feed_server.url("/feed")
+            await asyncio.gather(*(fetcher.get(url, etag=etag, allow_private=True) for _ in range(count)))
+
+    feed_server.requests.clear()
+    asyncio.run(run())
+    return sorted(seen.at for seen in feed_server.requests)
+
+
+def test_304s_take_no_turn_at_their_host_unless_it_set_its_pace(feed_server: FeedServer) -> None:
+    feed_server.routes["/feed"] = Route(body=FEED, etag='"v1"')
+    polite = FetchPolicy(per_host_delay=1.0, per_host_concurrency=2)  # a start every 0.5 s
+    unchanged = _starts(feed_server, '"v1"', polite)
+    assert unchanged[-1] - unchanged[0] < 0.4, "an unchanged feed costs the host no turn"
+    assert feed_server.most_in_flight <= 2
+
+    changed = _starts(feed_server, '"v0"', polite)  # answered with a body: each takes its turn after all
+    assert changed[-1] - changed[0] >= 1.9, changed
+
+    host = feed_server.url("/").split("/")[2].split(":")[0]
+    owned = FetchPolicy(per_host_concurrency=2, hosts={host: HostPace(delay=1.0)})  # a pace set for the host
+    paced = _starts(feed_server, '"v1"', owned)
+    assert paced[-1] - paced[0] >= 1.9, paced

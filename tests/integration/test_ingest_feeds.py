@@ -73,20 +73,24 @@ def test_feeds_are_stored_unchanged_ones_skipped_and_failures_isolated(
 def test_retry_after_and_max_age_set_the_next_attempt(
     settings: Settings, store: ObjectStore, feed_server: FeedServer
 ) -> None:
-    feed_server.routes["/busy.xml"] = Route(status=429, headers={"Retry-After": "7200"})
     feed_server.routes["/cached.xml"] = Route(
         body=(FEEDS / "rss091.xml").read_bytes(), headers={"Cache-Control": "max-age=3600"}
     )
-    register(settings, feed_server, "/busy.xml", "/cached.xml")
-    stages.ingest(store, settings, "run-1")
-    soon = datetime.now(UTC) + timedelta(minutes=50)
-    busy, cached = state(store, "busy-xml"), state(store, "cached-xml")
-    assert busy.next_attempt_at is not None and busy.next_attempt_at > datetime.now(UTC) + timedelta(seconds=7000)
-    assert cached.next_attempt_at is not None and cached.next_attempt_at > soon
+    with FeedServer("127.0.0.33") as busy_host:  # a Retry-After pauses its whole host: the busy feed has its own
+        busy_host.routes["/busy.xml"] = Route(status=429, headers={"Retry-After": "7200"})
+        register(settings, busy_host, "/busy.xml")
+        busy_source = settings.sources_file.read_text()
+        register(settings, feed_server, "/cached.xml")
+        settings.sources_file.write_text(busy_source + "\n" + settings.sources_file.read_text())
+        stages.ingest(store, settings, "run-1")
+        soon = datetime.now(UTC) + timedelta(minutes=50)
+        busy, cached = state(store, "busy-xml"), state(store, "cached-xml")
+        assert busy.next_attempt_at is not None and busy.next_attempt_at > datetime.now(UTC) + timedelta(seconds=7000)
+        assert cached.next_attempt_at is not None and cached.next_attempt_at > soon
 
-    _, again = stages.ingest(store, settings, "run-2")
-    assert all(r.not_due_until for r in again.sources if r.source != "inbox")
-    assert (feed_server.hits("/busy.xml"), feed_server.hits("/cached.xml")) == (1, 1)
+        _, again = stages.ingest(store, settings, "run-2")
+        assert all(r.not_due_until for r in again.sources if r.source != "inbox")
+        assert (busy_host.hits("/busy.xml"), feed_server.hits("/cached.xml")) == (1, 1)
 
 
 def test_gone_feed_is_disabled(settings: Settings, store: ObjectStore, feed_server: FeedServer) -> None:

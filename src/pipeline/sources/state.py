@@ -23,7 +23,9 @@ def load_state(store: ObjectStore, source: str) -> SourceState:
 
 
 def save_state(store: ObjectStore, state: SourceState) -> None:
-    store.put_json(state_key(state.source), state.model_dump(mode="json"))
+    """Write the source's state with one PUT: a saved state always differs from the stored one (its time of
+    success or failure moved), so asking first whether it changed would only double the requests."""
+    store.put_bytes(state_key(state.source), state.model_dump_json(indent=2).encode() + b"\n", "application/json")
 
 
 def scheduled(
