@@ -66,11 +66,15 @@ def test_a_dropped_item_is_counted_kept_in_raw_and_comes_back_on_replay(
     [row] = [line for line in shown.splitlines() if line.startswith("│ wire")]
     assert [c.strip() for c in row.split("│")][2:8] == ["0", "3", "2", "0", "0", "1"]
 
-    settings.sources_file.write_text(registered)  # the drop rule removed
+    settings.sources_file.write_text(registered)  # the drop rule and the tag rule removed
     _, replayed = stages.replay(store, settings, datetime.now(UTC).date())
     again = accounted(replayed)["wire"]
-    assert (again.read, again.stored, again.duplicates, again.filtered) == (3, 1, 2, 0)
-    assert "SPONSORED: win a car" in stored(store)
+    # Stored: the item back, and the article whose tag went away; the quiet day is unchanged.
+    assert (again.read, again.stored, again.duplicates, again.filtered) == (3, 2, 1, 0)
+    articles = stored(store)
+    assert "SPONSORED: win a car" in articles
+    untagged = articles["Markets rally as shares rise"]
+    assert (untagged.tags, untagged.revision) == ([], 1), "new tags, the same revision"
 
 
 def test_entity_rules_are_applied_after_enrichment(

@@ -24,8 +24,9 @@ def article_bytes(article: Article) -> bytes:
 
 
 def write_article(store: ObjectStore, key: str, article: Article, attempts: int = 8) -> bool:
-    """Create or update one article with conditional writes; False when it is already stored unchanged, or
-    stored by another source (whose article this one may never replace: it counts as this source's duplicate).
+    """Create or update one article with conditional writes; False when it is already stored unchanged (same
+    content and tags), or stored by another source (whose article this one may never replace: it counts as this
+    source's duplicate).
 
     A new article costs one request: a PUT with If-None-Match: *; only when the key exists is it read and
     compared. A concurrent writer makes a precondition fail; then the article is read again and compared, so two
@@ -41,9 +42,12 @@ def write_article(store: ObjectStore, key: str, article: Article, attempts: int 
             continue
         data, etag = current
         old = Article.model_validate_json(data)
-        if old.content_hash == article.content_hash or old.source != article.source:
+        if not _changes(old, article):
             return False
-        newer = article.model_copy(update={"revision": old.revision + 1})
+        if old.content_hash == article.content_hash:  # only the rules' tags changed: the same revision
+            newer = old.model_copy(update={"tags": article.tags})
+        else:
+            newer = article.model_copy(update={"revision": old.revision + 1})
         if store.replace(key, article_bytes(newer), etag, "application/json"):
             return True
     raise TransientStorageError(f"s3://{store.bucket}/{key}: still changing after {attempts} conditional writes")
@@ -53,8 +57,12 @@ def _would_write(store: ObjectStore, key: str, article: Article) -> bool:
     current = store.get_bytes_or_none(key)
     if current is None:
         return True
-    old = Article.model_validate_json(current)
-    return old.content_hash != article.content_hash and old.source == article.source
+    return _changes(Article.model_validate_json(current), article)
+
+
+def _changes(old: Article, new: Article) -> bool:
+    # Another source's article is never replaced; the tags follow the rules of the latest run.
+    return old.source == new.source and (old.content_hash != new.content_hash or old.tags != new.tags)
 
 
 def store_sources(
