@@ -552,22 +552,21 @@ class Cluster:
         self.start_seaweedfs()
         self.start_airflow()
 
-    def stop(self, name: str, timeout: float = 30) -> bool:
-        """End one process (and its session) by its pid file; False when it was not running."""
-        pid_file = self.run_dir / f"{name}.pid"
-        pid = self.pid(name)
-        if pid is None:
-            pid_file.unlink(missing_ok=True)
-            return False
-        # Postgres: SIGINT is its fast shutdown (SIGTERM waits for every client to leave).
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGINT if name == "postgres" else signal.SIGTERM)
+    def stop(self, names: list[str], timeout: float = 30) -> list[str]:
+        """End these processes (and their sessions) by their pid files, all at once; return those that ran."""
+        running = {name: pid for name in names if (pid := self.pid(name))}
+        for name, pid in running.items():
+            # Postgres: SIGINT is its fast shutdown (SIGTERM waits for every client to leave).
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGINT if name == "postgres" else signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while _alive(pid) and time.monotonic() < deadline:
+        while any(_alive(pid) for pid in running.values()) and time.monotonic() < deadline:
             time.sleep(0.2)
-        _kill_session(pid)  # what is left: task processes, pool children
-        pid_file.unlink(missing_ok=True)
-        return True
+        for name in names:
+            if name in running:
+                _kill_session(running[name])  # what is left: task processes, pool children
+            (self.run_dir / f"{name}.pid").unlink(missing_ok=True)
+        return list(running)
 
     def kill(self, name: str) -> None:
         """SIGKILL one process and everything in its session, as when its machine is lost."""
@@ -579,8 +578,12 @@ class Cluster:
             time.sleep(0.05)
 
     def down(self) -> list[str]:
-        """Stop everything, last started first; return the names stopped. Waits until the ports are free."""
-        stopped = [name for name in reversed(self.names()) if self.stop(name)]
+        """Stop Airflow, then the object store, then the broker and the database; return the names stopped.
+        Waits until the ports are free."""
+        names = self.names()
+        airflow = [n for n in names if n.startswith("airflow-")]
+        seaweedfs = [n for n in names if n.startswith("seaweedfs-")]
+        stopped = self.stop(airflow) + self.stop(seaweedfs, timeout=10) + self.stop(["redis", "postgres"])
         if self.state.exists():
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline and any(_answers(port) for port in self.ports.values()):
