@@ -38,13 +38,14 @@ def test_a_run_spreads_over_both_workers_and_survives_losing_one_and_a_volume_se
         stack.callback(shutil.rmtree, tmp_path, ignore_errors=True)
         servers = [stack.enter_context(FeedServer(f"127.0.9.{n}")) for n in range(1, HOSTS + 1)]
         sources = tmp_path / "sources.toml"
-        sources.write_text(
-            "\n".join(serve_feeds(servers, "a", FEEDS, ITEMS) + serve_feeds(servers, "b", FEEDS, ITEMS, delay=SLOW))
-        )
+        sources.write_text("")  # for the run of the latest past schedule, which starts with the scheduler
         env = feeds_environment(tmp_path, sources, HOSTS)
         home = tmp_path / "cluster"
         running = stack.enter_context(running_cluster(home, env))
         print(f"cluster up: {time.monotonic() - started:.0f} s")
+        running.settle()
+        feeds = serve_feeds(servers, "a", FEEDS, ITEMS) + serve_feeds(servers, "b", FEEDS, ITEMS, delay=SLOW)
+        sources.write_text("\n".join(feeds))
         pids = {p.stem: int(p.read_text()) for p in (home / "run").glob("*.pid")}
         _first_run(running, [f"a{n}" for n in range(FEEDS)])
         print(f"first run and its digest: {time.monotonic() - started:.0f} s")

@@ -57,6 +57,15 @@ class Cluster:
                 time.sleep(5)
         raise AssertionError("unreachable")
 
+    def settle(self) -> None:
+        """Wait for the run the scheduler starts on its own for news_ingest's latest past schedule to end."""
+
+        def ended() -> bool:
+            scheduled = [r for r in self.runs("news_ingest") if r["run_type"] == "scheduled"]
+            return bool(scheduled) and all(r["state"] in ("success", "failed") for r in scheduled)
+
+        self.services.wait_for("news_ingest's scheduled run", ended, timeout=600)
+
     def dag_ready(self, dag_id: str) -> bool:
         response = self.api("GET", f"/dags/{dag_id}")
         return response.status_code == 200 and not response.json()["is_paused"]
