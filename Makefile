@@ -36,7 +36,7 @@ export AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT := 8794
 # The S3 credentials and the aws_default connection come from the embedded store, never from a file in git.
 WITH_S3 := eval "$$($(NEWS) s3 env)";
 
-.PHONY: help install demo up down test test-fast lint format bench eval clean
+.PHONY: help install demo up down cluster-up cluster-down test test-cluster test-fast lint format bench eval clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -94,8 +94,18 @@ $(CHROMIUM):
 	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
 	else echo "the browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi
 
-test: install $(CHROMIUM) ## Run every test (unit, integration on real SeaweedFS, DAGs, services, browser)
+REDIS_SERVER := /usr/bin/redis-server
+
+# The cluster's Celery broker: Debian's Redis (PostgreSQL, its metadata database, is installed already).
+$(REDIS_SERVER):
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq redis-server; \
+	else echo "the cluster needs Debian's redis-server: sudo apt-get install redis-server"; exit 1; fi
+
+test: install $(CHROMIUM) ## Run every test (unit, integration on real SeaweedFS, DAGs, services, browser) but the cluster's
 	$(BIN)/pytest
+
+test-cluster: install $(REDIS_SERVER) ## The multi-node test: starts the cluster itself, kills a worker and a volume server
+	$(BIN)/pytest -m cluster tests/cluster
 
 test-fast: install ## Unit tests only
 	$(BIN)/pytest tests/unit
@@ -144,5 +154,13 @@ down: ## Stop Airflow and the embedded object store
 	done
 	-@$(NEWS) s3 down
 
-clean: down ## Remove .local (all local data) and .venv
+CLUSTER := $(BIN)/python docker/news_cluster.py
+
+cluster-up: install $(REDIS_SERVER) ## Start the multi-node deployment here: Postgres, Redis, a SeaweedFS cluster, Celery workers
+	$(CLUSTER) up
+
+cluster-down: ## Stop every process of the cluster (its data stays in .local/cluster)
+	@if [ -x $(BIN)/python ]; then $(CLUSTER) down; fi
+
+clean: down cluster-down ## Remove .local (all local data) and .venv
 	rm -rf $(LOCAL) .venv

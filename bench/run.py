@@ -23,6 +23,8 @@ from typing import Any
 import feedparser
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cluster import bench_cluster
+from cluster import markdown as cluster_markdown
 from enrich import bench_enrichment
 from feed_server import feed_body
 from ingest import bench_dag_test, bench_full_ingest
@@ -300,6 +302,8 @@ def write_markdown(results: dict[str, Any]) -> str:
         lines += stories_markdown(results["stories"])
     if "rules" in results:
         lines += ["", *rules_markdown(results["rules"])]
+    if "cluster" in results:
+        lines += ["", *cluster_markdown(results["cluster"])]
     if "enrichment" in results:
         e = results["enrichment"]
         lines += [
@@ -455,7 +459,7 @@ def seaweedfs() -> Iterator[Settings]:
 
 def main() -> None:
     """`python bench/run.py [fetch] [ingest] [fetch-scale] [enrichment] [pages] [sources] [stories] [micro]
-    [rules]`: the named parts (default all); others are kept."""
+    [rules] [cluster]`: the named parts (default all); others are kept."""
     parts = set(sys.argv[1:]) or {
         "fetch",
         "ingest",
@@ -466,6 +470,7 @@ def main() -> None:
         "stories",
         "micro",
         "rules",
+        "cluster",
     }
     results_file = ROOT / "bench" / "results.json"
     results: dict[str, Any] = json.loads(results_file.read_text()) if results_file.exists() else {}
@@ -507,6 +512,8 @@ def main() -> None:
     if "stories" in parts:
         with seaweedfs() as settings:
             results["stories"] = bench_stories(settings)
+    if "cluster" in parts:
+        results["cluster"] = bench_cluster()
     results_file.write_text(json.dumps(results, indent=2) + "\n")
     (ROOT / "docs" / "benchmarks.md").write_text(write_markdown(results))
     print(write_markdown(results))

@@ -81,7 +81,7 @@ def news_ingest() -> None:
         only = triggered or params["sources"] or None
         return stages.plan_shards(get_settings(), only)
 
-    @task(pool=FETCH_POOL)
+    @task(pool=FETCH_POOL, queue="fetch")  # Celery queues: I/O-bound fetch and CPU-bound enrich workers
     def fetch_sources(source_ids: list[str], run_id: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         """Fetch the shard's sources concurrently and archive new payloads under raw/."""
         from pipeline import stages
@@ -99,7 +99,7 @@ def news_ingest() -> None:
 
         return _dump(stages.normalise_sources(object_store(), get_settings(), _load(fetched, Fetched)))
 
-    @task
+    @task(queue="enrich")
     def enrich_sources(normalised: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Add language, summary and story to the staged articles."""
         from pipeline import stages

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 import shutil
 import subprocess
 import sys
 import tomllib
-from importlib.util import find_spec
+from importlib.util import find_spec, module_from_spec, spec_from_file_location
 from pathlib import Path
 from typing import Any
 
@@ -21,17 +20,20 @@ from tests.support.paths import ROOT
 DOCKER = ROOT / "docker"
 COMPOSE = DOCKER / "docker-compose.yaml"
 DOCKERFILE = DOCKER / "Dockerfile"
+WEED = {"seaweedfs-master", "seaweedfs-volume-1", "seaweedfs-volume-2", "seaweedfs-volume-3", "seaweedfs-filer"}
+WEED |= {"seaweedfs-s3"}
 SERVICES = {
     "postgres",
     "redis",
-    "seaweedfs",
-    "airflow-init",
+    *WEED,
     "airflow-apiserver",
     "airflow-scheduler",
     "airflow-dag-processor",
     "airflow-triggerer",
-    "airflow-worker",
+    "airflow-worker-fetch",
+    "airflow-worker-enrich",
 }
+ONE_SHOT = {"seaweedfs-keys", "airflow-init"}  # the local launcher does these steps itself, before the rest
 
 
 def _compose_binary() -> str:
@@ -68,8 +70,8 @@ def config(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def test_compose_file_validates_with_every_service(config: dict[str, Any]) -> None:
-    assert set(config["services"]) == SERVICES
-    assert config["services"]["airflow-worker"]["environment"]["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert set(config["services"]) == SERVICES | ONE_SHOT
+    assert config["services"]["airflow-worker-fetch"]["environment"]["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
 
 
 def test_a_missing_secret_is_refused(tmp_path: Path) -> None:
@@ -86,21 +88,45 @@ def test_only_the_ui_is_published_and_only_on_loopback(config: dict[str, Any]) -
 
 
 def test_the_object_store_offers_only_s3_and_mounts_its_security_settings(config: dict[str, Any]) -> None:
-    seaweedfs = config["services"]["seaweedfs"]
-    assert "ports" not in seaweedfs and seaweedfs["expose"] == ["8333"]
-    script = " ".join(seaweedfs["command"])
-    weed = shlex.split(script[script.index("exec weed") :].removeprefix("exec ").replace("\\\n", " "))
-    # Master, volume server and filer on the container's loopback, their HTTP APIs off; S3 on the network.
-    assert {"-ip.bind=127.0.0.1", "-s3.port=8333", "-s3.ip.bind=0.0.0.0", "-disableHttp"} <= set(weed)
-    assert weed[:3] == ["weed", "-config_dir=/etc/seaweedfs", "server"]
-    # security.toml and its certificates made in the mounted volume before weed starts; the data folder closed.
-    assert script.index("news s3 keys --dir /etc/seaweedfs") < script.index("exec weed")
-    assert "chmod 0700 /data" in script
-    mounts = {m["target"]: m["source"] for m in seaweedfs["volumes"]}
-    assert mounts == {"/data": "seaweedfs-data", "/etc/seaweedfs": "seaweedfs-security"}
-    sharing = [n for n, s in config["services"].items() for m in s.get("volumes", []) if m["source"] in mounts.values()]
-    assert set(sharing) == {"seaweedfs"}, "no other service mounts the store's data or keys"
+    services = config["services"]
+    assert [name for name in WEED if services[name].get("expose")] == ["seaweedfs-s3"]
+    assert services["seaweedfs-s3"]["expose"] == ["8333"]
+    for name in WEED:
+        weed = services[name]["entrypoint"] + services[name]["command"]
+        assert weed[:2] == ["weed", "-config_dir=/etc/seaweedfs"] and "ports" not in services[name]
+        mounts = {m["target"]: (m["source"], m.get("read_only", False)) for m in services[name]["volumes"]}
+        assert mounts.pop("/etc/seaweedfs") == ("seaweedfs-security", True)  # made once by seaweedfs-keys
+        assert mounts == ({} if name == "seaweedfs-s3" else {"/data": (name, False)})  # each its own data
+        if weed[2] in ("master", "filer"):
+            assert "-disableHttp" in weed  # the master's would hand out write tokens; S3 reaches both over gRPC
+        if weed[2] in ("volume", "filer"):
+            assert "-master=seaweedfs-master:9333" in weed
+    # Every object twice, on two volume servers: one can be lost.
+    assert "-defaultReplication=001" in services["seaweedfs-master"]["command"]
+    assert "-defaultReplicaPlacement=001" in services["seaweedfs-filer"]["command"]
+    assert services["seaweedfs-keys"]["entrypoint"] == ["news", "s3", "keys", "--dir", "/etc/seaweedfs"]
+    sharing = {n for n, s in services.items() for m in s.get("volumes", []) if m["source"].startswith("seaweedfs-")}
+    assert sharing == WEED | {"seaweedfs-keys"}, "no Airflow service mounts the store's data or keys"
     assert re.search(r"^RUN install -d -m 0700 -o 50000 .*/data /etc/seaweedfs$", DOCKERFILE.read_text(), re.MULTILINE)
+
+
+def test_the_local_cluster_runs_the_same_services_with_the_same_settings(
+    config: dict[str, Any], tmp_path: Path
+) -> None:
+    spec = spec_from_file_location("news_cluster", DOCKER / "news_cluster.py")
+    assert spec is not None and spec.loader is not None
+    launcher = module_from_spec(spec)
+    spec.loader.exec_module(launcher)
+    cluster = launcher.Cluster(tmp_path / "cluster")
+    cluster.prepare()
+    assert set(cluster.names()) == SERVICES | {"airflow-worker-all"}  # one worker of all queues: a benchmark's
+    # docker/.env's names, and the environment every Airflow service gets, are the compose file's.
+    example = {line.split("=", 1)[0] for line in (DOCKER / ".env.example").read_text().splitlines() if "=" in line}
+    assert set(cluster.settings) == {n for n in example if not n.startswith("#")}
+    assert set(cluster.compose_environment()) == set(config["services"]["airflow-worker-fetch"]["environment"])
+    for name, (queues, processes) in launcher.WORKERS.items():
+        command = config["services"][f"airflow-worker-{name}"]["command"]
+        assert command == ["celery", "worker", "--queues", queues, "--concurrency", str(processes)]
 
 
 def test_compose_references_only_files_that_exist(config: dict[str, Any]) -> None:
@@ -130,7 +156,7 @@ def test_compose_uses_the_names_of_local_mode(config: dict[str, Any]) -> None:
         "NEWS_DIGEST_CRON",
     }
     aws_names = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL_S3", "AWS_REGION"}
-    env = config["services"]["airflow-worker"]["environment"]
+    env = config["services"]["airflow-worker-fetch"]["environment"]
     news = {name for name in env if name.startswith("NEWS_")}
     assert news and news <= settings_names
     # `news s3 env` prints these for local mode; compose gives the workers the same.
