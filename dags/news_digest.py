@@ -10,6 +10,11 @@ belong to. Emits `news_digests`.
 Trigger form: `date` rebuilds one chosen day; `email` also sends it. Rebuilding is idempotent, so
 backfills are safe. With `NEWS_DIGEST_EMAIL_TO` set, each scheduled run e-mails the digest through
 Airflow's SMTP notifier (connection `NEWS_SMTP_CONN_ID`, default `smtp_default`).
+
+With `NEWS_DIGEST_REVIEW` on, the e-mail waits in `review_digest` for an editor (Browse > Required Actions):
+approve, drop some of the top stories, or reject with a note; the web digest is published before and
+regardless. With `NEWS_DIGEST_DEADLINE` set, a run not done that long after its logical date (the scheduled
+time) logs an alert and e-mails it to the recipients.
 """
 
 from __future__ import annotations
@@ -18,13 +23,38 @@ from datetime import date
 from typing import Any
 
 import pendulum
-from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task, task_group
+from airflow.sdk import (
+    AssetOrTimeSchedule,
+    CronTriggerTimetable,
+    DeadlineAlert,
+    DeadlineReference,
+    Param,
+    SyncCallback,
+    dag,
+    task,
+    task_group,
+)
 from news_airflow import DEFAULT_ARGS, DIGEST_CRON, NEWS_ARTICLES, NEWS_DIGESTS, object_store
+from news_review import DigestReviewOperator, alert_late_digest, email_due
 
 from pipeline.settings import get_settings
 
 # Tasks import pipeline.stages when they run: it loads libraries (lingua, trafilatura, pyarrow, boto3)
 # that would make every parse of this file slow.
+
+SETTINGS = get_settings()
+# The logical date of a scheduled run is its cron time, so the deadline is a time of day; runs without one
+# (asset-triggered, or manual without a date) rebuild days already due and get no deadline.
+DEADLINE = (
+    DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
+        interval=SETTINGS.digest_deadline,
+        callback=SyncCallback(alert_late_digest),
+        name="digest_late",
+    )
+    if SETTINGS.digest_deadline
+    else None
+)
 
 
 @dag(
@@ -34,6 +64,7 @@ from pipeline.settings import get_settings
     catchup=False,
     default_args=DEFAULT_ARGS,
     tags=["news", "digest"],
+    deadline=DEADLINE,
     doc_md=__doc__,
     params={
         "date": Param(
@@ -70,15 +101,20 @@ def news_digest() -> None:
         return stages.publish_daily_digest(object_store(), get_settings(), date.fromisoformat(day))
 
     @task
-    def send_digest(day: str, params: dict[str, Any], dag_run: Any = None, **context: Any) -> list[str]:
-        """E-mail the day's digest: on scheduled runs, or when the form asks, and only with recipients set."""
+    def send_digest(
+        day: str, params: dict[str, Any], review: dict[str, Any] | None = None, dag_run: Any = None, **context: Any
+    ) -> list[str]:
+        """E-mail the day's digest: on scheduled runs, or when the form asks, and only with recipients set;
+        after a review, only when approved and without the stories it dropped."""
         from airflow.sdk.exceptions import AirflowSkipException
         from news_airflow import email_digest
 
-        wanted = params.get("email") or str(getattr(dag_run, "run_type", "")).endswith("scheduled")
-        if not wanted or not get_settings().digest_email_to:
+        if not email_due(params, dag_run):
             raise AirflowSkipException("e-mail is off: no NEWS_DIGEST_EMAIL_TO, or not asked for")
-        return email_digest(day, context | {"params": params, "dag_run": dag_run})
+        if review is not None and not review["approved"]:
+            raise AirflowSkipException(f"the editor {review['by']} rejected the e-mail: {review['note']}")
+        dropped = review["dropped"] if review else []
+        return email_digest(day, context | {"params": params, "dag_run": dag_run}, dropped)
 
     @task(trigger_rule="none_failed")  # a skipped e-mail must not skip the retention
     def apply_retention() -> dict[str, int]:
@@ -89,8 +125,14 @@ def news_digest() -> None:
 
     @task_group
     def rebuild_day(day: str) -> None:
-        """One day: its lake partition, then its digest, then the e-mail when one is due."""
-        compact_lake(day) >> publish_digest(day) >> send_digest(day)
+        """One day: its lake partition, then its digest, then the e-mail when one is due (after a review)."""
+        published = compact_lake(day) >> publish_digest(day)
+        if SETTINGS.digest_review:
+            review = DigestReviewOperator(task_id="review_digest", day=day)
+            published >> review
+            review >> send_digest(day, review=review.output)
+        else:
+            published >> send_digest(day)
 
     rebuild_day.expand(day=dates_to_build()) >> apply_retention()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -122,6 +123,17 @@ class Settings(BaseSettings):
     )
     digest_email_from: str | None = Field(None, description="Sender; else the SMTP connection's `from_email`.")
     smtp_conn_id: str = Field("smtp_default", description="Airflow connection the SMTP notifier sends through.")
+    digest_review: bool = Field(
+        False, description="Hold each e-mailed digest for an editor's approval in the Airflow UI (the web one is not)."
+    )
+    digest_review_timeout: timedelta = Field(
+        timedelta(hours=12), description="How long a review waits for the editor; then it fails and nothing is sent."
+    )
+    digest_deadline: timedelta | None = Field(
+        None,
+        description="Alert when a digest run is not done this long after its logical date, the scheduled time "
+        "(ISO 8601 duration such as PT2H, or seconds); off when unset.",
+    )
 
     @field_validator("digest_timezone")
     @classmethod
