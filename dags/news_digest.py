@@ -13,48 +13,29 @@ Airflow's SMTP notifier (connection `NEWS_SMTP_CONN_ID`, default `smtp_default`)
 
 With `NEWS_DIGEST_REVIEW` on, the e-mail waits in `review_digest` for an editor (Browse > Required Actions):
 approve, drop some of the top stories, or reject with a note; the web digest is published before and
-regardless. With `NEWS_DIGEST_DEADLINE` set, a run not done that long after its logical date (the scheduled
-time) logs an alert and e-mails it to the recipients.
+regardless (off, the task passes at once). With `NEWS_DIGEST_DEADLINE` set when this file is parsed, a run
+not done that long after its logical date (the scheduled time) logs an alert and e-mails it to the
+recipients.
 """
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from typing import Any
 
 import pendulum
-from airflow.sdk import (
-    AssetOrTimeSchedule,
-    CronTriggerTimetable,
-    DeadlineAlert,
-    DeadlineReference,
-    Param,
-    SyncCallback,
-    dag,
-    task,
-    task_group,
-)
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task, task_group
 from news_airflow import DEFAULT_ARGS, DIGEST_CRON, NEWS_ARTICLES, NEWS_DIGESTS, object_store
-from news_review import DigestReviewOperator, alert_late_digest, email_due
+from news_review import DigestReviewOperator, email_due, late_digest_deadline
 
 from pipeline.settings import get_settings
 
 # Tasks import pipeline.stages when they run: it loads libraries (lingua, trafilatura, pyarrow, boto3)
 # that would make every parse of this file slow.
 
-SETTINGS = get_settings()
-# The logical date of a scheduled run is its cron time, so the deadline is a time of day; runs without one
-# (asset-triggered, or manual without a date) rebuild days already due and get no deadline.
-DEADLINE = (
-    DeadlineAlert(
-        reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
-        interval=SETTINGS.digest_deadline,
-        callback=SyncCallback(alert_late_digest),
-        name="digest_late",
-    )
-    if SETTINGS.digest_deadline
-    else None
-)
+# Read when this file is parsed, like NEWS_DIGEST_CRON: a deadline is part of the DAG's definition.
+DEADLINE = late_digest_deadline(os.environ.get("NEWS_DIGEST_DEADLINE"))
 
 
 @dag(
@@ -126,13 +107,8 @@ def news_digest() -> None:
     @task_group
     def rebuild_day(day: str) -> None:
         """One day: its lake partition, then its digest, then the e-mail when one is due (after a review)."""
-        published = compact_lake(day) >> publish_digest(day)
-        if SETTINGS.digest_review:
-            review = DigestReviewOperator(task_id="review_digest", day=day)
-            published >> review
-            review >> send_digest(day, review=review.output)
-        else:
-            published >> send_digest(day)
+        review = DigestReviewOperator(task_id="review_digest", day=day)  # passes at once unless review is on
+        compact_lake(day) >> publish_digest(day) >> review >> send_digest(day, review=review.output)
 
     rebuild_day.expand(day=dates_to_build()) >> apply_retention()
 

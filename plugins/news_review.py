@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.standard.operators.hitl import HITLOperator
-from airflow.sdk import Param
+from airflow.sdk import DeadlineAlert, DeadlineReference, Param, SyncCallback
 from airflow.sdk.definitions.param import ParamsDict
 from news_airflow import object_store, send_email
+from pydantic import TypeAdapter
 
-from pipeline.settings import get_settings
-from pipeline.stages.digest import APPROVE, DROP, REJECT
+from pipeline.review import APPROVE, DROP, REJECT
+from pipeline.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-__all__ = ["DigestReviewOperator", "alert_late_digest", "email_due"]
+__all__ = ["DigestReviewOperator", "alert_late_digest", "email_due", "late_digest_deadline"]
 
 _CHOICES = "choices"  # XCom key: the drop options offered, label -> story id
 
@@ -30,7 +31,8 @@ def email_due(params: Any, dag_run: Any) -> bool:
 class DigestReviewOperator(HITLOperator):
     """Wait for an editor to approve the day's e-mail, drop some of its top stories, or reject it with a note.
 
-    Returns `{"approved", "dropped" (story ids), "note", "by"}`; skips when no e-mail is due.
+    Returns `{"approved", "dropped" (story ids), "note", "by"}`; None at once when review is off or no e-mail
+    is due.
     """
 
     template_fields = (*HITLOperator.template_fields, "day")
@@ -46,19 +48,21 @@ class DigestReviewOperator(HITLOperator):
             options=[APPROVE, REJECT],  # the day's top stories are added when the task runs
             multiple=True,
             params=params,
-            response_timeout=get_settings().digest_review_timeout,
+            # The setting's default: parsing reads no settings; the task sets the configured one when it runs.
+            response_timeout=Settings.model_fields["digest_review_timeout"].default,
             **kwargs,
         )
         self.day = day
 
     def execute(self, context: Context) -> Any:
-        from airflow.sdk.exceptions import AirflowSkipException
-
         from pipeline.digest.publish import load_digest
         from pipeline.stages.digest import review_choices, review_text
 
-        if not email_due(context["params"], context["dag_run"]):
-            raise AirflowSkipException("no e-mail is due: nothing to review")
+        settings = get_settings()
+        if not settings.digest_review or not email_due(context["params"], context["dag_run"]):
+            self.log.info("Nothing to review: review is off (NEWS_DIGEST_REVIEW) or no e-mail is due")
+            return None
+        self.response_timeout = settings.digest_review_timeout
         digest = load_digest(object_store(), date.fromisoformat(self.day))
         if digest is None:
             raise FileNotFoundError(f"no published digest for {self.day}")
@@ -76,7 +80,7 @@ class DigestReviewOperator(HITLOperator):
             raise ValueError(f"options not offered: {odd}")
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        from pipeline.stages.digest import read_review
+        from pipeline.review import read_review
 
         answer = super().execute_complete(context, event)
         ti = context["ti"]
@@ -114,3 +118,19 @@ def alert_late_digest(context: dict[str, Any]) -> None:
     log.warning("%s", text)
     if get_settings().digest_email_to:
         send_email(subject, f"<p>{text}</p>", context)
+
+
+def late_digest_deadline(after: str | None) -> DeadlineAlert | None:
+    """The DAG's deadline: `after` (ISO 8601 duration such as PT2H, or seconds) past a run's logical date.
+
+    The logical date of a scheduled run is its cron time, so the deadline is a time of day; runs without one
+    (asset-triggered, or manual without a date) rebuild days already due and get no deadline.
+    """
+    if not after:
+        return None
+    return DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
+        interval=TypeAdapter(timedelta).validate_python(after),
+        callback=SyncCallback(alert_late_digest),
+        name="digest_late",
+    )

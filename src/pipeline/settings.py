@@ -127,12 +127,8 @@ class Settings(BaseSettings):
         False, description="Hold each e-mailed digest for an editor's approval in the Airflow UI (the web one is not)."
     )
     digest_review_timeout: timedelta = Field(
-        timedelta(hours=12), description="How long a review waits for the editor; then it fails and nothing is sent."
-    )
-    digest_deadline: timedelta | None = Field(
-        None,
-        description="Alert when a digest run is not done this long after its logical date, the scheduled time "
-        "(ISO 8601 duration such as PT2H, or seconds); off when unset.",
+        timedelta(hours=12),
+        description="How long each try of a review waits for the editor; after the last it fails, sending nothing.",
     )
 
     @field_validator("digest_timezone")

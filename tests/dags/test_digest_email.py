@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from pipeline.settings import Settings, get_settings
 from pipeline.storage.store import ObjectStore
 from tests.support.airflow import DagRuns, dagbag
-from tests.support.mail import Inbox, html_of, smtp_server
+from tests.support.mail import Inbox, html_of
 from tests.support.s3 import copy_bucket
-
-
-@pytest.fixture
-def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
-    with smtp_server() as inbox:
-        monkeypatch.setenv("AIRFLOW_CONN_NEWS_SMTP", inbox.connection)
-        monkeypatch.setenv("NEWS_SMTP_CONN_ID", "news_smtp")
-        monkeypatch.setenv("NEWS_DIGEST_EMAIL_FROM", "digest@news.test")
-        yield inbox
 
 
 def test_digest_is_emailed_when_asked_and_skipped_without_recipients(

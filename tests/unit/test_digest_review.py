@@ -7,15 +7,8 @@ import pytest
 from pipeline.digest import build_digest, render_html
 from pipeline.digest.build import TOP_STORIES
 from pipeline.models import Digest
-from pipeline.stages.digest import (
-    APPROVE,
-    DROP,
-    REJECT,
-    read_review,
-    review_choices,
-    review_text,
-    without_stories,
-)
+from pipeline.review import APPROVE, DROP, REJECT, read_review
+from pipeline.stages.digest import review_choices, review_text, without_stories
 from tests.support.articles import DAY, make_article
 
 

@@ -3,8 +3,7 @@ editor's review of its e-mail."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping
 from datetime import date, timedelta
 
 from pipeline.digest import build_digest, publish_digest, render_html
@@ -14,28 +13,21 @@ from pipeline.digest.publish import load_digest
 from pipeline.digest.render import md_escape, md_url
 from pipeline.lake import compact_day
 from pipeline.models import Digest
+from pipeline.review import APPROVE, DROP, REJECT
 from pipeline.settings import Settings
 from pipeline.storage.keys import digest_key
 from pipeline.storage.store import ObjectStore
 
 __all__ = [
-    "APPROVE",
-    "DROP",
-    "REJECT",
-    "Review",
     "compact_lake",
     "digest_dates",
     "digest_email",
     "publish_daily_digest",
-    "read_review",
     "review_choices",
     "review_text",
     "without_stories",
 ]
 
-APPROVE = "Approve"
-REJECT = "Reject"
-DROP = "Drop: "  # the option of each top story starts with it
 _LABEL_CHARS = 150  # a headline is cut here: an option is a line of a list, not a paragraph
 
 
@@ -57,15 +49,6 @@ def publish_daily_digest(store: ObjectStore, settings: Settings, day: date) -> d
 def compact_lake(store: ObjectStore, day: date) -> str | None:
     """Rewrite the day's Parquet file from its articles; None when the day has none."""
     return compact_day(store, day, load_articles(store, day))
-
-
-@dataclass(frozen=True)
-class Review:
-    """An editor's answer: send (without the dropped stories) or not, and why."""
-
-    approved: bool
-    dropped: list[str] = field(default_factory=list)  # story ids
-    note: str = ""
 
 
 def review_choices(digest: Digest) -> dict[str, str]:
@@ -101,19 +84,6 @@ def review_text(digest: Digest, choices: Mapping[str, str]) -> str:
         "nothing (say why in the note). Reject wins over anything chosen with it.",
     ]
     return "\n".join(lines)
-
-
-def read_review(chosen: Sequence[str], choices: Mapping[str, str], note: str = "") -> Review:
-    """What the chosen options mean: Reject wins over anything else; otherwise send without the dropped stories.
-
-    A label not in `choices` raises `ValueError`: a story the editor dropped must never be sent unnoticed.
-    """
-    if REJECT in chosen:
-        return Review(approved=False, note=note)
-    unknown = [c for c in chosen if c != APPROVE and c not in choices]
-    if unknown:
-        raise ValueError(f"options not offered for this digest: {unknown}")
-    return Review(approved=True, dropped=[choices[c] for c in chosen if c != APPROVE], note=note)
 
 
 def digest_email(store: ObjectStore, day: date, dropped: Collection[str] = ()) -> tuple[str, str]:
