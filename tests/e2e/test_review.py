@@ -85,7 +85,7 @@ def test_approval_with_a_dropped_story_sends_the_rest_after_the_deadline_alert(
     services: Services, mailbox: Inbox, day_stored: None
 ) -> None:
     run_id = _start_run(services)
-    detail = services.wait_for("the review to wait for the editor", lambda: _awaiting(services, run_id))
+    detail = services.wait_for("the review to wait for the editor", lambda: _awaiting(services, run_id), timeout=600)
     assert services.store.etag(f"digests/{DAY}/digest.html"), "the web digest is published before the review"
     drops = {option.removeprefix("Drop: ").rsplit(" (", 1)[0]: option for option in detail["options"][2:]}
     assert detail["options"][:2] == ["Approve", "Reject"] and sorted(drops) == sorted(HEADLINES)
@@ -103,7 +103,7 @@ def test_approval_with_a_dropped_story_sends_the_rest_after_the_deadline_alert(
 
     sent_before = len(mailbox.with_subject(SUBJECT))
     _answer(services, run_id, ["Approve", drops[HEADLINES[1]]], note="the tram story is not confirmed")
-    services.wait_for("the approved run to finish", lambda: _finished(services, run_id))
+    services.wait_for("the approved run to finish", lambda: _finished(services, run_id), timeout=600)
     [message] = mailbox.with_subject(SUBJECT)[sent_before:]
     html = html_of(message)
     assert HEADLINES[0] in html and HEADLINES[2] in html and HEADLINES[1] not in html
@@ -112,9 +112,9 @@ def test_approval_with_a_dropped_story_sends_the_rest_after_the_deadline_alert(
 
 def test_rejection_sends_nothing(services: Services, mailbox: Inbox, day_stored: None) -> None:
     run_id = _start_run(services)
-    services.wait_for("the review to wait for the editor", lambda: _awaiting(services, run_id))
+    services.wait_for("the review to wait for the editor", lambda: _awaiting(services, run_id), timeout=600)
     sent_before = len(mailbox.with_subject(SUBJECT))
     _answer(services, run_id, ["Reject"], note="wrong day")
-    services.wait_for("the rejected run to finish", lambda: _finished(services, run_id))
+    services.wait_for("the rejected run to finish", lambda: _finished(services, run_id), timeout=600)
     assert _task_state(services, run_id, "rebuild_day.send_digest") == "skipped"
     assert len(mailbox.with_subject(SUBJECT)) == sent_before
