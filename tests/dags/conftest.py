@@ -11,7 +11,6 @@ import pytest
 from pipeline.settings import Settings, get_settings
 from pipeline.storage.store import ObjectStore
 from tests.support.airflow import DagRuns, dagbag, point_airflow_at
-from tests.support.mail import Inbox, smtp_server
 from tests.support.processes import captured_output
 from tests.support.s3 import new_bucket
 from tests.support.sources import SEED_DAY, seed_documents
@@ -48,13 +47,3 @@ def seed_runs(airflow_db: None, s3_server: Settings, tmp_path_factory: pytest.Te
     get_settings.cache_clear()
     sys.stdout.write(output.text)  # pytest shows it with the test that set this fixture up, should that fail
     return DagRuns(settings, ObjectStore.from_settings(settings), ingest, digest, output.text)
-
-
-@pytest.fixture
-def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
-    """A real SMTP server on loopback that the DAGs' e-mail goes through (recipients are up to the test)."""
-    with smtp_server() as inbox:
-        monkeypatch.setenv("AIRFLOW_CONN_NEWS_SMTP", inbox.connection)
-        monkeypatch.setenv("NEWS_SMTP_CONN_ID", "news_smtp")
-        monkeypatch.setenv("NEWS_DIGEST_EMAIL_FROM", "digest@news.test")
-        yield inbox

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+
 import pytest
 
 from pipeline.settings import Settings, get_settings
 from pipeline.storage.store import ObjectStore
 from tests.support.airflow import DagRuns, dagbag
-from tests.support.mail import Inbox, html_of
+from tests.support.receivers import Inbox, smtp_server
 from tests.support.s3 import copy_bucket
+
+
+@pytest.fixture
+def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
+    with smtp_server() as (inbox, connection):
+        monkeypatch.setenv("AIRFLOW_CONN_NEWS_SMTP", json.dumps(connection))
+        monkeypatch.setenv("NEWS_SMTP_CONN_ID", "news_smtp")
+        monkeypatch.setenv("NEWS_DIGEST_EMAIL_FROM", "digest@news.test")
+        yield inbox
 
 
 def test_digest_is_emailed_when_asked_and_skipped_without_recipients(
@@ -30,4 +42,5 @@ def test_digest_is_emailed_when_asked_and_skipped_without_recipients(
     [message] = smtp.messages
     assert message["To"] == "reader@news.test" and message["From"] == "digest@news.test"
     assert message["Subject"] == "News digest for Sunday 7 January 2024"
-    assert html_of(message) == store.get_bytes("digests/2024-01-07/digest.html").decode()
+    html = next(part for part in message.walk() if part.get_content_type() == "text/html").get_content()
+    assert html == store.get_bytes("digests/2024-01-07/digest.html").decode()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -9,16 +10,25 @@ import pytest
 
 from pipeline.settings import get_settings
 from tests.support.airflow import dagbag
-from tests.support.mail import Inbox, html_of
+from tests.support.mail import html_of
+from tests.support.receivers import Inbox, smtp_server
 
 REVIEW = "rebuild_day.review_digest"
 
 
 @pytest.fixture
-def editors(smtp: Inbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
-    monkeypatch.setenv("NEWS_DIGEST_EMAIL_TO", '["editors@news.test"]')
-    get_settings.cache_clear()
-    yield smtp
+def editors(monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
+    """The recipients' inbox on a real SMTP server, reached through the `news_smtp` connection."""
+    with smtp_server() as (inbox, connection):
+        for name, value in {
+            "AIRFLOW_CONN_NEWS_SMTP": json.dumps(connection),
+            "NEWS_SMTP_CONN_ID": "news_smtp",
+            "NEWS_DIGEST_EMAIL_FROM": "digest@news.test",
+            "NEWS_DIGEST_EMAIL_TO": '["editors@news.test"]',
+        }.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        yield inbox
     get_settings.cache_clear()
 
 

@@ -12,7 +12,8 @@ import pytest
 from pipeline.stages.store import write_article
 from pipeline.storage.keys import article_key
 from tests.support.articles import make_article
-from tests.support.mail import Inbox, html_of
+from tests.support.mail import html_of, with_subject
+from tests.support.receivers import Inbox
 from tests.support.services import REVIEW_DEADLINE, Services, dag_ready, run_state
 
 pytestmark = pytest.mark.e2e
@@ -78,7 +79,7 @@ def _task_state(services: Services, run_id: str, task_id: str) -> str:
 
 
 def _alerts(mailbox: Inbox, run_id: str) -> list[str]:
-    return [html_of(m) for m in mailbox.with_subject("Digest late: 2023-11-20") if run_id in html_of(m)]
+    return [html_of(m) for m in with_subject(mailbox, "Digest late: 2023-11-20") if run_id in html_of(m)]
 
 
 def test_approval_with_a_dropped_story_sends_the_rest_after_the_deadline_alert(
@@ -101,10 +102,10 @@ def test_approval_with_a_dropped_story_sends_the_rest_after_the_deadline_alert(
     ).json()["deadlines"]
     assert [(d["missed"], d["alert_name"]) for d in deadlines] == [(True, "digest_late")]
 
-    sent_before = len(mailbox.with_subject(SUBJECT))
+    sent_before = len(with_subject(mailbox, SUBJECT))
     _answer(services, run_id, ["Approve", drops[HEADLINES[1]]], note="the tram story is not confirmed")
     services.wait_for("the approved run to finish", lambda: _finished(services, run_id), timeout=600)
-    [message] = mailbox.with_subject(SUBJECT)[sent_before:]
+    [message] = with_subject(mailbox, SUBJECT)[sent_before:]
     html = html_of(message)
     assert HEADLINES[0] in html and HEADLINES[2] in html and HEADLINES[1] not in html
     assert HEADLINES[1] in services.store.get_bytes(f"digests/{DAY}/digest.html").decode(), "the web one is whole"
@@ -113,8 +114,8 @@ def test_approval_with_a_dropped_story_sends_the_rest_after_the_deadline_alert(
 def test_rejection_sends_nothing(services: Services, mailbox: Inbox, day_stored: None) -> None:
     run_id = _start_run(services)
     services.wait_for("the review to wait for the editor", lambda: _awaiting(services, run_id), timeout=600)
-    sent_before = len(mailbox.with_subject(SUBJECT))
+    sent_before = len(with_subject(mailbox, SUBJECT))
     _answer(services, run_id, ["Reject"], note="wrong day")
     services.wait_for("the rejected run to finish", lambda: _finished(services, run_id), timeout=600)
     assert _task_state(services, run_id, "rebuild_day.send_digest") == "skipped"
-    assert len(mailbox.with_subject(SUBJECT)) == sent_before
+    assert len(with_subject(mailbox, SUBJECT)) == sent_before
