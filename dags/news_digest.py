@@ -10,21 +10,32 @@ every day for the previous day (the `news_day` clock), and for each day `news_in
 Trigger form: `date` rebuilds one chosen day; `email` also sends it. Rebuilding is idempotent, so
 backfills are safe. With `NEWS_DIGEST_EMAIL_TO` set, each scheduled run e-mails the digest through
 Airflow's SMTP notifier (connection `NEWS_SMTP_CONN_ID`, default `smtp_default`).
+
+With `NEWS_DIGEST_REVIEW` on, the e-mail waits in `review_digest` for an editor (Browse > Required Actions):
+approve, drop some of the top stories, or reject with a note; the web digest is published before and
+regardless (off, the task passes at once). With `NEWS_DIGEST_DEADLINE` set when this file is parsed, a run
+not done that long after its logical date (the scheduled time) logs an alert and e-mails it to the
+recipients.
 """
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from typing import Any
 
 import pendulum
 from airflow.sdk import Param, PartitionedAssetTimetable, StartOfDayMapper, dag, task, task_group
 from news_airflow import DAY_KEY, DEFAULT_ARGS, NEWS_ARTICLES, NEWS_DAY, NEWS_DIGESTS, object_store
+from news_review import DigestReviewOperator, email_due, late_digest_deadline
 
 from pipeline.settings import get_settings
 
 # Tasks import pipeline.stages when they run: it loads libraries (lingua, trafilatura, pyarrow, boto3)
 # that would make every parse of this file slow.
+
+# Read when this file is parsed, like NEWS_DIGEST_CRON: a deadline is part of the DAG's definition.
+DEADLINE = late_digest_deadline(os.environ.get("NEWS_DIGEST_DEADLINE"))
 
 
 @dag(
@@ -38,6 +49,7 @@ from pipeline.settings import get_settings
     catchup=False,
     default_args=DEFAULT_ARGS,
     tags=["news", "digest"],
+    deadline=DEADLINE,
     doc_md=__doc__,
     params={
         "date": Param(
@@ -77,18 +89,24 @@ def news_digest() -> None:
 
     @task
     def send_digest(
-        day: str, params: dict[str, Any], dag_run: Any = None, triggering_asset_events: Any = None, **context: Any
+        day: str,
+        params: dict[str, Any],
+        review: dict[str, Any] | None = None,
+        dag_run: Any = None,
+        triggering_asset_events: Any = None,
+        **context: Any,
     ) -> list[str]:
-        """E-mail the day's digest: on the daily run (news_day's), or when the form asks, and only with recipients."""
+        """E-mail the day's digest: on the daily run (news_day's), or when the form asks, and only with recipients
+        set; after a review, only when approved and without the stories it dropped."""
         from airflow.sdk.exceptions import AirflowSkipException
         from news_airflow import email_digest
 
-        # Partitioned runs are all asset-triggered: the daily one is the run the news_day clock started.
-        daily = any(asset.name == NEWS_DAY.name for asset in (triggering_asset_events or {}))
-        wanted = params.get("email") or daily
-        if not wanted or not get_settings().digest_email_to:
+        if not email_due(params, triggering_asset_events):
             raise AirflowSkipException("e-mail is off: no NEWS_DIGEST_EMAIL_TO, or not asked for")
-        return email_digest(day, context | {"params": params, "dag_run": dag_run})
+        if review is not None and not review["approved"]:
+            raise AirflowSkipException(f"the editor {review['by']} rejected the e-mail: {review['note']}")
+        dropped = review["dropped"] if review else []
+        return email_digest(day, context | {"params": params, "dag_run": dag_run}, dropped)
 
     @task(trigger_rule="none_failed")  # a skipped e-mail must not skip the retention
     def apply_retention() -> dict[str, int]:
@@ -99,8 +117,9 @@ def news_digest() -> None:
 
     @task_group
     def rebuild_day(day: str) -> None:
-        """One day: its lake partition, then its digest, then the e-mail when one is due."""
-        compact_lake(day) >> publish_digest(day) >> send_digest(day)
+        """One day: its lake partition, then its digest, then the e-mail when one is due (after a review)."""
+        review = DigestReviewOperator(task_id="review_digest", day=day)  # passes at once unless review is on
+        compact_lake(day) >> publish_digest(day) >> review >> send_digest(day, review=review.output)
 
     rebuild_day.expand(day=dates_to_build()) >> apply_retention()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,7 @@ __all__ = [
     "RETRY_POLICY",
     "email_digest",
     "object_store",
+    "send_email",
 ]
 
 AWS_CONN_ID = "aws_default"
@@ -97,29 +99,29 @@ def _s3_client(connection: str) -> Any:
     return S3Hook(aws_conn_id=AWS_CONN_ID).get_conn()
 
 
-def email_digest(day: str, context: Any) -> list[str]:
-    """E-mail the published HTML digest of `day` through Airflow's SMTP notifier; return the recipients."""
+def email_digest(day: str, context: Any, dropped: Sequence[str] = ()) -> list[str]:
+    """E-mail the digest of `day` (without the `dropped` story ids) to its recipients; return them."""
     from datetime import date
 
+    from pipeline.stages.digest import digest_email
+
+    subject, html = digest_email(object_store(), date.fromisoformat(day), dropped)
+    send_email(subject, html, context)
+    return list(get_settings().digest_email_to)
+
+
+def send_email(subject: str, html: str, context: Any) -> None:
+    """Send `html` to the digest's recipients through Airflow's SMTP notifier."""
     from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
-    from pipeline.digest.publish import load_digest
-    from pipeline.storage.keys import digest_key
-
     settings = get_settings()
-    store = object_store()
-    digest = load_digest(store, date.fromisoformat(day))
-    html = store.get_bytes_or_none(digest_key(date.fromisoformat(day), "html"))
-    if digest is None or html is None:
-        raise FileNotFoundError(f"no published digest for {day}")
     notifier = SmtpNotifier(
         to=settings.digest_email_to,
         from_email=settings.digest_email_from,
-        subject=digest.title,
-        html_content=html.decode(),
+        subject=subject,
+        html_content=html,
         smtp_conn_id=settings.smtp_conn_id,
     )
     # notify(), not notifier(context): calling it would render the digest as a Jinja template, and feed text
     # must never be evaluated as one.
     notifier.notify(context)
-    return list(settings.digest_email_to)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -129,6 +130,13 @@ class Settings(BaseSettings):
         "unset: the digest page of the Airflow UI at [api] base_url.",
     )
     alerts_from: str | None = Field(None, description="Sender of watchlist alerts; else NEWS_DIGEST_EMAIL_FROM.")
+    digest_review: bool = Field(
+        False, description="Hold each e-mailed digest for an editor's approval in the Airflow UI (the web one is not)."
+    )
+    digest_review_timeout: timedelta = Field(
+        timedelta(hours=12),
+        description="How long each try of a review waits for the editor; after the last it fails, sending nothing.",
+    )
 
     @field_validator("digest_timezone")
     @classmethod

@@ -23,11 +23,26 @@ from pipeline.storage.store import ObjectStore
 from tests.support.browser import CHROMIUM, FLAGS
 from tests.support.paths import DOCUMENTS
 from tests.support.ports import free_ports
-from tests.support.services import Services, healthy, services_environment
+from tests.support.receivers import Inbox, smtp_server
+from tests.support.services import Services, healthy, review_environment, services_environment
 
 
 @pytest.fixture(scope="session")
-def services(s3_server: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+def mail_server() -> Iterator[tuple[Inbox, dict[str, Any]]]:
+    """The SMTP server the services send the digest and its alerts through, and its connection."""
+    with smtp_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def mailbox(mail_server: tuple[Inbox, dict[str, Any]]) -> Inbox:
+    return mail_server[0]
+
+
+@pytest.fixture(scope="session")
+def services(
+    s3_server: Settings, mail_server: tuple[Inbox, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Services]:
     home = tmp_path_factory.mktemp("airflow-services")
     bucket = "e2e-" + uuid.uuid4().hex[:8]
     settings = s3_server.model_copy(update={"bucket": bucket})
@@ -45,6 +60,7 @@ def services(s3_server: Settings, tmp_path_factory: pytest.TempPathFactory) -> I
     (home / "simple_auth_manager_passwords.json.generated").write_text(json.dumps({"admin": password}))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "NEWS_", "AWS_"))}
     env |= services_environment(home, settings, creds, api_port, log_port, trigger_log_port)
+    env |= review_environment(json.dumps(mail_server[1]))
     airflow = str(Path(sys.executable).parent / "airflow")
     subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
     subprocess.run([airflow, "pools", "set", "news_fetch", "4", "fetch"], env=env, check=True, capture_output=True)

@@ -43,6 +43,21 @@ def services_environment(
     }
 
 
+REVIEW_DEADLINE = 40  # seconds: a held review outlasts it; other tests start runs without a logical date
+
+
+def review_environment(smtp_connection: str) -> dict[str, str]:
+    """The e-mailed digest through this SMTP server, held for review, and a deadline a test can see pass."""
+    return {
+        "AIRFLOW_CONN_NEWS_SMTP": smtp_connection,
+        "NEWS_SMTP_CONN_ID": "news_smtp",
+        "NEWS_DIGEST_EMAIL_FROM": "digest@news.test",
+        "NEWS_DIGEST_EMAIL_TO": '["editors@news.test"]',
+        "NEWS_DIGEST_REVIEW": "true",
+        "NEWS_DIGEST_DEADLINE": f"PT{REVIEW_DEADLINE}S",
+    }
+
+
 @dataclass
 class Services:
     base_url: str
