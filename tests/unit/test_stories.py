@@ -186,3 +186,11 @@ def test_a_report_that_fits_two_stories_continues_the_one_begun_first() -> None:
     events = EventIndex([member(WIRE, WIRE), member(RADIO, RADIO), member(PAPER, RADIO)])
     placed = place_articles(CopyIndex(), events, [FOLLOW_UP])
     assert placed[FOLLOW_UP.id].story_id == WIRE.id
+
+
+def test_a_window_may_begin_with_an_article_that_has_no_features() -> None:
+    bare = report("bare", "wire", "Ok", "", "2024-01-07T08:00:00+00:00")
+    assert len(event_features(bare).keys) == 0
+    copies, events = CopyIndex(), EventIndex()
+    placed = place_articles(copies, events, [bare, WIRE])
+    assert placed[bare.id].story_id == bare.id and len(events.members()) == 2

@@ -292,7 +292,7 @@ class _Features:
 
     def append(self, features: Features) -> None:
         size = len(features.keys)
-        if self._fill + size > self.CHUNK:
+        if not self._chunks or self._fill + size > self.CHUNK:  # the first member may have no features
             chunk = max(self.CHUNK, size)
             self._chunks.append(
                 (
