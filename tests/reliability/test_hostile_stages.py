@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Iterator
 from datetime import timedelta
 
 import brotli
+import pytest
 import zstandard
 
 from pipeline import stages
@@ -43,8 +45,15 @@ def _page(title: str, canonical: str) -> bytes:
     ).encode()
 
 
+@pytest.fixture
+def busy_host() -> Iterator[FeedServer]:
+    """A host of its own for the feed whose Retry-After pauses every source on its host."""
+    with FeedServer("127.0.0.77") as server:
+        yield server
+
+
 def test_one_bad_value_fails_only_its_item_page_or_source(
-    settings: Settings, store: ObjectStore, feed_server: FeedServer
+    settings: Settings, store: ObjectStore, feed_server: FeedServer, busy_host: FeedServer
 ) -> None:
     base = feed_server.url("")
     odd_links = [
@@ -84,7 +93,6 @@ def test_one_bad_value_fails_only_its_item_page_or_source(
             body=rss("Cached", [rss_item("Cached for ever", "https://cache.example/1")]),
             headers=FEED_TYPE | {"Cache-Control": "max-age=9999999999999"},
         ),
-        "huge-retry-after": Route(status=503, body=b"busy", headers={"Retry-After": "9999999999999"}),
         "redirect-mailto": Route(status=302, headers={"Location": "mailto:editor@example.org"}),
         "redirect-data": Route(status=302, headers={"Location": "data:text/html,<script>alert(1)</script>"}),
         "full": Route(body=rss("Full", full), headers=FEED_TYPE),
@@ -97,6 +105,13 @@ def test_one_bad_value_fails_only_its_item_page_or_source(
     for name, route in routes.items():
         feed_server.routes[f"/{name}.xml"] = route
     register_feeds(settings, feed_server, {name: f"/{name}.xml" for name in routes})
+    busy_host.routes["/huge-retry-after.xml"] = Route(
+        status=503, body=b"busy", headers={"Retry-After": "9999999999999"}
+    )
+    settings.sources_file.write_text(
+        settings.sources_file.read_text() + '\n[[sources]]\nid = "huge-retry-after"\nkind = "feed"\n'
+        f'url = "{busy_host.url("/huge-retry-after.xml")}"\nallow_private_network = true\n'
+    )
     settings.sources_file.write_text(
         settings.sources_file.read_text().replace(
             f'url = "{feed_server.url("/full.xml")}"\n',
