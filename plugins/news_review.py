@@ -26,8 +26,15 @@ def email_due(params: Any, triggering_asset_events: Any) -> bool:
     """Whether this run e-mails its digest: the daily run and runs whose form asks, with recipients set."""
     from news_airflow import NEWS_DAY
 
-    # Partitioned runs are all asset-triggered: the daily one is the run the news_day clock started.
-    daily = any(asset.name == NEWS_DAY.name for asset in (triggering_asset_events or {}))
+    # Partitioned runs are all asset-triggered: the daily one is started by a scheduled tick of the news_day clock
+    # (a backfill of news_day rebuilds past days, as a backfill of the digest did, without e-mail).
+    events = triggering_asset_events or {}
+    daily = any(
+        str(event.source_run_id or "").startswith("scheduled__")
+        for asset in events
+        if asset.name == NEWS_DAY.name
+        for event in events[asset]
+    )
     return bool((params.get("email") or daily) and get_settings().digest_email_to)
 
 

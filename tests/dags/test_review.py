@@ -78,18 +78,22 @@ def test_a_missed_deadline_is_emailed_naming_the_day(editors: Inbox) -> None:
 
 
 def test_the_daily_run_is_the_one_news_day_started(monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
     from news_airflow import NEWS_ARTICLES, NEWS_DAY
     from news_review import email_due
 
+    tick = [SimpleNamespace(source_run_id="scheduled__2024-01-08T06:00:00+00:00")]
     monkeypatch.setenv("NEWS_DIGEST_EMAIL_TO", '["editors@news.test"]')
     get_settings.cache_clear()
     try:
-        # Partitioned runs are all asset-triggered: which asset started the run says whether it is the daily one.
-        assert email_due({"email": False}, {NEWS_DAY: ["2024-01-07"]})
-        assert not email_due({"email": False}, {NEWS_ARTICLES: ["2024-01-07"]})
-        assert email_due({"email": True}, {NEWS_ARTICLES: ["2024-01-07"]})
+        # Partitioned runs are all asset-triggered: which asset, and which run of it, says if it is the daily one.
+        assert email_due({"email": False}, {NEWS_DAY: tick})
+        assert not email_due({"email": False}, {NEWS_DAY: [SimpleNamespace(source_run_id="backfill__2024-01-08")]})
+        assert not email_due({"email": False}, {NEWS_ARTICLES: tick})
+        assert email_due({"email": True}, {NEWS_ARTICLES: tick})
         monkeypatch.delenv("NEWS_DIGEST_EMAIL_TO")
         get_settings.cache_clear()
-        assert not email_due({"email": False}, {NEWS_DAY: ["2024-01-07"]}), "no recipients, no e-mail"
+        assert not email_due({"email": False}, {NEWS_DAY: tick}), "no recipients, no e-mail"
     finally:
         get_settings.cache_clear()
