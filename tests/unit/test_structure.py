@@ -27,6 +27,7 @@ LAYERS = [
         "storage",
         "watchlists",
         "rules",
+        "review",
     },
     {"stories", "lake", "digest", "seaweed"},
     {"stages"},
