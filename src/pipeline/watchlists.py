@@ -8,7 +8,6 @@ matches, and again each time the story has grown by `grow_by` distinct sources s
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from functools import lru_cache
@@ -19,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from pipeline.errors import ConfigError
 from pipeline.models import DigestStory
+from pipeline.sources.registry import read_sources_file
 
 __all__ = [
     "Alert",
@@ -146,13 +146,7 @@ class Alert(BaseModel):
 
 def load_watchlists(path: Path) -> list[Watchlist]:
     """The `[[watchlists]]` tables of `path` (none when it has none); errors name the file, watchlist and field."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise WatchlistError(f"sources file not found: {path}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise WatchlistError(f"{path}: not valid TOML: {exc}") from None
-    entries = data.get("watchlists", [])
+    entries = read_sources_file(path, WatchlistError).get("watchlists", [])
     if not isinstance(entries, list):
         raise WatchlistError(f"{path}: `watchlists` must be an array of tables ([[watchlists]])")
     watchlists: list[Watchlist] = []

@@ -17,7 +17,7 @@ from pipeline.sources.inbox import INBOX_ID
 if TYPE_CHECKING:
     from pipeline.rules import RuleSet
 
-__all__ = ["Registry", "RegistryError", "load_registry", "load_sources"]
+__all__ = ["Registry", "RegistryError", "load_registry", "load_sources", "read_sources_file"]
 
 
 class RegistryError(ConfigError):
@@ -60,13 +60,18 @@ class Registry:
         return [s for s in self.sources if s.enabled]
 
 
-def load_registry(path: Path) -> Registry:
+def read_sources_file(path: Path, error: type[ConfigError] = ConfigError) -> dict[str, Any]:
+    """The sources file's TOML tables; a missing or malformed file raises `error` naming it."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise RegistryError(f"sources file not found: {path}") from None
+        raise error(f"sources file not found: {path}") from None
     except tomllib.TOMLDecodeError as exc:
-        raise RegistryError(f"{path}: not valid TOML: {exc}") from None
+        raise error(f"{path}: not valid TOML: {exc}") from None
+
+
+def load_registry(path: Path) -> Registry:
+    data = read_sources_file(path, RegistryError)
     # Other top-level tables (`[[watchlists]]`, ...) belong to their own readers: not an error here.
     entries, rule_entries = data.get("sources", []), data.get("rules", [])
     if not isinstance(entries, list):
