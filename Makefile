@@ -46,7 +46,7 @@ $(LOCAL)/tools/bin/uv:
 	$(LOCAL)/tools/bin/pip install --quiet uv==$(UV_VERSION)
 
 .venv/.installed: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode  # imports read .pyc even where PYTHONDONTWRITEBYTECODE is set
 	touch $@
 
 install: .venv/.installed ## Create .venv from uv.lock (bootstraps uv when missing)

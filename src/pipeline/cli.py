@@ -59,6 +59,9 @@ err = Console(stderr=True, markup=False, emoji=False)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 SourcesOption = Annotated[Path | None, typer.Option("--sources", help="Sources file (default: seeds/sources.toml).")]
+EverySourceOption = Annotated[
+    bool, typer.Option("--all", help="A row for every source, also those unchanged or not due.")
+]
 
 
 class Format(StrEnum):
@@ -392,16 +395,44 @@ def _status(r: SourceReport) -> Text:
     return Text("")
 
 
-def print_report(report: RunReport, key: str) -> None:
+def _quiet(r: SourceReport) -> str | None:
+    """The routine rows a big run folds into one line each: nothing new (a 304, an empty inbox), or not due on
+    its schedule."""
+    if r.error or r.deferred or r.backing_off or r.pages_missing or r.read or r.quarantined or r.raw_keys:
+        return None
+    return "not due" if r.not_due_until else "nothing new"
+
+
+def _more(rows: list[SourceReport]) -> Text:
+    return Text(f"{len(rows)} more source{'' if len(rows) == 1 else 's'}")
+
+
+def print_report(report: RunReport, key: str, every_source: bool = False) -> None:
+    """The run's table: a row per source with something to say (read, failed, deferred, backing off), and the
+    routine rest counted in a line each unless `every_source`."""
     columns = ("not modified", "read", "stored", "duplicates", "quarantined", "filtered")
     table = Table(title=_shown(f"run {report.run_id}"))
     table.add_column("source", no_wrap=True)
     for column in columns:
         table.add_column(column, justify="right")
     table.add_column("status")
+    folded: dict[str, list[SourceReport]] = {}
     for r in report.sources:
+        kind = None if every_source else _quiet(r)
+        if kind is not None:
+            folded.setdefault(kind, []).append(r)
+            continue
         counts = (r.not_modified, r.read, r.stored, r.duplicates, r.quarantined, r.filtered)
         table.add_row(_shown(r.source), *map(str, counts), _status(r))
+    if "nothing new" in folded:
+        rows = folded["nothing new"]
+        not_modified = str(sum(r.not_modified for r in rows))
+        table.add_row(_more(rows), not_modified, *"00000", Text("nothing new"))
+    if "not due" in folded:
+        rows = folded["not due"]
+        soonest = min(r.not_due_until for r in rows if r.not_due_until)
+        status = f"not due yet, the first at {soonest:%Y-%m-%d %H:%M}Z (--all lists them)"
+        table.add_row(_more(rows), *"000000", Text(status))
     totals = (
         report.not_modified,
         report.read,
@@ -434,13 +465,14 @@ def ingest(
             help="Backfill: also follow each feed's archive or older pages (RFC 5005) back to this day.",
         ),
     ] = None,
+    every_source: EverySourceOption = False,
 ) -> None:
     """Fetch, normalise, enrich and store every source, then print the run report."""
     settings = _settings(sources)
     run_id = "manual__" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     with _failing():
         key, report = stages.ingest(_store(settings), settings, run_id, source, force, dry_run, since)
-    print_report(report, key)
+    print_report(report, key, every_source)
     if report.all_failed:
         raise typer.Exit(1)
 
@@ -494,6 +526,7 @@ def digest_show(
 @runs_app.command("show")
 def runs_show(
     dag_id: Annotated[str, typer.Option("--dag", help="news_ingest, or cli for `news ingest`.")] = "news_ingest",
+    every_source: EverySourceOption = False,
 ) -> None:
     """Print the newest run report of a DAG."""
     store = _store(get_settings())
@@ -505,7 +538,7 @@ def runs_show(
 
     reports = [(RunReport.model_validate_json(store.get_bytes(k)), k) for k in keys]
     report, key = max(reports, key=lambda rk: rk[0].finished_at)
-    print_report(report, key)
+    print_report(report, key, every_source)
 
 
 @articles_app.command("list")
@@ -552,12 +585,13 @@ def replay(
         ),
     ],
     source: Annotated[list[str] | None, typer.Option("--source", help="Only this source id (repeatable).")] = None,
+    every_source: EverySourceOption = False,
 ) -> None:
     """Rebuild articles from the payloads archived under raw/ on one day."""
     settings = get_settings()
     with _failing():
         key, report = stages.replay(_store(settings), settings, day, source)
-    print_report(report, key)
+    print_report(report, key, every_source)
 
 
 @app.command()

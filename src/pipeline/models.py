@@ -374,6 +374,7 @@ class SourceProgress(_Model):
     not_modified: int = Field(0, description="Inputs unchanged since they were last stored; not read again.")
     not_due_until: AwareDatetime | None = Field(None, description="Skipped: backing off or cached until then.")
     not_due_reason: str | None = Field(None, description="Why it is not due: the failure backed off from, or cache.")
+    backing_off: bool = Field(False, description="Not due because the source's recent failures are backed off from.")
     deferred: bool = Field(False, description="Not fetched: the run's fetch budget was spent; first in the next run.")
     read: int = Field(0, description="Items read from the payloads.")
     quarantined: int = Field(0, description="Items (or whole payloads) rejected, each with a quarantine record.")
@@ -430,6 +431,7 @@ class SourceReport(_Model):
     not_modified: int = 0
     not_due_until: AwareDatetime | None = None
     not_due_reason: str | None = None
+    backing_off: bool = False
     deferred: bool = False
     pages_missing: int = 0
     read: int = 0

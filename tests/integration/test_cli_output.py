@@ -78,3 +78,20 @@ def test_an_error_naming_feed_text_prints_literally(settings: Settings, monkeypa
     result = _news(settings, monkeypatch, "runs", "show", "--dag", "[/]nightly[link=x]")
     assert result.exit_code == 1
     assert "error: no run report under runs/[/]nightly[link=x]/" in _flat(result.output)
+
+
+def test_routine_sources_fold_into_one_line_and_all_lists_them(
+    settings: Settings, store: ObjectStore, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = settings.model_copy(update={"poll_min_interval": 300.0, "poll_max_interval": 86400.0})
+    feed_server.routes["/down.xml"] = Route(status=404)
+    paths = {f"quiet-{n}": f"/quiet-{n}.xml" for n in range(3)}
+    for n, path in enumerate(paths.values()):
+        feed_server.routes[path] = Route(body=rss("Quiet", [rss_item(f"Item {n}", f"https://q.example/{n}")]))
+    register_feeds(settings, feed_server, paths | {"down": "/down.xml"})
+    assert _news(settings, monkeypatch, "ingest").exit_code == 0
+    again = _flat(_news(settings, monkeypatch, "ingest").output)
+    assert "3 more sources" in again and "not due" in again and "quiet-0" not in again
+    assert "down" in again and "404" in again  # backing off from a failure keeps its row and reason
+    listed = _flat(_news(settings, monkeypatch, "ingest", "--all").output)
+    assert all(source in listed for source in paths) and "more sources" not in listed

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import itertools
+import os
 import random
+import tempfile
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from pipeline.errors import PipelineError, TransientError
 from pipeline.fetch import HttpStatusError, UnresolvableHostError
@@ -13,19 +18,66 @@ from pipeline.settings import Settings
 from pipeline.storage.keys import state_key
 from pipeline.storage.store import ObjectStore
 
-__all__ = ["failed_state", "failure_weight", "load_state", "save_state", "scheduled"]
+__all__ = ["StateCache", "failed_state", "failure_weight", "load_state", "save_state", "scheduled"]
 
 
-def load_state(store: ObjectStore, source: str) -> SourceState:
-    """The source's recorded state; a fresh one when it was never fetched."""
-    data = store.get_bytes_or_none(state_key(source))
+class StateCache:
+    """Source states this machine last read or wrote, kept on disk by their MD5, which is the ETag a listing of
+    the bucket shows: a run whose listing shows a state unchanged reads it here instead of a GET per source (over
+    thousands of sources, most not due, those GETs were most of a run). The bucket stays the truth: a file is
+    used only when its bytes hash to the listed ETag, and a folder that cannot be written only costs the GETs."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> StateCache:
+        return cls(settings.local_dir / "cache" / "source-states")
+
+    def get(self, etag: str) -> bytes | None:
+        try:
+            data = (self.folder / f"{etag}.json").read_bytes()
+        except (OSError, ValueError):  # ValueError: an ETag no file could be named by
+            return None
+        return data if hashlib.md5(data, usedforsecurity=False).hexdigest() == etag else None
+
+    def put(self, data: bytes) -> None:
+        name = f"{hashlib.md5(data, usedforsecurity=False).hexdigest()}.json"
+        with contextlib.suppress(OSError):
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".")
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            Path(tmp).replace(self.folder / name)  # whole or absent, also with shards writing beside it
+
+    def keep_only(self, etags: set[str]) -> None:
+        """Forget the states the bucket no longer holds (their sources fetched since, or removed)."""
+        with contextlib.suppress(OSError):
+            for path in self.folder.glob("*.json"):
+                if path.stem not in etags:
+                    path.unlink(missing_ok=True)
+
+
+def load_state(
+    store: ObjectStore, source: str, cache: StateCache | None = None, etag: str | None = None
+) -> SourceState:
+    """The source's recorded state (from `cache` when its listed `etag` is there); a fresh one when it was never
+    fetched."""
+    data = cache.get(etag) if cache is not None and etag else None
+    if data is None:
+        data = store.get_bytes_or_none(state_key(source))
+        if data is not None and cache is not None:
+            cache.put(data)
     return SourceState.model_validate_json(data) if data else SourceState(source=source)
 
 
-def save_state(store: ObjectStore, state: SourceState) -> None:
+def save_state(store: ObjectStore, state: SourceState, cache: StateCache | None = None) -> None:
     """Write the source's state with one PUT: a saved state always differs from the stored one (its time of
     success or failure moved), so asking first whether it changed would only double the requests."""
-    store.put_bytes(state_key(state.source), state.model_dump_json(indent=2).encode() + b"\n", "application/json")
+    data = state.model_dump_json(indent=2).encode() + b"\n"
+    store.put_bytes(state_key(state.source), data, "application/json")
+    if cache is not None:
+        cache.put(data)
 
 
 def scheduled(

@@ -16,7 +16,7 @@ from pipeline.fetch import FetchDeferred, Fetcher, FetchPolicy, FetchResponse, H
 from pipeline.models import Fetched, PendingPage, Source, SourceHealth, SourceKind, SourceState
 from pipeline.settings import Settings
 from pipeline.sources import Registry, load_sources, read_documents, websub
-from pipeline.sources.state import failed_state, load_state, save_state
+from pipeline.sources.state import StateCache, failed_state, load_state, save_state
 from pipeline.stages.handover import (
     archive_content_type,
     archive_metadata,
@@ -91,9 +91,11 @@ async def _fetch_all(
     policy = FetchPolicy.from_settings(settings)
     # Object store calls run in threads; the default pool (cores + 4) would queue them behind each other.
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(S3_THREADS))
-    # One listing instead of a GET per source that has no state yet.
-    existing = await asyncio.to_thread(lambda: set(store.list_keys(STATE_PREFIX)))
-    states = await asyncio.gather(*(_state(store, s.id, state_key(s.id) in existing) for s in sources))
+    # One listing instead of a GET per source that has no state yet, and per unchanged state kept on disk.
+    listed = await asyncio.to_thread(lambda: dict(store.list_etags(STATE_PREFIX)))
+    cache = StateCache.from_settings(settings)
+    states = await asyncio.gather(*(_state(store, s.id, listed.get(state_key(s.id)), cache) for s in sources))
+    await asyncio.to_thread(cache.keep_only, set(listed.values()))
     # The least recently fetched first: what a spent budget deferred last time gets the first turns now.
     subscriptions: dict[str, websub.Subscription] = {}
     pushes: dict[str, list[str]] = {}
@@ -114,8 +116,14 @@ async def _fetch_all(
 _NEVER = datetime.min.replace(tzinfo=UTC)
 
 
-async def _state(store: ObjectStore, source_id: str, known: bool) -> SourceState:
-    return await asyncio.to_thread(load_state, store, source_id) if known else SourceState(source=source_id)
+async def _state(store: ObjectStore, source_id: str, etag: str | None, cache: StateCache) -> SourceState:
+    """The source's state: none yet when the listing has no `etag` for it; read from disk when `cache` has it."""
+    if etag is None:
+        return SourceState(source=source_id)
+    cached = cache.get(etag)
+    if cached is not None:
+        return SourceState.model_validate_json(cached)
+    return await asyncio.to_thread(load_state, store, source_id, cache)
 
 
 async def _timed(work: Awaitable[Fetched]) -> Fetched:
@@ -157,9 +165,13 @@ class _SourceFetch:
                 not_due_reason="its WebSub hub pushes new items; polled as a fallback",
             )
         if not force and state.next_attempt_at is not None and state.next_attempt_at > self.now:
-            reason = state.last_error if state.health is not SourceHealth.HEALTHY else "its feed said when to come back"
+            failing = state.health is not SourceHealth.HEALTHY
             return Fetched(
-                source=source.id, run_id=self.run_id, not_due_until=state.next_attempt_at, not_due_reason=reason
+                source=source.id,
+                run_id=self.run_id,
+                not_due_until=state.next_attempt_at,
+                not_due_reason=state.last_error if failing else "its poll schedule (feed hints, publishing rate)",
+                backing_off=failing,
             )
         try:
             if source.kind is SourceKind.DOCUMENTS:
@@ -175,7 +187,8 @@ class _SourceFetch:
             error: PipelineError = exc
         except Exception as exc:  # a documents folder that vanished, a header no one expected: the same
             error = PermanentError(describe(exc))
-        await asyncio.to_thread(save_state, self.store, failed_state(state, error, self.now, self.settings))
+        failed = failed_state(state, error, self.now, self.settings)
+        await asyncio.to_thread(save_state, self.store, failed, StateCache.from_settings(self.settings))
         return Fetched(source=source.id, run_id=self.run_id, fetched_at=self.now, error=str(error))
 
     def _documents(self, source: Source, state: SourceState, force: bool) -> Fetched:

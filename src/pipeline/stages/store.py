@@ -10,7 +10,7 @@ from datetime import date
 from pipeline.errors import ObjectNotFound, TransientStorageError
 from pipeline.models import Article, Enriched, Stored
 from pipeline.settings import Settings
-from pipeline.sources.state import save_state
+from pipeline.sources.state import StateCache, save_state
 from pipeline.stages.handover import advance, for_each_source, read_jsonl
 from pipeline.storage.keys import article_key, staging_key
 from pipeline.storage.store import ObjectStore
@@ -79,7 +79,7 @@ def store_sources(
         loaded = {r.source: [next(placed) for _ in loaded[r.source]] for r in active}
 
     def write(result: Enriched) -> Stored:
-        return _write_source(store, result, loaded.get(result.source, []), settings.store_concurrency, dry_run)
+        return _write_source(store, settings, result, loaded.get(result.source, []), dry_run)
 
     # A source with nothing new only commits its fetch state, one PUT: many of those at once (an unchanged
     # re-run is all of them). The others write their articles several at a time, one source after the other.
@@ -97,11 +97,11 @@ def store_source(store: ObjectStore, settings: Settings, enriched: Enriched, dry
         from pipeline.stories import assign_stories
 
         articles = assign_stories(store, articles, settings.story_window_days)
-    return _write_source(store, enriched, articles, settings.store_concurrency, dry_run)
+    return _write_source(store, settings, enriched, articles, dry_run)
 
 
 def _write_source(
-    store: ObjectStore, enriched: Enriched, articles: list[Article], concurrency: int, dry_run: bool
+    store: ObjectStore, settings: Settings, enriched: Enriched, articles: list[Article], dry_run: bool
 ) -> Stored:
     """Write each article under articles/: unchanged ones count as duplicates, changed ones get a revision.
 
@@ -114,7 +114,7 @@ def _write_source(
     write = _would_write if dry_run else write_article
     # Each write is a GET and a conditional PUT: waiting on the network, so several at once (boto3 clients
     # are thread-safe).
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+    with ThreadPoolExecutor(max_workers=settings.store_concurrency) as pool:
         written = pool.map(lambda a: write(store, article_key(a.published_date, a.id), a), articles)
         for article, was_written in zip(articles, list(written), strict=True):
             if was_written:
@@ -124,7 +124,9 @@ def _write_source(
             else:
                 duplicates += 1
     if enriched.state is not None and not dry_run:
-        save_state(store, enriched.state)  # only now, so a run that fails earlier refetches next time
+        save_state(
+            store, enriched.state, StateCache.from_settings(settings)
+        )  # only now, so a run that fails earlier refetches next time
     for key, destination in {} if dry_run else enriched.consumed.items():  # stored, so out of the inbox
         with contextlib.suppress(ObjectNotFound):  # the inbox trigger claimed it meanwhile: its run finds a duplicate
             store.move(key, destination)

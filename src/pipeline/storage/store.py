@@ -26,7 +26,7 @@ from pipeline.storage.credentials import read_credentials
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-    from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
+    from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef, ObjectTypeDef
 
 __all__ = ["ObjectStore", "S3Config", "StoredObject"]
 
@@ -245,11 +245,19 @@ class ObjectStore:
 
     def list_objects(self, prefix: str) -> Iterator[tuple[str, int]]:
         """Yield (key, size) of every object under `prefix` in key order, page by page."""
+        for obj in self._listing(prefix):
+            yield obj["Key"], obj.get("Size", 0)
+
+    def list_etags(self, prefix: str) -> Iterator[tuple[str, str]]:
+        """Yield (key, ETag) of every object under `prefix`: a single-part object's ETag is its bytes' MD5."""
+        for obj in self._listing(prefix):
+            yield obj["Key"], obj.get("ETag", "").strip('"')
+
+    def _listing(self, prefix: str) -> Iterator[ObjectTypeDef]:
         paginator = self.client.get_paginator("list_objects_v2")
         with self._errors("list", prefix):
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
-                for obj in page.get("Contents", []):
-                    yield obj["Key"], obj.get("Size", 0)
+                yield from page.get("Contents", [])
 
     def list_keys(self, prefix: str) -> Iterator[str]:
         """Yield every key under `prefix` in key order, page by page."""
