@@ -94,17 +94,18 @@ $(CHROMIUM):
 	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
 	else echo "the browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi
 
-REDIS_SERVER := /usr/bin/redis-server
+# The cluster's metadata database and Celery broker: Debian's PostgreSQL and Redis (pg_ctlcluster comes with
+# every Debian PostgreSQL, whatever its version).
+CLUSTER_DEBS := /usr/bin/redis-server /usr/bin/pg_ctlcluster
 
-# The cluster's Celery broker: Debian's Redis (PostgreSQL, its metadata database, is installed already).
-$(REDIS_SERVER):
-	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq redis-server; \
-	else echo "the cluster needs Debian's redis-server: sudo apt-get install redis-server"; exit 1; fi
+$(CLUSTER_DEBS) &:
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq redis-server postgresql; \
+	else echo "the cluster needs Debian's redis-server and postgresql: sudo apt-get install redis-server postgresql"; exit 1; fi
 
 test: install $(CHROMIUM) ## Run every test (unit, integration on real SeaweedFS, DAGs, services, browser) but the cluster's
 	$(BIN)/pytest
 
-test-cluster: install $(REDIS_SERVER) ## The multi-node test: starts the cluster itself, kills a worker and a volume server
+test-cluster: install $(CLUSTER_DEBS) ## The multi-node test: starts the cluster itself, kills a worker and a volume server
 	$(BIN)/pytest -m cluster tests/cluster
 
 test-fast: install ## Unit tests only
@@ -156,7 +157,7 @@ down: ## Stop Airflow and the embedded object store
 
 CLUSTER := $(BIN)/python docker/news_cluster.py
 
-cluster-up: install $(REDIS_SERVER) ## Start the multi-node deployment here: Postgres, Redis, a SeaweedFS cluster, Celery workers
+cluster-up: install $(CLUSTER_DEBS) ## Start the multi-node deployment here: Postgres, Redis, a SeaweedFS cluster, Celery workers
 	$(CLUSTER) up
 
 cluster-down: ## Stop every process of the cluster (its data stays in .local/cluster)

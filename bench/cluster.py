@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -54,10 +55,20 @@ def _measure(workers: str) -> dict[str, Any]:
     }
 
 
+def _interrupted(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
 def bench_cluster() -> dict[str, Any]:
+    """Both setups. A failure or SIGTERM stops the cluster in `running_cluster`'s `finally`; a SIGKILL, through
+    the guard it starts (`news_cluster.py guard`), which ends every process by its pid file."""
     results: dict[str, Any] = {"feeds": FEEDS, "items": ITEMS, "hosts": HOSTS, "cores": os.cpu_count() or 1}
-    for name, workers in SETUPS.items():
-        results[name] = _measure(workers)
+    previous = signal.signal(signal.SIGTERM, _interrupted)
+    try:
+        for name, workers in SETUPS.items():
+            results[name] = _measure(workers)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     one, two = results["one worker"], results["two workers"]
     results["speedup"] = round(two["articles_per_min"] / one["articles_per_min"], 2)
     return results

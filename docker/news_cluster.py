@@ -1,8 +1,9 @@
 """The multi-node deployment of docker/docker-compose.yaml on one machine, service for service, without containers.
 
-    python docker/news_cluster.py up [--dir DIR] [--workers fetch,enrich | all]
+    python docker/news_cluster.py up [--dir DIR] [--workers fetch,enrich | all] [--failover SECONDS]
     python docker/news_cluster.py down [--dir DIR]
     python docker/news_cluster.py env [--dir DIR]     # shell exports for the airflow and news CLIs
+    python docker/news_cluster.py guard [--dir DIR]   # `down` once its stdin closes: its starter ended, however
 
 PostgreSQL (metadata DB) and Redis (Celery broker) from Debian's packages, run as an unprivileged system user; a
 SeaweedFS cluster from the pinned `weed` (one master, volume servers holding every object twice, replication
@@ -42,6 +43,9 @@ VOLUME_SERVERS = 3  # replication 001 keeps two copies: with one server lost, tw
 # the other; the enrich worker takes fetch work too, so losing the fetch worker only slows a run down.
 WORKERS: dict[str, tuple[str, int]] = {"fetch": ("fetch,default", 4), "enrich": ("enrich,default,fetch", 2)}
 ONE_WORKER: dict[str, tuple[str, int]] = {"all": ("fetch,enrich,default", 4)}
+# Seconds without a heartbeat before a running task counts as lost (its worker gone) and is retried; a task
+# queued on a lost worker is put back after four times that. Tasks heartbeat every 5 s.
+FAILOVER_S = 60
 AIRFLOW_SERVICES = ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer")
 # The variables of docker/.env: secrets generated here, the rest fixed.
 SECRETS = (
@@ -134,13 +138,16 @@ def _read_env(path: Path) -> dict[str, str]:
 class Cluster:
     """Start, stop and describe the processes of one cluster whose files all live under `home`."""
 
-    def __init__(self, home: Path, workers: dict[str, tuple[str, int]] | None = None) -> None:
+    def __init__(
+        self, home: Path, workers: dict[str, tuple[str, int]] | None = None, failover: int | None = None
+    ) -> None:
         self.home = home.resolve()
         self.run_dir = self.home / "run"  # pid files and logs
         self.state = self.home / "cluster.json"
         self.env_file = self.home / ".env"
         self.workers = workers if workers is not None else WORKERS
         self.root = os.geteuid() == 0
+        self._failover = failover  # None: the one chosen when the cluster was first prepared
 
     # -- settings ----------------------------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -155,7 +162,9 @@ class Cluster:
                 port = _free_port()
                 if port not in ports.values():
                     ports[names[len(ports)]] = port
-            self.state.write_text(json.dumps({"ports": ports}, indent=2) + "\n")
+            self._save({"ports": ports, "failover_s": FAILOVER_S})
+        if self._failover is not None and self._failover != self.failover:
+            self._save(json.loads(self.state.read_text()) | {"failover_s": self._failover})
         if not self.env_file.exists():
             from cryptography.fernet import Fernet
 
@@ -177,6 +186,13 @@ class Cluster:
         return ports
 
     @property
+    def failover(self) -> int:
+        return int(json.loads(self.state.read_text()).get("failover_s", FAILOVER_S))
+
+    def _save(self, state: dict[str, Any]) -> None:
+        self.state.write_text(json.dumps(state, indent=2) + "\n")
+
+    @property
     def settings(self) -> dict[str, str]:
         return _read_env(self.env_file)
 
@@ -185,7 +201,7 @@ class Cluster:
 
     def compose_environment(self) -> dict[str, str]:
         """What every Airflow process gets, by the names of docker-compose.yaml's x-airflow environment."""
-        s, p = self.settings, self.ports
+        s, p, lost = self.settings, self.ports, self.failover
         db = f"airflow:{s['POSTGRES_PASSWORD']}@{HOST}:{p['postgres']}/airflow"
         api = f"http://{HOST}:{p['api']}"
         connection = {
@@ -206,7 +222,10 @@ class Cluster:
             "AIRFLOW__CELERY__BROKER_URL": f"redis://:{s['REDIS_PASSWORD']}@{HOST}:{p['redis']}/0",
             "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql://{db}",
             "AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER": "1",
-            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "60",
+            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(lost),
+            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": str(max(lost // 6, 2)),
+            "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": str(4 * lost),
+            "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT_CHECK_INTERVAL": str(max(lost // 2, 5)),
             "AIRFLOW__API_AUTH__JWT_SECRET": s["AIRFLOW_JWT_SECRET"],
             "AIRFLOW__API__SECRET_KEY": s["AIRFLOW_API_SECRET_KEY"],
             "AWS_ENDPOINT_URL_S3": s["AWS_ENDPOINT_URL_S3"],
@@ -601,13 +620,18 @@ def _shell_quote(value: str) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=["up", "down", "env", "kill"])
+    parser.add_argument("action", choices=["up", "down", "env", "kill", "guard"])
     parser.add_argument("name", nargs="?", help="kill: the process to SIGKILL (as in DIR/run/NAME.pid)")
     parser.add_argument("--dir", type=Path, default=ROOT / ".local" / "cluster")
     parser.add_argument("--workers", default="fetch,enrich", help="fetch,enrich (two workers) or all (one)")
+    parser.add_argument(
+        "--failover",
+        type=int,
+        help=f"up: seconds of silence before a lost worker's task is retried (first up: {FAILOVER_S}, kept after)",
+    )
     args = parser.parse_args(argv)
     workers = ONE_WORKER if args.workers == "all" else {w: WORKERS[w] for w in args.workers.split(",")}
-    cluster = Cluster(args.dir, workers)
+    cluster = Cluster(args.dir, workers, args.failover if args.action == "up" else None)
     if args.action == "up":
         try:
             cluster.up()
@@ -622,6 +646,12 @@ def main(argv: list[str] | None = None) -> None:
             print(f"stopped {name}")
     elif args.action == "env":
         print(cluster.exports())
+    elif args.action == "guard":
+        # Started in a session of its own with a pipe from a test or benchmark: the pipe closes when that
+        # process ends, also by SIGKILL, and the cluster it started goes down with it.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        sys.stdin.buffer.read()
+        cluster.down()
     else:
         cluster.kill(args.name)
 

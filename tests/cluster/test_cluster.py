@@ -10,6 +10,7 @@ import contextlib
 import json
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from tests.support.sources import accounted, stored_once
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.cluster]
 
 FEEDS, ITEMS, HOSTS = 100, 3, 4  # per run: 300 articles from 100 feeds on 4 publishers (4 shards)
-SLOW = 3.0  # seconds each feed of the second run takes to answer: its fetch tasks run long enough to be caught
+FAILOVER = 30  # seconds of silence before a lost worker's task is retried (in production: 60)
 DIGEST = "digests/2024-03-04/digest.html"
 
 
@@ -41,22 +42,26 @@ def test_a_run_spreads_over_both_workers_and_survives_losing_one_and_a_volume_se
         sources.write_text("")  # for the run of the latest past schedule, which starts with the scheduler
         env = feeds_environment(tmp_path, sources, HOSTS)
         home = tmp_path / "cluster"
-        running = stack.enter_context(running_cluster(home, env))
+        # The second run's feeds answer only once the test has seen its fetch tasks running: then it strikes.
+        env |= {"NEWS_FETCH_TIMEOUT": "600", "NEWS_FETCH_READ_TIMEOUT": "600"}
+        held = threading.Event()
+        stack.callback(held.set)
+        running = stack.enter_context(running_cluster(home, env, failover=FAILOVER))
         print(f"cluster up: {time.monotonic() - started:.0f} s")
         running.settle()
-        feeds = serve_feeds(servers, "a", FEEDS, ITEMS) + serve_feeds(servers, "b", FEEDS, ITEMS, delay=SLOW)
+        feeds = serve_feeds(servers, "a", FEEDS, ITEMS) + serve_feeds(servers, "b", FEEDS, ITEMS, held)
         sources.write_text("\n".join(feeds))
         pids = {p.stem: int(p.read_text()) for p in (home / "run").glob("*.pid")}
+        ports = json.loads((home / "cluster.json").read_text())["ports"].values()
         _first_run(running, [f"a{n}" for n in range(FEEDS)])
         print(f"first run and its digest: {time.monotonic() - started:.0f} s")
-        _second_run_losing_a_worker_and_a_volume_server(running, [f"b{n}" for n in range(FEEDS)])
+        _second_run_losing_a_worker_and_a_volume_server(running, [f"b{n}" for n in range(FEEDS)], held)
         print(f"second run: {time.monotonic() - started:.0f} s")
     # Stopped through the pid files: no process left, no pid file, no port taken.
     assert len(pids) == 14 and not list((home / "run").glob("*.pid"))
     assert not [
         name for name, pid in pids.items() if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"
     ]
-    ports = json.loads((home / "cluster.json").read_text())["ports"].values()
     listening = {c.laddr.port for c in psutil.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN}
     assert not listening & {port for p in ports for port in (p, p + 10000)}
 
@@ -81,17 +86,27 @@ def _first_run(running: Cluster, sources: list[str]) -> None:
     running.services.wait_for("the asset-triggered news_digest run", digest_published)
 
 
-def _second_run_losing_a_worker_and_a_volume_server(running: Cluster, sources: list[str]) -> None:
+def _second_run_losing_a_worker_and_a_volume_server(
+    running: Cluster, sources: list[str], held: threading.Event
+) -> None:
     run_id = running.trigger(sources)
-    deadline, busy = time.monotonic() + 300, []
-    while not busy:
-        assert time.monotonic() < deadline, "no task of the second run ran on airflow-worker-fetch"
+    # Every shard's fetch task running, each waiting for its feeds: the enrich worker has two processes, so at
+    # least two of the four run on the fetch worker; nothing else of this run has started.
+    deadline, fetching = time.monotonic() + 300, []
+    while len(fetching) < HOSTS:
+        time.sleep(1)
         instances = running.task_instances(run_id)
-        busy = [ti for ti in instances if ti["state"] == "running" and ti["hostname"] == "airflow-worker-fetch"]
-        time.sleep(0.5)
+        fetching = [
+            ti for ti in instances if ti["task_id"] == "ingest_shard.fetch_sources" and ti["state"] == "running"
+        ]
+        seen = sorted((ti["task_id"], ti["map_index"], ti["state"], ti["hostname"], ti["queue"]) for ti in instances)
+        assert time.monotonic() < deadline, f"the second run's fetch tasks did not all start: {seen}"
+    busy = [ti for ti in fetching if ti["hostname"] == "airflow-worker-fetch"]
+    assert busy and {ti["queue"] for ti in fetching} == {"fetch"}, seen
     # Its machine lost, and one of the three volume servers: SIGKILL, nothing shut down cleanly.
     running.kill("airflow-worker-fetch")
     running.kill("seaweedfs-volume-1")
+    held.set()
     running.wait(run_id, timeout=720)
     report = running.report(run_id)
     accounted(report)
@@ -103,3 +118,4 @@ def _second_run_losing_a_worker_and_a_volume_server(running: Cluster, sources: l
             tries
         )
         assert tries[-1]["state"] == "success"
+    print(f"retried on airflow-worker-enrich: {len(busy)} fetch tasks of {HOSTS}")

@@ -123,7 +123,11 @@ def test_the_local_cluster_runs_the_same_services_with_the_same_settings(
     # docker/.env's names, and the environment every Airflow service gets, are the compose file's.
     example = {line.split("=", 1)[0] for line in (DOCKER / ".env.example").read_text().splitlines() if "=" in line}
     assert set(cluster.settings) == {n for n in example if not n.startswith("#")}
-    assert set(cluster.compose_environment()) == set(config["services"]["airflow-worker-fetch"]["environment"])
+    compose = config["services"]["airflow-worker-fetch"]["environment"]
+    assert set(cluster.compose_environment()) == set(compose)
+    # How soon a lost worker's tasks are retried: the same figures (`--failover` changes them for one cluster).
+    timing = {k: v for k, v in cluster.compose_environment().items() if k.startswith("AIRFLOW__SCHEDULER__")}
+    assert timing == {k: compose[k] for k in timing} and len(timing) == 4
     for name, (queues, processes) in launcher.WORKERS.items():
         command = config["services"][f"airflow-worker-{name}"]["command"]
         assert command == ["celery", "worker", "--queues", queues, "--concurrency", str(processes)]

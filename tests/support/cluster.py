@@ -8,8 +8,9 @@ import os
 import random
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,6 +113,12 @@ class Cluster:
         response.raise_for_status()
         return list(response.json()["task_instances"])
 
+    def log_tails(self, lines: int = 15) -> str:
+        """The end of every process's log: what a failed test shows."""
+        logs = sorted((self.home / "run").glob("*.log"))
+        tails = (f"== {log.stem}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) for log in logs)
+        return "\n".join(tails)
+
     def tries(self, run_id: str, task_id: str, map_index: int) -> list[dict[str, Any]]:
         path = f"/dags/news_ingest/dagRuns/{run_id}/taskInstances/{task_id}/{map_index}/tries"
         response = self.api("GET", path)
@@ -120,12 +127,26 @@ class Cluster:
 
 
 @contextmanager
-def running_cluster(home: Path, env: dict[str, str], workers: str = "fetch,enrich") -> Iterator[Cluster]:
-    """`news_cluster.py up` in `home` with these NEWS_* settings; `down` afterwards, whatever happened."""
+def running_cluster(
+    home: Path, env: dict[str, str], workers: str = "fetch,enrich", failover: int | None = None
+) -> Iterator[Cluster]:
+    """`news_cluster.py up` in `home` with these NEWS_* settings (and `failover` seconds before a lost worker's
+    task is retried); `down` afterwards, whatever happened, with the logs' ends printed on failure."""
     command = [sys.executable, str(LAUNCHER), "--dir", str(home), "--workers", workers]
     environment = os.environ | QUIET | env
+    up_args = ["up", *(["--failover", str(failover)] if failover else [])]
+    cluster: Cluster | None = None
+    # Stops the cluster should this process be killed before its `finally` runs.
+    guard = subprocess.Popen(
+        [*command, "guard"],
+        env=environment,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
-        up = subprocess.run([*command, "up"], env=environment, capture_output=True, text=True, timeout=600)
+        up = subprocess.run([*command, *up_args], env=environment, capture_output=True, text=True, timeout=600)
         assert up.returncode == 0, up.stdout + up.stderr
         settings = dict(line.split("=", 1) for line in (home / ".env").read_text().splitlines() if line[0] != "#")
         secret = SecretStr(settings["AWS_SECRET_ACCESS_KEY"])
@@ -139,8 +160,15 @@ def running_cluster(home: Path, env: dict[str, str], workers: str = "fetch,enric
         for dag_id in ("news_ingest", "news_digest"):
             services.wait_for(f"{dag_id} to be parsed and unpaused", lambda d=dag_id: cluster.dag_ready(d))
         yield cluster
+    except BaseException:
+        if cluster is not None:
+            print(cluster.log_tails())
+        raise
     finally:
         down = subprocess.run([*command, "down"], env=environment, capture_output=True, text=True, timeout=300)
+        assert guard.stdin is not None
+        guard.stdin.close()
+        guard.wait(300)
         assert down.returncode == 0, down.stderr
 
 
@@ -156,9 +184,11 @@ def feeds_environment(folder: Path, sources: Path, hosts: int) -> dict[str, str]
     }
 
 
-def serve_feeds(servers: list[FeedServer], prefix: str, count: int, items: int, delay: float = 0.0) -> list[str]:
-    """`count` RSS feeds of `items` distinct items each, spread over the servers (hosts), each answered after
-    `delay` seconds; their sources.toml entries."""
+def serve_feeds(
+    servers: list[FeedServer], prefix: str, count: int, items: int, held: threading.Event | None = None
+) -> list[str]:
+    """`count` RSS feeds of `items` distinct items each, spread over the servers (hosts); their sources.toml
+    entries. With `held`, each answer's body waits until it is set: fetch tasks stay running until then."""
     words = sorted({w.strip(".,;:\"'“”«»()") for c in load_cases() for w in c["text"].split()} - {""})
     words = [w for w in words if w.isalpha()]
     entries = []
@@ -177,11 +207,18 @@ def serve_feeds(servers: list[FeedServer], prefix: str, count: int, items: int, 
                 for i in range(items)
             ],
         )
-        server.routes[f"/{prefix}{n}.xml"] = Route(
-            body=body, headers={"Content-Type": "application/rss+xml"}, delay=delay
-        )
+        headers = {"Content-Type": "application/rss+xml"}
+        server.routes[f"/{prefix}{n}.xml"] = Route(body=_after(held, body) if held else body, headers=headers)
         entries.append(
             f'[[sources]]\nid = "{prefix}{n}"\nkind = "feed"\nurl = "{server.url(f"/{prefix}{n}.xml")}"\n'
             "allow_private_network = true\n"
         )
     return entries
+
+
+def _after(held: threading.Event, body: bytes) -> Callable[[], Iterator[bytes]]:
+    def chunks() -> Iterator[bytes]:
+        held.wait(600)
+        yield body
+
+    return chunks
