@@ -3,6 +3,7 @@ names where none does, and the gazetteer over all of it."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -102,6 +103,7 @@ def extract_entities(
     if language == "ru":
         _inflected_surnames(found, people)
     _merge_acronyms(text, found)
+    _national_teams(text, found, places, language)
     entities = _group(text, found, people, language)
     return sorted(entities, key=lambda e: (_TYPE_ORDER[e.type], -e.count, e.mentions[0].start, e.name))
 
@@ -234,6 +236,32 @@ def _from_model(text: str, spans: Iterable[Span], places: Gazetteer, language: s
         elif kind is EntityType.PERSON or any(ch.isupper() for ch in name):  # not "electoral commission"
             found.append(_Found(kind, start, end, name))
     return found
+
+
+def _national_teams(text: str, found: list[_Found], places: Gazetteer, language: str | None) -> None:
+    """Countries that play in the article are its teams, organisations wherever it names them: two countries
+    on either side of a score ("Sweden 1-0 Korea Republic") or of a result ("Belgium defeated Panama")."""
+    countries = sorted(
+        (f for f in found if f.type is EntityType.PLACE and (p := places.lookup(f.name, language)) and p.is_country),
+        key=lambda f: f.start,
+    )
+    teams = {
+        name
+        for first, second in itertools.pairwise(countries)
+        if _RESULT.fullmatch(text, first.end, second.start)
+        for name in (first.name, second.name)
+    }
+    for item in found:
+        if item.type is EntityType.PLACE and item.name in teams:
+            item.type = EntityType.ORGANISATION
+
+
+# Between two teams: a score, or a result verb with a score or a word between ("defeated debutants").
+_SCORE = r"\d{1,2}\s?[–-]\s?\d{1,2}"  # noqa: RUF001
+_RESULT = re.compile(
+    rf"(?:['’]s)?\s+(?:{_SCORE}|(?:defeated|beat|beats|defeats|drew with|draws with|edged|thrashed|routed|"  # noqa: RUF001
+    rf"overcame|lost to|lose to|lost {_SCORE} to|loses {_SCORE} to|v|vs\.?|versus)(?:\s+\w+)?(?:\s+{_SCORE})?)\s+"
+)
 
 
 def _russian_nominative(name: str, kind: EntityType) -> str:
@@ -599,7 +627,7 @@ _PLACE_HEADS = frozenset({
     "stadium", "arena", "airport", "station", "bridge", "mosque", "cathedral", "temple", "palace", "square",
     "street", "avenue", "road", "boulevard", "highway", "island", "islands", "river", "lake", "mountains", "valley",
     "bay", "sea", "ocean", "desert", "peninsula", "canal", "strait", "gulf", "base", "hall", "tower", "towers",
-    "province", "region", "oblast", "prefecture"
+    "province", "region", "oblast", "prefecture", "museum", "planetarium"
 })  # fmt: skip
 # Heads that come first: "Lake Victoria", "Mount Kenya", "Gulf of Mexico".
 _PLACE_FIRST = frozenset({"lake", "mount", "gulf", "isle", "cape"})
