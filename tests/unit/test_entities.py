@@ -141,3 +141,8 @@ def test_a_museum_is_a_place(places: Gazetteer) -> None:
     spans = [Span("ORG", start, start + len("Museum of Flight"))]
     found = {(e.type, e.name) for e in extract_entities(text, spans, places, "en")}
     assert (EntityType.PLACE, "Museum of Flight") in found
+
+
+def test_a_leading_article_is_no_part_of_a_place(places: Gazetteer) -> None:
+    (hit,) = places.find("The Hong Kong election was held on Sunday.")
+    assert hit.start == len("The ")

@@ -132,6 +132,8 @@ class Gazetteer:
                     continue
                 place = self.lookup(text[start:end], language)
                 if place is not None and text[words[i + n - 1][0]].isupper():
+                    if n > 1 and text[start:end].casefold().startswith("the "):
+                        start += 4  # "The Hong Kong legislative election": the article is no part of the name
                     found.append(PlaceMention(place, start, end))
                     i += n
                     break
