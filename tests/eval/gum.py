@@ -8,7 +8,9 @@ capitalised adjective inside: "Bank of America", "Korean People's Army"), for a 
 ("Irving, Texas" -> "Irving"; Texas is a mention of its own); GUM types a country by its role (an
 organization when it acts), news NER calls it a place, so a mention whose identity GUM marks as a place anywhere,
 or names a country, is a place. The match is then strict: same characters, same type. A prediction on a named
-mention without an identity (a person with no Wikipedia article) is left out: GUM does not say it is wrong.
+mention without an identity (a person with no Wikipedia article) is left out: GUM does not say it is wrong. So
+are a person mention without the person's name ("Tunisia's coach", "the President") and, as news NER marks the
+outermost name only, a name inside another ("Southern Indiana" in "University of Southern Indiana").
 
 Gold speakers: each quotation of four words or more (`<q>` or `<quote>`) whose sentence, or the sentence
 before when that one ends in "," or ":", has a speech verb outside the quotation with a subject (the `nsubj`
@@ -27,6 +29,8 @@ from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from urllib.parse import unquote
+
+from anyascii import anyascii
 
 from pipeline.enrich import Enricher
 from pipeline.models import Article, EntityType
@@ -139,8 +143,11 @@ def _document(stem: str, xml: str, conll: str, places: set[str]) -> GumDocument:
         if ident:
             identity[chain] = ident
         span = _person_span(tokens, first, last, ident) if kind == "person" else _place_span(tokens, first, last, ident)
+        described = kind == "person" and ident and span is None  # "Tunisia's coach", "the President": no name
         span = span or _name_span(tokens, first, last)
-        if kind in _TYPES and ident and span:
+        if described and span:
+            unscored.add((tokens[span[0]].start, tokens[span[1]].end))
+        elif kind in _TYPES and ident and span:
             # GUM types a country by its role (an organization when it acts); news NER calls it a place anywhere.
             typed = EntityType.PLACE if ident in places else _TYPES[kind]
             gold.add((typed, tokens[span[0]].start, tokens[span[1]].end))
@@ -150,6 +157,11 @@ def _document(stem: str, xml: str, conll: str, places: set[str]) -> GumDocument:
         run = _name_span(tokens, first, last) if kind == "person" else None
         if run:  # a speaker may be named as the text names them: "Cres Eastman" for Creswell Eastman
             names.setdefault(chain, set()).update(text[tokens[i].start : tokens[run[1]].end] for i in range(*run))
+    # News NER marks the outermost name only ("University of Southern Indiana", not also "Southern Indiana"):
+    # a name inside another is neither right nor wrong.
+    inner = {g for g in gold if any(o[1] <= g[1] and g[2] <= o[2] and o[1:] != g[1:] for o in gold)}
+    gold -= inner
+    unscored |= {(start, end) for _, start, end in inner}
     person_at: dict[int, int] = {}  # token -> chain of the innermost person mention covering it
     for kind, chain, _, first, last in sorted(mentions, key=lambda m: m[4] - m[3], reverse=True):
         if kind == "person":
@@ -278,14 +290,26 @@ def _name_span(tokens: list[_Token], first: int, last: int) -> tuple[int, int] |
 
 def _person_span(tokens: list[_Token], first: int, last: int, identity: str) -> tuple[int, int] | None:
     """A person's name without a title ("US President Barack Obama" -> "Barack Obama"): the tokens of the mention
-    that are words of its identity, first to last."""
-    words = set(re.findall(r"\w+", _title(identity).casefold())) if identity else set()
-    inside = [
-        i
-        for i in range(first, last + 1)
-        if _proper(tokens[i]) and set(re.findall(r"\w+", tokens[i].word.casefold())) <= words
-    ]
-    return (inside[0], inside[-1]) if inside else None
+    that are words of its identity, first to last, with the name's head before them when its identity writes it
+    otherwise ("Chris Gregoire" for Christine Gregoire) and the rest of a hyphenated given name ("Hau Lung-bin")."""
+    words = _words(_title(identity)) if identity else set()
+    inside = [i for i in range(first, last + 1) if _proper(tokens[i]) and _words(tokens[i].word) <= words]
+    if not inside:
+        return None
+    start, end = inside[0], inside[-1]
+    head = tokens[start - 1] if start > first else None
+    if head and _proper(head) and tokens[start].deprel == "flat" and head.deprel not in ("flat", "nmod:desc"):
+        start -= 1
+    while end + 2 <= last and tokens[end + 1].word in _HYPHEN and _proper(tokens[end + 2]):
+        end += 2
+    return start, end
+
+
+def _words(name: str) -> set[str]:
+    return set(re.findall(r"\w+", anyascii(name).casefold()))
+
+
+_HYPHEN = {"-", "\u2010"}
 
 
 def _place_span(tokens: list[_Token], first: int, last: int, identity: str) -> tuple[int, int] | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from pipeline.enrich.entities import Span, extract_entities
@@ -116,3 +118,31 @@ def test_organisation_spans_end_at_the_name(places: Gazetteer) -> None:
     spans.append(_span(text, "ORG", "Dalnews news agency"))
     organisations = {name for kind, name in _found(text, places, spans) if kind is EntityType.ORGANISATION}
     assert organisations == {"State Department", "Dalnews"}
+
+
+def test_countries_that_play_each_other_are_teams(places: Gazetteer) -> None:
+    text = "Group B - Norway 2-1 Portugal\n\nNorway defeated Portugal in Oslo. Portugal had more of the ball."
+    spans = [Span("GPE", m.start(), m.end()) for m in re.finditer(r"Norway|Portugal|Oslo", text)]
+    found = {(e.type, e.name) for e in extract_entities(text, spans, places, "en")}
+    assert {(EntityType.ORGANISATION, "Norway"), (EntityType.ORGANISATION, "Portugal")} <= found
+    assert (EntityType.PLACE, "Oslo") in found  # where they played stays a place
+
+
+def test_countries_that_do_not_play_stay_places(places: Gazetteer) -> None:
+    text = "Norway and Portugal signed a fisheries accord in Oslo on Monday."
+    spans = [Span("GPE", m.start(), m.end()) for m in re.finditer(r"Norway|Portugal|Oslo", text)]
+    found = {(e.type, e.name) for e in extract_entities(text, spans, places, "en")}
+    assert {(EntityType.PLACE, "Norway"), (EntityType.PLACE, "Portugal")} <= found
+
+
+def test_a_museum_is_a_place(places: Gazetteer) -> None:
+    text = "The shuttle will go to the Museum of Flight in Seattle."
+    start = text.index("Museum")
+    spans = [Span("ORG", start, start + len("Museum of Flight"))]
+    found = {(e.type, e.name) for e in extract_entities(text, spans, places, "en")}
+    assert (EntityType.PLACE, "Museum of Flight") in found
+
+
+def test_a_leading_article_is_no_part_of_a_place(places: Gazetteer) -> None:
+    (hit,) = places.find("The Hong Kong election was held on Sunday.")
+    assert hit.start == len("The ")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
@@ -12,6 +12,7 @@ from pipeline.enrich.entities import Span, extract_entities, name_sentences
 from pipeline.enrich.gazetteer import GAZETTEER_VERSION, gazetteer
 from pipeline.enrich.keywords import extract_keywords
 from pipeline.enrich.language import LANGUAGE_VERSION, detect_language
+from pipeline.enrich.natasha_ner import NATASHA, NatashaRecogniser
 from pipeline.enrich.quotes import extract_quotes
 from pipeline.enrich.summary import MAX_SENTENCES, summarise
 from pipeline.models import Article
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["RULES_VERSION", "Enricher"]
 
 # Bump when the rules in entities/quotes/keywords/summary change, so stored articles are enriched again.
-RULES_VERSION = "3"
+RULES_VERSION = "4"
 _BATCH = 16  # articles per model batch
 _GAP = "\n\n"
 
@@ -110,17 +111,17 @@ class Enricher:
             # pays its per-document cost once, and a span that crosses a break is dropped.
             stretches = {i: name_sentences(_head(texts[i], self.ner_max_chars)) for i in chosen}
             docs = (_GAP.join(texts[i][a:b] for a, b in stretches[i]) for i in chosen)
-            for i, doc in zip(chosen, _nlp(model).pipe(docs, batch_size=_BATCH), strict=True):
+            for i, ents in zip(chosen, _entities(model, docs), strict=True):
                 starts, offsets = [], []
                 at = 0
                 for a, b in stretches[i]:
                     starts.append(at)
                     offsets.append(a - at)
                     at += b - a + len(_GAP)
-                for e in doc.ents:
-                    k = bisect_right(starts, e.start_char) - 1
-                    if _GAP not in e.text and k >= 0:
-                        spans[i].append(Span(e.label_, offsets[k] + e.start_char, offsets[k] + e.end_char))
+                for label, start, end, text in ents:
+                    k = bisect_right(starts, start) - 1
+                    if _GAP not in text and k >= 0:
+                        spans[i].append(Span(label, offsets[k] + start, offsets[k] + end))
         return spans
 
     def load(self) -> None:
@@ -138,8 +139,21 @@ def _head(text: str, limit: int) -> str:
     return text[: cut if cut > limit // 2 else limit]
 
 
+def _entities(model: str, docs: Iterable[str]) -> Iterator[list[tuple[str, int, int, str]]]:
+    """(label, start, end, text) of each document's entities, from a spaCy pipeline or natasha."""
+    nlp = _nlp(model)
+    if isinstance(nlp, NatashaRecogniser):
+        for found in nlp.pipe(docs):
+            yield [(e.label_, e.start_char, e.end_char, e.text) for e in found.ents]
+        return
+    for doc in nlp.pipe(docs, batch_size=_BATCH):
+        yield [(e.label_, e.start_char, e.end_char, e.text) for e in doc.ents]
+
+
 @cache
-def _nlp(model: str) -> Language:
+def _nlp(model: str) -> Language | NatashaRecogniser:
+    if model == NATASHA:  # Russian: natasha's own recogniser, not a spaCy pipeline
+        return NatashaRecogniser()
     import spacy  # a second or two to import: only enrichment needs it
 
     nlp = spacy.load(model)

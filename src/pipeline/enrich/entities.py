@@ -3,6 +3,7 @@ names where none does, and the gazetteer over all of it."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -96,8 +97,13 @@ def extract_entities(
         removed |= {id(f) for f in overlapping}
         found.append(_Found(EntityType.PLACE, hit.start, hit.end, hit.place.name, hit.place.country))
     found = [f for f in found if id(f) not in removed]
+    if language == "ru":
+        _one_form_per_person(text, found)
     people = _canonical_people(found)
+    if language == "ru":
+        _inflected_surnames(found, people)
     _merge_acronyms(text, found)
+    _national_teams(text, found, places, language)
     entities = _group(text, found, people, language)
     return sorted(entities, key=lambda e: (_TYPE_ORDER[e.type], -e.count, e.mentions[0].start, e.name))
 
@@ -214,14 +220,75 @@ def _from_model(text: str, spans: Iterable[Span], places: Gazetteer, language: s
             continue  # "pro-Madrid": an adjective made of a place
         if kind is EntityType.PLACE and _speaks(text, start, end, places.lookup(name, language)):
             kind = EntityType.PERSON  # "…, a déclaré Fabien Villedieu": who speaks is a person, whatever the model says
+        if kind is EntityType.PERSON and _kind_before(text, start):
+            kind = EntityType.ORGANISATION  # "компании Агрохолдинг Восток": the kind of organisation is written before
+        if language == "ru" and kind is not EntityType.PLACE:
+            name = _russian_nominative(name, kind)
         if kind is EntityType.PLACE:
             place = places.lookup(name, language)
+            if place is None and language == "ru":
+                place = places.lookup(_russian_place(name), language)  # "Санкт-Петербурге" -> "Санкт-Петербург"
             if place is None and " " not in name and name.endswith(_DEMONYM_ENDINGS):
                 continue  # "Ukrainian cities": an adjective the model took for a place
+            if place is None and language == "ru":
+                name = _russian_place(name)  # "Свердловской области" -> "Свердловская область"
             found.append(_Found(kind, start, end, place.name if place else name, place.country if place else None))
         elif kind is EntityType.PERSON or any(ch.isupper() for ch in name):  # not "electoral commission"
             found.append(_Found(kind, start, end, name))
     return found
+
+
+def _national_teams(text: str, found: list[_Found], places: Gazetteer, language: str | None) -> None:
+    """Countries that play in the article are its teams, organisations wherever it names them: two countries
+    on either side of a score ("Sweden 1-0 Korea Republic") or of a result ("Belgium defeated Panama")."""
+    countries = sorted(
+        (f for f in found if f.type is EntityType.PLACE and (p := places.lookup(f.name, language)) and p.is_country),
+        key=lambda f: f.start,
+    )
+    teams = {
+        name
+        for first, second in itertools.pairwise(countries)
+        if _RESULT.fullmatch(text, first.end, second.start)
+        for name in (first.name, second.name)
+    }
+    for item in found:
+        if item.type is EntityType.PLACE and item.name in teams:
+            item.type = EntityType.ORGANISATION
+
+
+# Between two teams: a score, or a result verb with a score or a word between ("defeated debutants").
+_SCORE = r"\d{1,2}\s?[–-]\s?\d{1,2}"  # noqa: RUF001
+_RESULT = re.compile(
+    rf"(?:['’]s)?\s+(?:{_SCORE}|(?:defeated|beat|beats|defeats|drew with|draws with|edged|thrashed|routed|"  # noqa: RUF001
+    rf"overcame|lost to|lose to|lost {_SCORE} to|loses {_SCORE} to|v|vs\.?|versus)(?:\s+\w+)?(?:\s+{_SCORE})?)\s+"
+)
+
+
+def _russian_nominative(name: str, kind: EntityType) -> str:
+    """A Russian name as entities are named, in the nominative; a lone word stays as written (its case and gender
+    are read against the full names in `_canonical_people`)."""
+    from pipeline.enrich.russian import nominative_name, nominative_organisation
+
+    if kind is EntityType.PERSON:
+        return nominative_name(name) if " " in name else name
+    return nominative_organisation(name)
+
+
+def _russian_place(name: str) -> str:
+    from pipeline.enrich.russian import nominative_organisation
+
+    return nominative_organisation(name)
+
+
+def _kind_before(text: str, start: int) -> bool:
+    """True when a lower-case kind of organisation stands right before `start` ("компании X"), not the last word of
+    another name ("Центрального банка Елена Воронцова")."""
+    match = _KIND_BEFORE.search(text, max(0, start - 20), start)
+    if match is None:
+        return False
+    before = _PREVIOUS_WORD.search(text, 0, match.start())
+    named = before is not None and before.group(1)[0].isupper() and not _sentence_start(text, before.start(1))
+    return not text[match.start()].isupper() and not named
 
 
 def _names(text: str, places: Gazetteer, language: str | None) -> list[_Found]:
@@ -399,6 +466,35 @@ def _canonical_people(found: list[_Found]) -> dict[str, str]:
     return {word: next(iter(names)) for word, names in owners.items() if len(names) == 1} | {n: n for n in full}
 
 
+def _one_form_per_person(text: str, found: list[_Found]) -> None:
+    """One name for the forms of a Russian full name that the dictionary cannot tell apart ("Игорь Ланской",
+    "Игорем Ланским" -> "Игорь Ланский"): the same stems, named as the text writes it, else as most often."""
+    forms: dict[tuple[str, ...], list[_Found]] = {}
+    for item in found:
+        if item.type is EntityType.PERSON and " " in item.name:
+            key = tuple(w[: max(3, len(w) - 2)].casefold() for w in item.name.split())
+            forms.setdefault(key, []).append(item)
+    for items in forms.values():
+        names = [i.name for i in items]
+        written = [n for n in names if text.count(n)]
+        chosen = written[0] if written else max(names, key=names.count)
+        for item in items:
+            item.name = chosen
+
+
+def _inflected_surnames(found: list[_Found], people: dict[str, str]) -> None:
+    """Map a lone Russian surname in another case ("Соколовой", "Гущиным") to the one full name it is the
+    surname of."""
+    from pipeline.enrich.russian import nominative_forms
+
+    for item in found:
+        if " " in item.name or item.name in people or not item.name[:1].isupper():
+            continue
+        owners = {people[form] for form in nominative_forms(item.name) if form in people}
+        if len(owners) == 1:
+            people[item.name] = owners.pop()
+
+
 def _is_full_name(name: str) -> bool:
     words = _NAME_WORDS.split(name)
     capitalised = all(w[:1].isupper() or (w[:1].isalpha() and not w[:1].islower()) for w in words)  # or caseless
@@ -531,7 +627,7 @@ _PLACE_HEADS = frozenset({
     "stadium", "arena", "airport", "station", "bridge", "mosque", "cathedral", "temple", "palace", "square",
     "street", "avenue", "road", "boulevard", "highway", "island", "islands", "river", "lake", "mountains", "valley",
     "bay", "sea", "ocean", "desert", "peninsula", "canal", "strait", "gulf", "base", "hall", "tower", "towers",
-    "province", "region", "oblast", "prefecture"
+    "province", "region", "oblast", "prefecture", "museum", "planetarium"
 })  # fmt: skip
 # Heads that come first: "Lake Victoria", "Mount Kenya", "Gulf of Mexico".
 _PLACE_FIRST = frozenset({"lake", "mount", "gulf", "isle", "cape"})

@@ -107,11 +107,13 @@ class Gazetteer:
         key = word.casefold()
         if not _CYRILLIC.match(key) or len(consonants := _consonants(key)) < _MIN_CONSONANTS:
             return None
+        candidates = []
         for name, place in self._stems.get(consonants, []):
             same = max(2, len(name) - 2)  # "Київ"/"Києві", "Харків"/"Харкові": only the last letters change
             if name[:same] == key[:same] and -1 <= len(key) - len(name) <= _LONGEST_ENDING:
-                return place
-        return None
+                candidates.append((len(_common_prefix(name, key)), place))
+        # The name sharing most letters: "Китае" is "Китай" (China), not "Кито" (Quito).
+        return max(candidates, key=lambda c: c[0])[1] if candidates else None
 
     def find(self, text: str, language: str | None = None) -> list[PlaceMention]:
         """Every capitalised place name in `text` (of `language`), longest match first, without overlaps."""
@@ -130,6 +132,8 @@ class Gazetteer:
                     continue
                 place = self.lookup(text[start:end], language)
                 if place is not None and text[words[i + n - 1][0]].isupper():
+                    if n > 1 and text[start:end].casefold().startswith("the "):
+                        start += 4  # "The Hong Kong legislative election": the article is no part of the name
                     found.append(PlaceMention(place, start, end))
                     i += n
                     break
@@ -146,6 +150,10 @@ _CYRILLIC = re.compile(r"[а-яёіїєґ]", re.IGNORECASE)  # noqa: RUF001
 _NOT_CONSONANTS = re.compile(r"[аеєиіїоуюяыэёйьъ'ʼ’]")  # noqa: RUF001
 _MIN_CONSONANTS = 2
 _LONGEST_ENDING = 3
+
+
+def _common_prefix(a: str, b: str) -> str:
+    return a[: next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))]
 
 
 def _consonants(name: str) -> str:

@@ -26,7 +26,7 @@ _VERB = (
     r"dijo|afirmó|declaró|explicó|señaló|según|aseguró|añadió|indicó|"
     r"a indiqué|a estimé|a assuré|a répondu|a averti|"
     r"сказал|сказала|сказав|заявил|заявила|заявив|отметил|отметила|зазначив|зазначила|наголосив|наголосила|"
-    r"подчеркнул|подчеркнула|сообщил|сообщила|повідомив|повідомила"
+    r"подчеркнул|подчеркнула|сообщил|сообщила|повідомив|повідомила|добавил|добавила|додав|додала|сказали|заявили"
 )
 # A speech verb right before a name ("a déclaré Fabien Villedieu") or right after it ("Villedieu said").
 SPEECH_BEFORE = re.compile(rf"\b(?:{_VERB})\s+$", re.IGNORECASE)
@@ -64,8 +64,15 @@ _NOT_A_CLAUSE = (
 # "X said (that) …": only when X resolves to a person or organisation of the article.
 _INDIRECT = re.compile(
     rf"(?P<attr>(?:^|(?<=[.!?]\s))[^.!?{_OPEN}{_CLOSE}]{{0,80}}?\b(?:said|says|told \w+|added|stated|warned|"
-    rf"announced|claimed|argued|insisted|sagte|erklärte|a déclaré|a affirmé|dijo|заявил|заявив|заявила)\b)"
+    rf"announced|claimed|argued|insisted|sagte|erklärte|a déclaré|a affirmé|dijo|заявил|заявив|заявила|"
+    rf"сказал|сказала|сказав|отметил|отметила|добавил|добавила|додав|додала|зазначив|зазначила)\b)"
     rf",? (?:(?:that|dass|que|что|що) )?(?!{_NOT_A_CLAUSE}\b)(?P<quote>\w[^.!?{_OPEN}]{{12,}}[.!?])",
+    re.IGNORECASE,
+)
+# "По словам Терентьевой, …", "According to the minister, …": the source first, then what it said.
+_ACCORDING = re.compile(
+    rf"(?:^|(?<=[.!?]\s))(?P<attr>(?:по словам|за словами|according to|selon|según)\s[^,.!?{_OPEN}{_CLOSE}]{{2,60}}),\s"
+    rf"(?P<quote>\w[^.!?{_OPEN}]{{12,}}[.!?])",
     re.IGNORECASE,
 )
 _PRONOUNS = re.compile(
@@ -87,7 +94,7 @@ def extract_quotes(text: str, entities: list[Entity]) -> list[Quote]:
     quotes: list[Quote] = []
     taken: list[tuple[int, int]] = []
     for offset, paragraph in _paragraphs(text):
-        for pattern, direct in [(p, True) for p in _PATTERNS] + [(_INDIRECT, False)]:
+        for pattern, direct in [(p, True) for p in _PATTERNS] + [(_INDIRECT, False), (_ACCORDING, False)]:
             for match in pattern.finditer(paragraph):
                 start, end = offset + match.start("quote"), offset + match.end("quote")
                 if any(s < end and start < e for s, e in taken):
