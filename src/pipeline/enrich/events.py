@@ -6,8 +6,9 @@ joins a story whose members' profile (centroid) it is similar enough to, the ear
 (the story continues rather than restarts), else it starts a story. Comparing with the whole story, not its nearest
 member, keeps chains of look-alikes apart (the same minister at another meeting, another earthquake the same week).
 Names and numbers survive translation where words do not, so an article in another language than the story's is
-compared on those alone. The day a report's opening says its event happened is evidence too: a report of a day
-two or more days from every day its story's reports name is another event of the same people (another match of
+compared on those alone; a named entity's words count also by the consonants their Latin, Cyrillic and katakana
+spellings share (`entities.name_key`). The day a report's opening says its event happened is evidence too: a report
+of a day two or more days from every day its story's reports name is another event of the same people (another match of
 the same player, another meeting of the same minister), while a follow-up reports the next day of its story and
 the story goes on day by day.
 """
@@ -29,6 +30,7 @@ import wordfreq
 from anyascii import anyascii
 
 from pipeline.enrich.dedup import CopyIndex, signature
+from pipeline.enrich.entities import name_key
 from pipeline.enrich.eventdays import event_day
 from pipeline.models import Article
 
@@ -43,11 +45,12 @@ __all__ = [
     "readable_features",
 ]
 
-EVENT_VERSION = "events-2"
+EVENT_VERSION = "events-3"
 MAX_WORDS = 400  # the opening of a report carries its facts; background further down dilutes them
 TERM_MIN = 4  # shorter words are mostly grammar in the languages written with spaces
 STEM = 6  # a word's first letters: plural and case endings fall away, in any language, at no cost
 NAME_STEM = 7
+KEY_MIN = 4  # consonants of a name's word (name_key) to stand for it: shorter ones are shared by many names
 # Kinds of feature and their weight: a shared name or number says more about the event than a shared word.
 NAME, NUMBER, TERM = "n", "d", "t"
 KIND_WEIGHT = {NAME: 1.0, NUMBER: 2.0, TERM: 1.0}
@@ -60,6 +63,7 @@ PARAGRAPH_WEIGHTS = (2.0, 1.0, 0.5)  # the lead, the next paragraph, the rest
 JOIN_SIMILARITY = 0.3
 CROSS_LANGUAGE_SIMILARITY = 0.12
 MIN_SHARED = 2  # features in common, at the least: one place or one name alone is no event
+MIN_SHARED_NAMES = 3  # ... across languages without a number in common: names alone, of several
 HALF_LIFE_DAYS = 1.5  # a story fades: similarity counts half this many days after its latest member
 RARE_SHARE = 0.005  # features in more of the window than this share find no candidates (they find everyone)
 RARE_FLOOR = 50  # ... unless the window is small
@@ -218,6 +222,14 @@ def _labelled(article: Article) -> list[tuple[int, str, float]]:
         for e in article.entities
         for s in map(_skeleton, _TOKEN.findall(e.name))
         if len(s) >= 3
+    ]
+    # A named entity's words also by what their spellings in every script share ("Mitchell", "ミッチェル"):
+    # scripts without capitals (katakana) mark no names in the text, so their entities are all there is.
+    occurrences += [
+        (_key(NAME, f"~{k}"), NAME, 1.0)
+        for e in article.entities
+        for k in name_key(e.name).split()
+        if len(k) >= KEY_MIN
     ]
     language = article.language
     for part, weight in _parts(article):
@@ -566,7 +578,9 @@ class EventIndex:
             # Words match within a language: against the members in the article's; names and numbers against all.
             everyone = self._profile(story)
             mine = self._profile(story, language)
-            same, cross = _similarities(everyone, when, article)
+            # Names alone carry a report only to a story with no member in its language yet.
+            alone = mine is not everyone and not len(mine.keys)
+            same, cross = _similarities(everyone, when, article, alone)
             if mine is not everyone:
                 same = _similarities(mine, when, article)[0]
             score = max(same / JOIN_SIMILARITY, cross / CROSS_LANGUAGE_SIMILARITY)
@@ -664,10 +678,10 @@ class _Article:
         self.portable_norm = float(np.linalg.norm(vector[self.portable]))
 
 
-def _similarities(profile: _Profile, when: float, article: _Article) -> tuple[float, float]:
+def _similarities(profile: _Profile, when: float, article: _Article, names: bool = False) -> tuple[float, float]:
     """Cosine of the article and the profile on every feature, and on names and numbers alone (another
-    language: only those can match, and a number must, for places recur in the news), both fading with the
-    time since the profile's nearest member."""
+    language: only those can match, and a number must, for places recur in the news; several names may instead
+    when `names`), both fading with the time since the profile's nearest member."""
     if not len(profile.keys):
         return 0.0, 0.0
     keys = article.features.keys
@@ -682,10 +696,10 @@ def _similarities(profile: _Profile, when: float, article: _Article) -> tuple[fl
         same = float(products.sum()) / norm * fade
     portable = article.portable[mine]
     norm = article.portable_norm * profile.portable_norm
-    if np.any(article.features.kinds[mine] == KIND_CODES[NUMBER]) and norm:
-        shared = products[portable]
-        if np.count_nonzero(shared) >= MIN_SHARED:
-            cross = float(shared.sum()) / norm * fade
+    shared = products[portable]
+    numbered = np.any(article.features.kinds[mine] == KIND_CODES[NUMBER])
+    if norm and (numbered or names) and np.count_nonzero(shared) >= (MIN_SHARED if numbered else MIN_SHARED_NAMES):
+        cross = float(shared.sum()) / norm * fade
     return same, cross
 
 
