@@ -5,19 +5,22 @@ written from the event's names, numbers and words mixed into Zipf-distributed ba
 of them copies, made one batch at a time as they are placed. Each side runs in its own process on one core, so
 articles/s are per core and peak RSS is the process's; what the index holds is the peak less the process's
 resident memory before the first batch is placed (libraries, the generator). Placement is timed in CPU seconds,
-the bucket run (S3 round trips included) in wall-clock seconds, and the enrichment stage on the same articles in
-the same run, for the share placement adds to it.
+the bucket run (S3 round trips included) in wall-clock seconds. The share placement adds to the enrichment
+stage is measured on real article texts (the article-extraction benchmark's `articleBody` texts, read from the
+shared corpora), whose enrichment costs ten times the made-up texts'.
 `python bench/stories.py SIDE` prints one side's numbers as JSON.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import random
 import resource
 import subprocess
 import sys
+import tarfile
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -33,11 +36,53 @@ BATCH = 1_000  # articles a store run places at once
 DAYS = 7
 VOCABULARY = 30_000
 START = datetime(2026, 3, 1, tzinfo=UTC)
-ENRICHED = 200  # articles the enrichment stage is timed on, for the share placement adds to it
+CORPUS = Path("/work/shared/corpora/article-extraction-benchmark.tar.gz")  # real texts, read in place
 
 
 def _word(rng: random.Random, syllables: int) -> str:
     return "".join(rng.choice("bdfgklmnprstvz") + rng.choice("aeiou") for _ in range(syllables))
+
+
+def made_article(
+    number: str,
+    source: str,
+    title: str,
+    paragraphs: list[str],
+    published: datetime,
+    content_hash: str,
+    language: str | None = None,
+) -> Any:
+    """An article as normalisation leaves it, valid by construction (validating 51,000 would take a minute)."""
+    from pipeline.models import Article, DateSource, Section, TextSource
+
+    text = "\n\n".join(paragraphs)
+    return Article.model_construct(
+        id=number,
+        source=source,
+        source_name=source.title(),
+        title=title,
+        title_derived=False,
+        lead=text[:200],
+        published_at=published,
+        published_date=published.date(),
+        fetched_at=published,
+        date_source=DateSource.FEED,
+        sections=[Section(paragraphs=paragraphs)],
+        text=text,
+        language=language,
+        content_hash=content_hash,
+        raw_key=f"raw/bench/{number}",
+        text_source=TextSource.FEED,
+        date_flagged=False,
+        authors=[],
+        categories=[],
+        entities=[],
+        quotes=[],
+        keywords=[],
+        enrichment={},
+        schema_version=1,
+        revision=1,
+    )
 
 
 def window_articles(count: int = WINDOW + NEW) -> Iterator[Any]:
@@ -45,7 +90,6 @@ def window_articles(count: int = WINDOW + NEW) -> Iterator[Any]:
 
     Made one at a time as they are placed, so the benchmark holds a batch, not the window: the figures are the
     index's. Each report's words come from its own seed; a copy takes its original's text, made again."""
-    from pipeline.models import Article, DateSource, Section, TextSource
 
     rng = random.Random(2026)  # noqa: S311 - a repeatable sample, not a secret
     vocabulary = [_word(rng, 2 + n % 3) for n in range(VOCABULARY)]
@@ -74,32 +118,8 @@ def window_articles(count: int = WINDOW + NEW) -> Iterator[Any]:
         title, text, copy = written(event, n)
         if copy:  # a copy: the original's text, a new headline
             text = written(event, 0)[1]
-        yield Article.model_construct(  # valid by construction; validating 51,000 would take a minute
-            id=f"{number:032x}",
-            source=f"outlet-{number * 7919 % 400}",
-            source_name="Outlet",
-            title=title,
-            title_derived=False,
-            lead=text[:200],
-            sections=[Section(paragraphs=[text])],
-            text=text,
-            published_at=published,
-            published_date=published.date(),
-            date_source=DateSource.FEED,
-            fetched_at=published,
-            language="en",
-            content_hash=f"{number:064x}",
-            raw_key=f"raw/bench/{number}",
-            text_source=TextSource.FEED,
-            date_flagged=False,
-            authors=[],
-            categories=[],
-            entities=[],
-            quotes=[],
-            keywords=[],
-            enrichment={},
-            schema_version=1,
-            revision=1,
+        yield made_article(
+            f"{number:032x}", f"outlet-{number * 7919 % 400}", title, [text], published, f"{number:064x}", "en"
         )
 
 
@@ -161,18 +181,48 @@ def run_side(side: str) -> dict[str, Any]:
     }
 
 
+def real_articles(path: Path = CORPUS) -> list[Any]:
+    """The corpus's real article texts (`articleBody`), their first line the title, dated an hour apart."""
+
+    with tarfile.open(path) as archive:
+        member = next(m for m in archive.getmembers() if m.name.endswith("ground-truth.json"))
+        handle = archive.extractfile(member)
+        truth = json.loads(handle.read()) if handle is not None else {}
+    articles = []
+    for number, (key, page) in enumerate(sorted(truth.items())):
+        lines = [line.strip() for line in str(page.get("articleBody") or "").splitlines() if line.strip()]
+        if len(lines) < 2:
+            continue
+        published = START + timedelta(hours=number)
+        paragraphs = lines[1:]
+        text = "\n\n".join(paragraphs)
+        articles.append(
+            made_article(
+                key[:32], "corpus", lines[0][:300], paragraphs, published, hashlib.sha256(text.encode()).hexdigest()
+            )
+        )
+    return articles
+
+
 def run_enrichment() -> dict[str, Any]:
-    """The enrichment stage on the window's first articles: the time story placement is a share of."""
+    """The enrichment stage, then story placement alone, on the same real texts: the share placement adds."""
     from pipeline.enrich import Enricher
+    from pipeline.enrich.dedup import CopyIndex
+    from pipeline.enrich.events import EventIndex, place_articles
     from pipeline.settings import Settings
 
+    if not CORPUS.exists():
+        return {"skipped": f"no real article texts at {CORPUS}"}
+    sample = real_articles()
     engine = Enricher.from_settings(Settings())
-    sample = list(itertools.islice(window_articles(), ENRICHED))
     engine.enrich(sample[:8])  # models warm
     start = time.process_time()
-    for i in range(0, len(sample), 64):
-        engine.enrich(sample[i : i + 64])
-    return {"articles": len(sample), "seconds": time.process_time() - start}
+    enriched = [a for i in range(0, len(sample), 64) for a in engine.enrich(sample[i : i + 64])]
+    seconds = time.process_time() - start
+    place_articles(CopyIndex(), EventIndex(), enriched[:8])  # word frequencies loaded
+    start = time.process_time()
+    place_articles(CopyIndex(), EventIndex(), enriched)
+    return {"articles": len(sample), "seconds": seconds, "placement_seconds": time.process_time() - start}
 
 
 def run_bucket(settings_json: str) -> dict[str, Any]:
@@ -207,7 +257,6 @@ def bench_stories(settings: Any) -> dict[str, Any]:
     minhash, events, enrichment = measure("minhash"), measure("events"), measure("enrichment")
     bucket = measure("bucket", settings.model_dump_json())
     rate = events["articles"] / events["seconds"]
-    enrichment_per_s = enrichment["articles"] / enrichment["seconds"]
     result = {
         "window": WINDOW,
         "minhash_articles_per_s": round(minhash["articles"] / minhash["seconds"], 1),
@@ -218,7 +267,6 @@ def bench_stories(settings: Any) -> dict[str, Any]:
         "events_process_mb": events["process_mb"],
         "events_index_mb": events["index_mb"],
         "minhash_index_mb": minhash["index_mb"],
-        "enrichment_articles_per_s": round(enrichment_per_s, 1),
         "stories": events["stories"],
         "bucket_run_s": round(bucket["run_s"], 2),
         "bucket_new_articles": NEW,
@@ -226,7 +274,21 @@ def bench_stories(settings: Any) -> dict[str, Any]:
         "bucket_rss_mb": bucket["rss_mb"],
         "goal": "at least 200 articles/s per core, at most 500 MB, at most 10% of the enrichment stage per article",
     }
-    result["share_of_enrichment"] = round(enrichment_per_s / rate, 3)
+    if "skipped" in enrichment:
+        result["enrichment_skipped"] = enrichment["skipped"]
+        print(f"stories: enrichment share not measured: {enrichment['skipped']}", file=sys.stderr)
+        return result
+    # Placement's time per article: against the full window (the index's share) and on the real texts
+    # themselves (their feature extraction), the larger of the two against enrichment's time on those texts.
+    enrich_s = enrichment["seconds"] / enrichment["articles"]
+    real_s = enrichment["placement_seconds"] / enrichment["articles"]
+    placement_s = max(1 / rate, real_s)
+    result |= {
+        "enrichment_real_articles": enrichment["articles"],
+        "enrichment_articles_per_s": round(1 / enrich_s, 1),
+        "placement_real_articles_per_s": round(1 / real_s, 1),
+        "share_of_enrichment": round(placement_s / enrich_s, 3),
+    }
     return result
 
 

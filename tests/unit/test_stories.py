@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.enrich.dedup import CopyIndex
 from pipeline.enrich.events import EventIndex, Member, event_features, place_articles
-from pipeline.models import Article
+from pipeline.models import Article, Entity, EntityType
 from tests.support.stories import report
 
 # One event (a ferry fire), three independent reports, a follow-up, a report in French and a copy; two
@@ -164,6 +164,46 @@ def test_features_carry_names_and_numbers_across_scripts_and_locales() -> None:
     cyrillic = report("b", "b", "Вибух у Києві", "У Київ 1 200 будинків без світла.", "2025-03-04T09:00:00Z", "uk")  # noqa: RUF001 (Cyrillic on purpose)
     shared = set(event_features(latin).keys.tolist()) & set(event_features(cyrillic).keys.tolist())
     assert len(shared) >= 2, "the city's name and the number, whatever the script and digit grouping"
+
+
+def _named(article: Article, *names: tuple[str, EntityType]) -> Article:
+    entities = [Entity(name=n, type=t, count=1, mentions=[]) for n, t in names]
+    return article.model_copy(update={"entities": entities})
+
+
+def test_a_report_in_a_script_without_capitals_joins_through_its_named_entities() -> None:
+    """Katakana marks no names and this report shares no number: its people and companies carry it."""
+    text = (
+        "Kestrel Aerospace's Harrier rocket failed after launch from the Mahia Peninsula on Friday, and two student "
+        "satellites were lost. Chief executive Aroha Mitchell said an investigation had started."
+    )
+    english = [
+        _named(
+            report(f"en-{n}", f"outlet-{n}", title, text, f"2025-03-07T0{n}:00:00Z"),
+            ("Kestrel Aerospace", EntityType.ORGANISATION),
+            ("Aroha Mitchell", EntityType.PERSON),
+        )
+        for n, title in enumerate(["Harrier rocket fails after launch", "Student satellites lost in rocket failure"])
+    ]
+    japanese = _named(
+        report(
+            "ja",
+            "kanto",
+            "ロケット打ち上げ失敗",
+            "ケストレル・エアロスペースの小型ロケットが打ち上げに失敗した。アロハ・ミッチェル最高経営責任者は原因を調べると述べた。",
+            "2025-03-07T05:00:00Z",
+            "ja",
+        ),
+        ("ケストレル・エアロスペース", EntityType.ORGANISATION),
+        ("アロハ・ミッチェル", EntityType.PERSON),
+    )
+    unrelated = _named(
+        report("other", "other", "ロケット", "新しいロケットの試験が行われた。", "2025-03-07T06:00:00Z", "ja"),
+        ("宙野イメージング", EntityType.ORGANISATION),
+    )
+    placed = _place([*english, japanese, unrelated])
+    assert placed[japanese.id][0] == placed[english[0].id][0] == placed[english[1].id][0]
+    assert placed[unrelated.id][0] == unrelated.id
 
 
 def test_every_article_is_placed_once_however_often_it_arrives() -> None:

@@ -6,8 +6,9 @@ joins a story whose members' profile (centroid) it is similar enough to, the ear
 (the story continues rather than restarts), else it starts a story. Comparing with the whole story, not its nearest
 member, keeps chains of look-alikes apart (the same minister at another meeting, another earthquake the same week).
 Names and numbers survive translation where words do not, so an article in another language than the story's is
-compared on those alone. The day a report's opening says its event happened is evidence too: a report of a day
-two or more days from every day its story's reports name is another event of the same people (another match of
+compared on those alone; a named entity's words count also by the consonants their Latin, Cyrillic and katakana
+spellings share (`entities.name_key`). The day a report's opening says its event happened is evidence too: a report
+of a day two or more days from every day its story's reports name is another event of the same people (another match of
 the same player, another meeting of the same minister), while a follow-up reports the next day of its story and
 the story goes on day by day.
 """
@@ -18,7 +19,7 @@ import hashlib
 import math
 import re
 import unicodedata
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,8 +30,8 @@ import wordfreq
 from anyascii import anyascii
 
 from pipeline.enrich.dedup import CopyIndex, signature
+from pipeline.enrich.entities import name_key
 from pipeline.enrich.eventdays import event_day
-from pipeline.enrich.postings import Postings
 from pipeline.models import Article
 
 __all__ = [
@@ -44,11 +45,12 @@ __all__ = [
     "readable_features",
 ]
 
-EVENT_VERSION = "events-2"
+EVENT_VERSION = "events-3"
 MAX_WORDS = 400  # the opening of a report carries its facts; background further down dilutes them
 TERM_MIN = 4  # shorter words are mostly grammar in the languages written with spaces
 STEM = 6  # a word's first letters: plural and case endings fall away, in any language, at no cost
 NAME_STEM = 7
+KEY_MIN = 4  # consonants of a name's word (name_key) to stand for it: shorter ones are shared by many names
 # Kinds of feature and their weight: a shared name or number says more about the event than a shared word.
 NAME, NUMBER, TERM = "n", "d", "t"
 KIND_WEIGHT = {NAME: 1.0, NUMBER: 2.0, TERM: 1.0}
@@ -61,6 +63,7 @@ PARAGRAPH_WEIGHTS = (2.0, 1.0, 0.5)  # the lead, the next paragraph, the rest
 JOIN_SIMILARITY = 0.3
 CROSS_LANGUAGE_SIMILARITY = 0.12
 MIN_SHARED = 2  # features in common, at the least: one place or one name alone is no event
+MIN_SHARED_NAMES = 3  # ... across languages without a number in common: names alone, of several
 HALF_LIFE_DAYS = 1.5  # a story fades: similarity counts half this many days after its latest member
 RARE_SHARE = 0.005  # features in more of the window than this share find no candidates (they find everyone)
 RARE_FLOOR = 50  # ... unless the window is small
@@ -111,6 +114,7 @@ def _fold(text: str) -> str:
     return anyascii(unicodedata.normalize("NFC", text)).casefold()
 
 
+@lru_cache(maxsize=1 << 16)
 def _skeleton(word: str) -> str:
     """A name's spelling reduced to what transliterations agree on: letters and digits, y as i, w as v, no doubles."""
     folded = re.sub(r"[^a-z0-9]", "", _fold(word)).replace("y", "i").replace("w", "v").replace("ph", "f")
@@ -133,8 +137,10 @@ def _names(words: list[tuple[str, int]], text: str) -> list[tuple[str, str]]:
     for word, start in words:
         if not word[0].isupper() or (word.isupper() and len(word) > 5):
             continue
-        before = text[:start].rstrip()
-        if before and before[-1] not in _SENTENCE_END:
+        i = start - 1
+        while i >= 0 and text[i].isspace():
+            i -= 1
+        if i >= 0 and text[i] not in _SENTENCE_END:
             found.append((_skeleton(word), word))
     return [(s, surface) for s, surface in found if len(s) >= 3]
 
@@ -167,49 +173,100 @@ def _rarity(word: str, language: str | None) -> float:
     if language not in _known_languages() or language in _UNTOKENISED:
         return 1.0
     try:
-        zipf = wordfreq.zipf_frequency(word, language, wordlist="small")  # 3 MB a language, not 30-70
+        zipf = _zipf(word, language)
     except ImportError:  # Chinese, Japanese, Korean need a word segmenter wordfreq does not ship
         _UNTOKENISED.add(language)
         return 1.0
     return min(1.0, max(RARITY_FLOOR, (COMMON_ZIPF - zipf) / (COMMON_ZIPF - RARE_ZIPF)))
 
 
-def _labelled(article: Article) -> list[tuple[str, str, float]]:
-    """Every feature occurrence of `article`: (kind, key text, weight)."""
-    occurrences = [(NAME, s, 1.0) for e in article.entities for s in map(_skeleton, _TOKEN.findall(e.name))]
-    occurrences = [o for o in occurrences if len(o[1]) >= 3]
+@lru_cache(maxsize=1 << 17)  # the same words recur article after article
+def _term(word: str, language: str | None) -> tuple[int, float] | None:
+    """A word's term feature: its key and rarity, None when it is too short or not a word."""
+    folded = _fold(word)
+    if len(folded) < TERM_MIN or not folded.isalpha():
+        return None
+    return _key(TERM, folded[:STEM]), _rarity(word.casefold(), language)
+
+
+@lru_cache(maxsize=64)
+def _frequencies(language: str) -> dict[str, float]:
+    return wordfreq.get_frequency_dict(language, wordlist="small")  # 3 MB a language, not 30-70
+
+
+_MIN_FREQUENCY = wordfreq.zipf_to_freq(0)
+
+
+def _zipf(word: str, language: str) -> float:
+    """wordfreq's Zipf frequency of `word`; a word of plain ASCII letters is one token in the languages written
+    with spaces, looked up in the frequency table directly (wordfreq's tokenizer costs 30 us a word)."""
+    if not (word.isascii() and word.isalpha()) or language in _SEGMENTED:
+        return float(wordfreq.zipf_frequency(word, language, wordlist="small"))
+    frequency = _frequencies(language).get(word)
+    if frequency is None:
+        value = _MIN_FREQUENCY
+    else:
+        # wordfreq keeps three significant digits.
+        value = max(frequency, _MIN_FREQUENCY)
+        value = round(value, math.floor(-math.log(value, 10)) + 3)
+    return round(wordfreq.freq_to_zipf(value), 2)
+
+
+_SEGMENTED = frozenset({"zh", "ja", "ko", "th", "my", "km", "lo", "bo"})  # no spaces between words
+
+
+def _labelled(article: Article) -> list[tuple[int, str, float]]:
+    """Every feature occurrence of `article`: (key, kind, weight)."""
+    occurrences = [
+        (_key(NAME, s), NAME, 1.0)
+        for e in article.entities
+        for s in map(_skeleton, _TOKEN.findall(e.name))
+        if len(s) >= 3
+    ]
+    # A named entity's words also by what their spellings in every script share ("Mitchell", "ミッチェル"):
+    # scripts without capitals (katakana) mark no names in the text, so their entities are all there is.
+    occurrences += [
+        (_key(NAME, f"~{k}"), NAME, 1.0)
+        for e in article.entities
+        for k in name_key(e.name).split()
+        if len(k) >= KEY_MIN
+    ]
+    language = article.language
     for part, weight in _parts(article):
         words = [(m[0], m.start()) for m in _TOKEN.finditer(part)]
         for word, _ in words:
-            folded = _fold(word)
-            if len(folded) >= TERM_MIN and folded.isalpha():
-                occurrences.append((TERM, folded[:STEM], weight * _rarity(word.casefold(), article.language)))
-        occurrences.extend((NAME, skeleton, weight) for skeleton, _ in _names(words, part))
+            term = _term(word, language)
+            if term is not None:
+                occurrences.append((term[0], TERM, weight * term[1]))
+        occurrences.extend((_key(NAME, skeleton), NAME, weight) for skeleton, _ in _names(words, part))
         for match in _NUMBER.finditer(part):
             value = _number(match[1])
             if value is not None:
-                occurrences.append((NUMBER, value, weight))
+                occurrences.append((_key(NUMBER, value), NUMBER, weight))
     return occurrences
 
 
-@lru_cache(maxsize=1 << 16)  # the same words recur article after article
+@lru_cache(maxsize=1 << 16)
 def _key(kind: str, text: str) -> int:
     return int.from_bytes(hashlib.blake2b(f"{kind}:{text}".encode(), digest_size=8).digest(), "little")
 
 
 def event_features(article: Article) -> Features:
     """The features of `article` that say which event it reports."""
-    weight: defaultdict[tuple[str, str], float] = defaultdict(float)
-    for kind, text, w in _labelled(article):
-        weight[kind, text] += w
+    weight: dict[int, float] = {}
+    kind_of: dict[int, str] = {}
+    for key, kind, w in _labelled(article):
+        weight[key] = weight.get(key, 0.0) + w
+        kind_of.setdefault(key, kind)
     if not weight:
         return Features.empty()
-    keys = np.array([_key(k, t) for k, t in weight], dtype=np.uint64)
+    keys = np.fromiter(weight, np.uint64, len(weight))
     # Repeats count less than new features: log(1 + weighted count).
-    weights = np.array([KIND_WEIGHT[k] * math.log1p(w) for (k, _), w in weight.items()], dtype=np.float32)
-    kinds = np.array([KIND_CODES[k] for k, _ in weight], dtype=np.uint8)
-    keys, first = np.unique(keys, return_index=True)
-    return Features(keys, weights[first], kinds[first])
+    weights = np.log1p(np.fromiter(weight.values(), np.float64, len(weight)))
+    codes = [KIND_CODES[k] for k in kind_of.values()]
+    weights *= np.array([KIND_WEIGHT[k] for k in kind_of.values()])
+    order = np.argsort(keys)
+    return Features(keys[order], weights[order].astype(np.float32), np.array(codes, np.uint8)[order])
 
 
 def readable_features(article: Article) -> dict[int, tuple[str, str]]:
@@ -235,18 +292,80 @@ def readable_features(article: Article) -> dict[int, tuple[str, str]]:
 
 @dataclass(frozen=True, slots=True)
 class _Profile:
-    """A story's latest members, averaged: keys (sorted), IDF-weighted values, kinds, and when they were published."""
+    """A story's latest members, averaged: keys (sorted), IDF-weighted values, kinds, when they were published,
+    and the norms of the values, all and of names and numbers alone."""
 
     keys: np.ndarray
     values: np.ndarray
     kinds: np.ndarray
     times: np.ndarray
+    norm: float = 0.0
+    portable_norm: float = 0.0
+
+    @classmethod
+    def of(cls, keys: np.ndarray, values: np.ndarray, kinds: np.ndarray, times: np.ndarray) -> _Profile:
+        portable = values[kinds != KIND_CODES[TERM]]
+        return cls(keys, values, kinds, times, float(np.linalg.norm(values)), float(np.linalg.norm(portable)))
+
+
+class _Postings:
+    """Rare keys -> the members holding them: one sorted array of keys and one of owners (12 bytes a posting),
+    and a dict of the postings added since, merged into the arrays once it holds MERGE_AT postings (a dict of
+    Python lists costs about 100 bytes a posting)."""
+
+    MERGE_AT = 1 << 16
+
+    def __init__(self) -> None:
+        self._keys = np.empty(0, dtype=np.uint64)
+        self._owners = np.empty(0, dtype=np.int32)
+        self._recent: dict[int, list[int]] = {}
+        self._pending = 0
+
+    def extend(self, owners: np.ndarray, keys: np.ndarray) -> None:
+        """Add many postings at once, `owners[i]` holding `keys[i]`."""
+        order = np.argsort(keys, kind="stable")
+        keys, owners = keys[order].astype(np.uint64), owners[order].astype(np.int32)
+        # Inserting the sorted new postings copies the arrays once: no sort of the whole, no index array.
+        at = np.searchsorted(self._keys, keys, side="right")
+        self._keys, self._owners = np.insert(self._keys, at, keys), np.insert(self._owners, at, owners)
+
+    def add(self, owner: int, keys: np.ndarray) -> None:
+        recent = self._recent
+        for key in keys.tolist():
+            owners = recent.get(key)
+            if owners is None:
+                recent[key] = [owner]
+            else:
+                owners.append(owner)
+        self._pending += len(keys)
+        if self._pending >= self.MERGE_AT:
+            self._recent, self._pending = {}, 0
+            lengths = [len(o) for o in recent.values()]
+            flat = np.repeat(np.fromiter(recent, np.uint64, len(recent)), lengths)
+            self.extend(np.fromiter((o for os in recent.values() for o in os), np.int32, sum(lengths)), flat)
+
+    def pairs(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(i, owner) for every owner of each `keys[i]`."""
+        lo = np.searchsorted(self._keys, keys, side="left")
+        lengths = np.searchsorted(self._keys, keys, side="right") - lo
+        total = int(lengths.sum())
+        which = np.repeat(np.arange(len(keys)), lengths)
+        # Each key's run of owners: its start, then one more per owner.
+        starts = np.repeat(lo - np.cumsum(lengths) + lengths, lengths)
+        owners = self._owners[starts + np.arange(total)] if total else np.empty(0, np.int32)
+        if self._recent:
+            extra = [(i, o) for i, key in enumerate(keys.tolist()) for o in self._recent.get(key, ())]
+            if extra:
+                more = np.array(extra, dtype=np.int64)
+                which, owners = np.concatenate([which, more[:, 0]]), np.concatenate([owners, more[:, 1]])
+        return which.astype(np.int64), owners.astype(np.int64)
 
 
 class _Counts:
-    """How many members hold each key: a sorted array of the keys seen, and a dict of those seen since."""
+    """How many members hold each key: a sorted array of the keys seen, and a dict of those seen since, folded
+    into the array while still small (every lookup of a key also looks in the dict)."""
 
-    MERGE_AT = 1 << 16
+    MERGE_AT = 1 << 12
 
     def __init__(self) -> None:
         self._keys = np.empty(0, dtype=np.uint64)
@@ -263,19 +382,27 @@ class _Counts:
             recent[key] = recent.get(key, 0) + 1
         if len(recent) >= self.MERGE_AT:
             self._recent = {}
-            self._merge(np.fromiter(recent, np.uint64, len(recent)), np.fromiter(recent.values(), np.int32))
+            keys = np.fromiter(recent, np.uint64, len(recent))
+            order = np.argsort(keys)
+            self._merge(keys[order], np.fromiter(recent.values(), np.int32, len(recent))[order])
 
     def _merge(self, keys: np.ndarray, counts: np.ndarray) -> None:
-        merged, inverse = np.unique(np.concatenate([self._keys, keys]), return_inverse=True)
-        self._counts = np.bincount(inverse, np.concatenate([self._counts, counts]), len(merged)).astype(np.int32)
-        self._keys = merged
+        """Add `counts` of `keys` (sorted, unique): in place for the keys known, inserted for the others."""
+        at = np.searchsorted(self._keys, keys)
+        known = at < len(self._keys)
+        known[known] = self._keys[at[known]] == keys[known]
+        np.add.at(self._counts, at[known], counts[known])
+        new = ~known
+        self._keys = np.insert(self._keys, at[new], keys[new])
+        self._counts = np.insert(self._counts, at[new], counts[new].astype(np.int32))
 
     def get(self, keys: np.ndarray) -> np.ndarray:
         at = np.minimum(np.searchsorted(self._keys, keys), max(len(self._keys) - 1, 0))
         found = np.where(self._keys[at] == keys, self._counts[at], 0) if len(self._keys) else np.zeros(len(keys))
         found = found.astype(np.int64)
         if self._recent:
-            found += np.array([self._recent.get(k, 0) for k in keys.tolist()], dtype=np.int64)
+            recent = self._recent.get
+            found += np.fromiter((recent(k, 0) for k in keys.tolist()), np.int64, len(keys))
         return found
 
 
@@ -351,13 +478,14 @@ class EventIndex:
         self._stories: dict[str, list[int]] = {}
         self._started: dict[str, float] = {}  # story -> its earliest member's time
         self._days: dict[str, set[int]] = {}  # story -> the event days its reports name
+        self._story_languages: dict[str, set[str | None]] = {}  # story -> its members' with features
         # Profiles of stories with several members, all or in one language, until one joins: the latest used.
         self._profiles: OrderedDict[tuple[str, str | None], _Profile] = OrderedDict()
         self._story_names: list[str] = []  # story number -> id
         self._story_number: dict[str, int] = {}
         self._story_numbers = np.empty(1024, dtype=np.int64)  # position -> story number (grown by doubling)
         self._counts = _Counts()
-        self._postings = Postings()  # of rare features only
+        self._postings = _Postings()  # of rare features only
         self._featured = 0  # members with features: the N of the IDF
         loaded = []
         for member in members:
@@ -432,24 +560,30 @@ class EventIndex:
         if not len(features.keys) or not self._featured:
             return None
         rare = (df > 0) & (df <= self._rare_limit())
-        owners = self._postings.owners_of(features.keys[rare])
-        if not any(owners):
+        feature, owners = self._postings.pairs(features.keys[rare])
+        if not len(owners):
             return None
         # Each story's shared rare weight: every feature counted once per story, not once per member.
-        feature = np.repeat(np.arange(len(owners)), [len(o) for o in owners])
-        stories = self._story_numbers[np.concatenate([np.asarray(o, dtype=np.int64) for o in owners])]
-        pairs = np.unique(feature * len(self._story_names) + stories)
+        stories = self._story_numbers[owners]
+        pairs = np.sort(feature * len(self._story_names) + stories)
+        pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))]
         weight = np.bincount(pairs % len(self._story_names), weights=vector[rare][pairs // len(self._story_names)])
         candidates = np.flatnonzero(weight)
         candidates = candidates[np.lexsort((candidates, -weight[candidates]))][:CANDIDATE_STORIES]
+        article = _Article(features, vector)
         best: tuple[float, str] | None = None
         for story in (self._story_names[n] for n in candidates.tolist()):
             if self._another_day(story, day):
                 continue
             # Words match within a language: against the members in the article's; names and numbers against all.
-            same = self._similarity(self._profile(story, language), when, True, features, vector) / JOIN_SIMILARITY
-            cross = self._similarity(self._profile(story), when, False, features, vector) / CROSS_LANGUAGE_SIMILARITY
-            score = max(same, cross)
+            everyone = self._profile(story)
+            mine = self._profile(story, language)
+            # Names alone carry a report only to a story with no member in its language yet.
+            alone = mine is not everyone and not len(mine.keys)
+            same, cross = _similarities(everyone, when, article, alone)
+            if mine is not everyone:
+                same = _similarities(mine, when, article)[0]
+            score = max(same / JOIN_SIMILARITY, cross / CROSS_LANGUAGE_SIMILARITY)
             # Of the stories it fits, a report joins the one that began first: a later one it also fits is the
             # same event restarted (a follow-up that opened its own story), and the story continues.
             started = -self._started[story]
@@ -464,53 +598,37 @@ class EventIndex:
 
     def _profile(self, story: str, language: str | None = ALL_LANGUAGES) -> _Profile:
         """The story's profile, of its members in `language` (and those of no known language) or of all."""
-        featured = [p for p in self._stories[story] if self._features.size(p)]
-        positions = [p for p in featured if language in (ALL_LANGUAGES, None) or self._languages[p] in (language, None)]
-        if len(positions) == len(featured):
+        if language is None or self._story_languages.get(story, set()) <= {language, None}:
             language = ALL_LANGUAGES  # every member counts: one profile serves both
-        positions = sorted(positions, key=lambda p: self._times[p])[-PROFILE_MEMBERS:]
         cached = self._profiles.get((story, language))
         if cached is not None:
             self._profiles.move_to_end((story, language))
             return cached
+        positions = [
+            p
+            for p in self._stories[story]
+            if self._features.size(p) and (language == ALL_LANGUAGES or self._languages[p] in (language, None))
+        ]
+        positions = sorted(positions, key=lambda p: self._times[p])[-PROFILE_MEMBERS:]
         times = np.array([self._times[p] for p in positions])
         if not positions:
             return _Profile(np.empty(0, np.uint64), np.empty(0, np.float32), np.empty(0, np.uint8), times)
         members = [self._features[p] for p in positions]
         if len(members) == 1:  # most stories: no averaging to do, and nothing worth caching
-            return _Profile(members[0].keys, self._features.vector(positions[0]), members[0].kinds, times)
+            return _Profile.of(members[0].keys, self._features.vector(positions[0]), members[0].kinds, times)
         keys = np.concatenate([f.keys for f in members])
         weights = np.concatenate([self._features.vector(p) for p in positions])
         profile_keys, inverse = np.unique(keys, return_inverse=True)
         values = np.bincount(inverse, weights=weights)
         kinds = np.zeros(len(profile_keys), dtype=np.uint8)
         kinds[inverse] = np.concatenate([f.kinds for f in members])
-        profile = _Profile(profile_keys, (values / len(members)).astype(np.float32), kinds, times)
+        profile = _Profile.of(profile_keys, (values / len(members)).astype(np.float32), kinds, times)
+        if language not in self._story_languages[story] | {ALL_LANGUAGES}:
+            return profile  # of its members of no known language: a joining member would not clear it
         self._profiles[story, language] = profile
         if len(self._profiles) > PROFILE_CACHE:
             self._profiles.popitem(last=False)
         return profile
-
-    @staticmethod
-    def _similarity(profile: _Profile, when: float, words: bool, features: Features, vector: np.ndarray) -> float:
-        if not len(profile.keys):
-            return 0.0
-        values = profile.values
-        _, mine, theirs = np.intersect1d(features.keys, profile.keys, assume_unique=True, return_indices=True)
-        if not words:
-            # Another language: only names and numbers can match, and a number must (places recur in the news).
-            vector = np.where(features.portable, vector, 0)
-            values = np.where(profile.kinds != KIND_CODES[TERM], values, 0)
-            if not np.any(features.kinds[mine] == KIND_CODES[NUMBER]):
-                return 0.0
-        if np.count_nonzero(vector[mine] * values[theirs]) < MIN_SHARED:
-            return 0.0
-        norm = float(np.linalg.norm(vector) * np.linalg.norm(values))
-        if not norm:
-            return 0.0
-        cosine = float(np.dot(vector[mine], values[theirs])) / norm
-        gap_days = float(np.min(np.abs(profile.times - when))) / 86400
-        return cosine * float(0.5 ** (gap_days / HALF_LIFE_DAYS))
 
     def _remember(self, member: Member) -> int:
         position = len(self._ids)
@@ -535,6 +653,7 @@ class EventIndex:
             self._days.setdefault(member.story_id, set()).add(member.day)
         if len(member.features.keys):
             self._featured += 1
+            self._story_languages.setdefault(member.story_id, set()).add(member.language)
         return position
 
     def _add(self, member: Member, vector: np.ndarray, df: np.ndarray) -> Member:
@@ -545,6 +664,43 @@ class EventIndex:
         self._counts.add(keys)
         self._postings.add(position, keys[df <= self._posting_limit()])
         return member
+
+
+class _Article:
+    """An article as it is compared with profiles: its features, IDF-weighted vector and their norms."""
+
+    __slots__ = ("features", "norm", "portable", "portable_norm", "vector")
+
+    def __init__(self, features: Features, vector: np.ndarray) -> None:
+        self.features, self.vector = features, vector
+        self.norm = float(np.linalg.norm(vector))
+        self.portable = features.portable  # the names and numbers
+        self.portable_norm = float(np.linalg.norm(vector[self.portable]))
+
+
+def _similarities(profile: _Profile, when: float, article: _Article, names: bool = False) -> tuple[float, float]:
+    """Cosine of the article and the profile on every feature, and on names and numbers alone (another
+    language: only those can match, and a number must, for places recur in the news; several names may instead
+    when `names`), both fading with the time since the profile's nearest member."""
+    if not len(profile.keys):
+        return 0.0, 0.0
+    keys = article.features.keys
+    at = np.minimum(np.searchsorted(profile.keys, keys), len(profile.keys) - 1)
+    mine = np.flatnonzero(profile.keys[at] == keys)
+    products = article.vector[mine] * profile.values[at[mine]]
+    gap_days = float(np.min(np.abs(profile.times - when))) / 86400
+    fade = float(0.5 ** (gap_days / HALF_LIFE_DAYS))
+    same = cross = 0.0
+    norm = article.norm * profile.norm
+    if np.count_nonzero(products) >= MIN_SHARED and norm:
+        same = float(products.sum()) / norm * fade
+    portable = article.portable[mine]
+    norm = article.portable_norm * profile.portable_norm
+    shared = products[portable]
+    numbered = np.any(article.features.kinds[mine] == KIND_CODES[NUMBER])
+    if norm and (numbered or names) and np.count_nonzero(shared) >= (MIN_SHARED if numbered else MIN_SHARED_NAMES):
+        cross = float(shared.sum()) / norm * fade
+    return same, cross
 
 
 def _opening(article: Article) -> list[str]:
