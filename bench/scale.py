@@ -396,6 +396,10 @@ def markdown(part: dict[str, Any]) -> list[str]:
         f"`put_object` {st['sequential_put_per_s']} objects/s | {st['ratio']}x | {st['goal']} | "
         f"{_met(st['ratio'], at_least=1.0)} | | | |",
         "",
+        f"Parse CPU in this run: {f['parse_cpu_s']} s for the same feed bodies every run parses; a larger figure "
+        "than usual means a slower machine (shared cores), which stretches every absolute time in the table, "
+        "the start-up rows included, while the ratios compare like with like.",
+        "",
         "Where the time goes: the busiest host received its "
         f"{f['busiest_host_requests']} requests over {f['busiest_host_span_s']} s (first to last, at most "
         f"{f['busiest_host_most_in_flight']} at once: each answer came before the next start was due); its "
