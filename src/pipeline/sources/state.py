@@ -58,16 +58,12 @@ class StateCache:
                     path.unlink(missing_ok=True)
 
 
-def load_state(
-    store: ObjectStore, source: str, cache: StateCache | None = None, etag: str | None = None
-) -> SourceState:
-    """The source's recorded state (from `cache` when its listed `etag` is there); a fresh one when it was never
-    fetched."""
-    data = cache.get(etag) if cache is not None and etag else None
-    if data is None:
-        data = store.get_bytes_or_none(state_key(source))
-        if data is not None and cache is not None:
-            cache.put(data)
+def load_state(store: ObjectStore, source: str, cache: StateCache | None = None) -> SourceState:
+    """The source's recorded state, read from the bucket (and kept in `cache`); a fresh one when it was never
+    fetched. The fetch stage looks in the cache first, by the ETag its listing gave."""
+    data = store.get_bytes_or_none(state_key(source))
+    if data is not None and cache is not None:
+        cache.put(data)
     return SourceState.model_validate_json(data) if data else SourceState(source=source)
 
 
