@@ -141,12 +141,7 @@ def _head(text: str, limit: int) -> str:
 
 def _entities(model: str, docs: Iterable[str]) -> Iterator[list[tuple[str, int, int, str]]]:
     """(label, start, end, text) of each document's entities, from a spaCy pipeline or natasha."""
-    nlp = _nlp(model)
-    if isinstance(nlp, NatashaRecogniser):
-        for found in nlp.pipe(docs):
-            yield [(e.label_, e.start_char, e.end_char, e.text) for e in found.ents]
-        return
-    for doc in nlp.pipe(docs, batch_size=_BATCH):
+    for doc in _nlp(model).pipe(docs, batch_size=_BATCH):  # natasha's recogniser answers as spaCy does
         yield [(e.label_, e.start_char, e.end_char, e.text) for e in doc.ents]
 
 
