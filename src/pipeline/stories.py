@@ -17,8 +17,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.enrich.dedup import DEDUP_VERSION, HASH_DTYPE, CopyIndex, Signed
-from pipeline.enrich.events import EVENT_VERSION, EventIndex, Features, Member, Placement, place_articles
+from pipeline.enrich.dedup import DEDUP_VERSION, HASH_DTYPE, NUM_PERM, CopyIndex, Signed, SignedColumns
+from pipeline.enrich.events import EVENT_VERSION, EventIndex, Member, MemberColumns, Placement, place_articles
 from pipeline.errors import TransientStorageError
 from pipeline.models import Article
 from pipeline.storage.keys import story_index_key
@@ -44,7 +44,8 @@ _SCHEMA = pa.schema(
     ]
 )
 _T = TypeVar("_T")
-_Day = tuple[list[Signed], list[Member], dict[str, str], str | None]  # ..., article id -> source, ETag
+_Day = tuple[pa.Table | None, str | None]  # the day's rows as stored, and their ETag
+_Row = tuple[Signed, Member, str]  # a new article's row: its signature, its place, its source
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,12 +62,14 @@ def load_story_records(store: ObjectStore, days: Iterable[date]) -> list[StoryRe
     """The articles the story index holds for `days`."""
     records = []
     for day in days:
-        _, members, sources, _ = _load(store, day)
+        table, _ = _load(store, day)
+        if table is None:
+            continue
+        ids, stories = _known_strings(table, "article_id"), _known_strings(table, "story_id")
+        sources, times = _strings(table, "source"), _published_at(table, day)
         records += [
-            StoryRecord(
-                m.article_id, m.story_id, sources.get(m.article_id, ""), datetime.fromtimestamp(m.published_at, UTC)
-            )
-            for m in members
+            StoryRecord(ids[i], stories[i], sources[i] or "", datetime.fromtimestamp(times[i], UTC))
+            for i in range(len(ids))
         ]
     return records
 
@@ -81,16 +84,21 @@ def assign_stories(
     window = _window(days, window_days)
     for _ in range(attempts):
         by_day = {day: _load(store, day) for day in window}
-        copies = CopyIndex(s for signed, _, _, _ in by_day.values() for s in signed)
-        events = EventIndex(m for _, members, _, _ in by_day.values() for m in members)
+        stored = [(day, table) for day, (table, _) in by_day.items() if table is not None]
+        copies, events = CopyIndex(), EventIndex()
+        for _, table in stored:
+            copies.load(_signed_columns(table))
+        events.load(_member_columns(table, day) for day, table in stored)
         new = [a for a in articles if a.id not in events]
         placed = place_articles(copies, events, new)
-        added: dict[date, list[tuple[Signed, Member, str]]] = {}
+        added: dict[date, list[_Row]] = {}
         for article in new:
             row = (_known(copies.get(article.id)), _known(events.get(article.id)), article.source)
             added.setdefault(article.published_date, []).append(row)
-        if all(_commit(store, day, by_day[day], rows) for day, rows in sorted(added.items())):
-            return [_with_story(a, placed.get(a.id) or _placement(copies, events, a.id)) for a in articles]
+        placements = [placed.get(a.id) or _placement(copies, events, a.id) for a in articles]
+        del copies, events  # the window's index: not needed while the day objects are written
+        if all(_commit(store, day, *by_day[day], rows) for day, rows in sorted(added.items())):
+            return [_with_story(a, p) for a, p in zip(articles, placements, strict=True)]
     raise TransientStorageError(f"story index still changing after {attempts} conditional writes")
 
 
@@ -112,40 +120,81 @@ def _window(days: set[date], window_days: int) -> list[date]:
 def _load(store: ObjectStore, day: date) -> _Day:
     found = store.get_with_etag(story_index_key(day))
     if found is None:
-        return [], [], {}, None
+        return None, None
     data, etag = found
-    table = pq.read_table(io.BytesIO(data))
-    columns = {name: table.column(name).to_pylist() for name in table.column_names}
-    rows = len(table)
-    # An index written before event stories has no features: its articles keep their stories and copies.
-    empty = [None] * rows
+    return _upgraded(pq.read_table(io.BytesIO(data))), etag
+
+
+def _upgraded(table: pa.Table) -> pa.Table:
+    """The table in the current schema, each column in one chunk. An index written before event stories has no
+    features, times or sources: their columns are null and its articles keep their stories and copies."""
+    columns = [
+        table.column(field.name).combine_chunks().cast(field.type)
+        if field.name in table.column_names
+        else pa.nulls(len(table), field.type)
+        for field in _SCHEMA
+    ]
+    return pa.Table.from_arrays(columns, schema=_SCHEMA)
+
+
+def _strings(table: pa.Table, name: str) -> list[str | None]:
+    values: list[str | None] = table.column(name).to_pylist()
+    return values
+
+
+def _published_at(table: pa.Table, day: date) -> np.ndarray:
     midnight = datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
-    signed, members = [], []
-    sources = dict(zip(columns["article_id"], columns.get("source") or [""] * rows, strict=True))
-    for i in range(rows):
-        article_id, story_id = columns["article_id"][i], columns["story_id"][i]
-        keys = (columns.get("feature_keys") or empty)[i]
-        features = (
-            Features(
-                np.frombuffer(keys, dtype=np.uint64),
-                np.frombuffer(columns["feature_weights"][i], dtype=np.float32),
-                np.frombuffer(columns["feature_kinds"][i], dtype=np.uint8),
-            )
-            if keys
-            else Features.empty()
-        )
-        when = (columns.get("published_at") or empty)[i]
-        language = (columns.get("language") or empty)[i]
-        event_day = (columns.get("event_day") or empty)[i] or 0
-        hashes = np.frombuffer(columns["hashvalues"][i], dtype=HASH_DTYPE)
-        signed.append(Signed(article_id, columns["content_hash"][i], columns["duplicate_of"][i], hashes))
-        members.append(Member(article_id, story_id, midnight if when is None else when, language, features, event_day))
-    return signed, members, sources, etag
+    return np.asarray(table.column("published_at").fill_null(midnight).to_numpy(), dtype=np.float64)
 
 
-def _commit(store: ObjectStore, day: date, loaded: _Day, new: list[tuple[Signed, Member, str]]) -> bool:
-    signed, members, sources, etag = loaded
-    old = [(s, m, sources.get(s.article_id) or "") for s, m in zip(signed, members, strict=True)]
+def _packed(table: pa.Table, name: str, dtype: type) -> tuple[np.ndarray, np.ndarray]:
+    """A binary column of packed `dtype` values: all rows' values end to end (the Arrow buffer itself, not
+    copied) and where each row's begin and end, in values."""
+    column = table.column(name).chunk(0) if table.column(name).num_chunks else pa.array([], pa.binary())
+    width = np.dtype(dtype).itemsize
+    _, offsets_buffer, data_buffer = column.buffers()
+    offsets = np.frombuffer(offsets_buffer, np.int32)[column.offset : column.offset + len(column) + 1]
+    if data_buffer is None or not len(offsets) or offsets[-1] == offsets[0]:
+        return np.empty(0, dtype), np.zeros(len(column) + 1, np.int64)
+    values: np.ndarray = np.frombuffer(
+        data_buffer, dtype, count=(int(offsets[-1]) - int(offsets[0])) // width, offset=int(offsets[0])
+    )
+    return values, (offsets.astype(np.int64) - int(offsets[0])) // width
+
+
+def _signed_columns(table: pa.Table) -> SignedColumns:
+    hashes, _ = _packed(table, "hashvalues", HASH_DTYPE)
+    return SignedColumns(
+        _known_strings(table, "article_id"),
+        _known_strings(table, "content_hash"),
+        _strings(table, "duplicate_of"),
+        hashes.reshape(len(table), NUM_PERM),
+    )
+
+
+def _known_strings(table: pa.Table, name: str) -> list[str]:
+    return [value or "" for value in _strings(table, name)]
+
+
+def _member_columns(table: pa.Table, day: date) -> MemberColumns:
+    keys, bounds = _packed(table, "feature_keys", np.uint64)
+    weights, _ = _packed(table, "feature_weights", np.float32)
+    kinds, _ = _packed(table, "feature_kinds", np.uint8)
+    return MemberColumns(
+        _known_strings(table, "article_id"),
+        _known_strings(table, "story_id"),
+        _published_at(table, day),
+        _strings(table, "language"),
+        np.asarray(table.column("event_day").fill_null(0).to_numpy(), dtype=np.int64),
+        keys,
+        weights,
+        kinds,
+        bounds,
+    )
+
+
+def _commit(store: ObjectStore, day: date, loaded: pa.Table | None, etag: str | None, new: list[_Row]) -> bool:
+    """Write the day's object with `new` rows after the stored ones, if nobody wrote it since it was read."""
     rows = [
         {
             "article_id": s.article_id,
@@ -161,10 +210,11 @@ def _commit(store: ObjectStore, day: date, loaded: _Day, new: list[tuple[Signed,
             "feature_kinds": m.features.kinds.astype(np.uint8).tobytes(),
             "event_day": m.day,
         }
-        for s, m, source in sorted([*old, *new], key=lambda row: row[0].article_id)
+        for s, m, source in sorted(new, key=lambda row: row[0].article_id)
     ]
+    added = pa.Table.from_pylist(rows, schema=_SCHEMA)
     buffer = io.BytesIO()
-    pq.write_table(pa.Table.from_pylist(rows, schema=_SCHEMA), buffer, compression="zstd")
+    pq.write_table(added if loaded is None else pa.concat_tables([loaded, added]), buffer, compression="zstd")
     key = story_index_key(day)
     if etag is None:
         return store.put_new(key, buffer.getvalue(), "application/vnd.apache.parquet")

@@ -157,3 +157,34 @@ def test_digest_shows_a_story_across_days_from_the_index(settings: Settings, sto
     [story] = [s for s in digest.stories if s.story_id == first.id]
     assert [d.day for d in story.timeline] == [first.published_date, later.published_date]
     assert story.coverage is not None and story.coverage.copies == 1
+
+
+def test_an_index_written_before_event_stories_keeps_its_places(settings: Settings, store: ObjectStore) -> None:
+    """A day object with only the copy columns: its articles keep their stories and copies are still found."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipeline.enrich.dedup import signature
+    from pipeline.stories import assign_stories
+
+    wire, copy = _case("quake-wire"), _case("quake-copy")
+    old = pa.table(
+        {
+            "article_id": [wire.id],
+            "content_hash": [wire.content_hash],
+            "story_id": [wire.id],
+            "duplicate_of": pa.array([None], pa.string()),
+            "hashvalues": [signature(wire.title, wire.text).tobytes()],
+        }
+    )
+    buffer = io.BytesIO()
+    pq.write_table(old, buffer)
+    key = story_index_key(wire.published_date)
+    store.put_bytes(key, buffer.getvalue(), "application/vnd.apache.parquet")
+    [placed] = assign_stories(store, [copy], settings.story_window_days)
+    assert (placed.story_id, placed.duplicate_of) == (wire.id, wire.id)
+    table = pq.read_table(io.BytesIO(store.get_bytes(key)))
+    assert table.column("article_id").to_pylist() == [wire.id, copy.id]
+    assert table.column("source").to_pylist() == [None, copy.source]

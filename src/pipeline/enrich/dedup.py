@@ -19,6 +19,7 @@ __all__ = [
     "NUM_PERM",
     "CopyIndex",
     "Signed",
+    "SignedColumns",
     "signature",
     "similarity",
 ]
@@ -31,6 +32,7 @@ SHINGLE_WORDS = 3
 # 0.1 (stories are events.py's).
 DUPLICATE_SIMILARITY = 0.45
 MAX_CANDIDATES = 64  # verified per article: bounds the cost when thousands of items look alike
+LOAD_SLICE = 8192  # articles whose band keys are made at once when a window loads
 MAX_WORDS = 1500  # the opening of an article decides what it is a copy of; more only costs time
 # LSH bands of two values: a pair at similarity s shares a band with probability 1 - (1 - s²)^64, 0.999 at 0.3,
 # so copies are found whatever order articles arrive in.
@@ -71,7 +73,7 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.count_nonzero(a == b)) / NUM_PERM
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Signed:
     """What the index keeps of an article: enough to find its copies across runs and days."""
 
@@ -80,62 +82,133 @@ class Signed:
     duplicate_of: str | None
     hashvalues: np.ndarray
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Signed):
+            return NotImplemented
+        return (self.article_id, self.content_hash, self.duplicate_of) == (
+            other.article_id,
+            other.content_hash,
+            other.duplicate_of,
+        ) and bool(np.array_equal(self.hashvalues, other.hashvalues))
+
+    def __hash__(self) -> int:
+        return hash((self.article_id, self.content_hash, self.duplicate_of))
+
+
+@dataclass(frozen=True, slots=True)
+class SignedColumns:
+    """Many articles' signatures as columns, as the bucket's index keeps them: `hashvalues` one row each."""
+
+    article_ids: list[str]
+    content_hashes: list[str]
+    duplicate_of: list[str | None]
+    hashvalues: np.ndarray  # (articles, NUM_PERM)
+
+    @classmethod
+    def of(cls, members: Iterable[Signed]) -> SignedColumns:
+        rows = list(members)
+        hashvalues = np.array([m.hashvalues for m in rows], dtype=HASH_DTYPE).reshape(len(rows), NUM_PERM)
+        return cls(
+            [m.article_id for m in rows], [m.content_hash for m in rows], [m.duplicate_of for m in rows], hashvalues
+        )
+
 
 class CopyIndex:
-    """Articles of a rolling window, searchable by content hash and by MinHash similarity."""
+    """Articles of a rolling window, searchable by content hash and by MinHash similarity.
+
+    Signatures sit in one array, a row per article, and band keys in compact postings: no Python object per
+    article but its ids (a loaded window of 50,000 is about 60 MB).
+    """
 
     def __init__(self, members: Iterable[Signed] = ()) -> None:
-        self._members: dict[str, Signed] = {}
+        self._ids: list[str] = []  # position -> article id
+        self._position: dict[str, int] = {}
+        self._content_hashes: list[str] = []
+        self._duplicate_of: list[str | None] = []
         self._by_hash: dict[str, str] = {}
-        self._ids: list[str] = []  # position -> article id, the owners in the band index
+        self._hashvalues = np.empty((1024, NUM_PERM), dtype=HASH_DTYPE)  # grown by doubling
         self._bands = Postings()
-        loaded = []
-        for member in members:
-            if member.article_id not in self._members:
-                self._remember(member)
-                loaded.append(member)
-        if loaded:  # one sort for the whole window rather than a dict entry per key
-            positions = np.arange(len(self._ids) - len(loaded), len(self._ids))
-            keys = _band_keys(np.stack([m.hashvalues for m in loaded]))
-            self._bands.extend(np.repeat(positions, BANDS), keys.ravel())
+        members = list(members)
+        if members:
+            self.load(SignedColumns.of(members))
+
+    def load(self, window: SignedColumns) -> None:
+        """Add a stored window's articles, with the places they were given then."""
+        first, new = len(self._ids), []
+        for i, article_id in enumerate(window.article_ids):
+            if article_id not in self._position:  # a day's object may repeat one another day holds
+                self._remember(article_id, window.content_hashes[i], window.duplicate_of[i])
+                new.append(i)
+        if not new:
+            return
+        rows = window.hashvalues if len(new) == len(window.article_ids) else window.hashvalues[new]
+        self._grow(len(self._ids))
+        self._hashvalues[first : len(self._ids)] = rows
+        # Band keys a slice at a time, each slice one insertion: no dict entry per key, and the keys of a
+        # slice, not of the window, in memory at once.
+        for start in range(0, len(rows), LOAD_SLICE):
+            part = rows[start : start + LOAD_SLICE]
+            positions = np.arange(first + start, first + start + len(part))
+            self._bands.extend(np.repeat(positions, BANDS), _band_keys(part).ravel())
 
     def __contains__(self, article_id: str) -> bool:
-        return article_id in self._members
+        return article_id in self._position
 
     def get(self, article_id: str) -> Signed | None:
-        return self._members.get(article_id)
+        position = self._position.get(article_id)
+        return None if position is None else self._signed(position)
 
     def place(self, article_id: str, content_hash: str, hashvalues: np.ndarray) -> Signed:
         """Record an article; an exact or near copy of an earlier one gets `duplicate_of` (its original)."""
-        known = self._members.get(article_id)
+        known = self.get(article_id)
         if known is not None:  # a re-run or a revision keeps the place it was given first
             return known
         original = self._by_hash.get(content_hash)
         if original is not None:
-            return self._add(Signed(article_id, content_hash, self._root(original), hashvalues))
+            return self._add(article_id, content_hash, self._root(original), hashvalues)
         best: tuple[float, str] | None = None
         candidates = sorted(self._ids[owner] for owner in self._bands.query(_band_keys(hashvalues)))
         # Templated items ("Shares of X rose") can share bands with thousands: check a fixed subset.
         for candidate in candidates[:MAX_CANDIDATES]:
-            score = similarity(hashvalues, self._members[candidate].hashvalues)
+            score = similarity(hashvalues, self._hashvalues[self._position[candidate]])
             if score >= DUPLICATE_SIMILARITY and (best is None or (score, candidate) > best):
                 best = (score, candidate)
         duplicate_of = None if best is None else self._root(best[1])
-        return self._add(Signed(article_id, content_hash, duplicate_of, hashvalues))
+        return self._add(article_id, content_hash, duplicate_of, hashvalues)
 
     def members(self) -> list[Signed]:
-        return list(self._members.values())
+        return [self._signed(p) for p in range(len(self._ids))]
+
+    def _signed(self, position: int) -> Signed:
+        return Signed(
+            self._ids[position],
+            self._content_hashes[position],
+            self._duplicate_of[position],
+            self._hashvalues[position].copy(),
+        )
 
     def _root(self, article_id: str) -> str:
         # Copies of a copy point at the original, so a story has one article the others duplicate.
-        return self._members[article_id].duplicate_of or article_id
+        return self._duplicate_of[self._position[article_id]] or article_id
 
-    def _remember(self, member: Signed) -> None:
-        self._members[member.article_id] = member
-        self._by_hash.setdefault(member.content_hash, member.article_id)
-        self._ids.append(member.article_id)
+    def _remember(self, article_id: str, content_hash: str, duplicate_of: str | None) -> int:
+        position = len(self._ids)
+        self._ids.append(article_id)
+        self._position[article_id] = position
+        self._content_hashes.append(content_hash)
+        self._duplicate_of.append(duplicate_of)
+        self._by_hash.setdefault(content_hash, article_id)
+        return position
 
-    def _add(self, member: Signed) -> Signed:
-        self._remember(member)
-        self._bands.add(len(self._ids) - 1, _band_keys(member.hashvalues))
-        return member
+    def _grow(self, size: int) -> None:
+        if size > len(self._hashvalues):
+            grown = np.empty((max(size, 2 * len(self._hashvalues)), NUM_PERM), dtype=HASH_DTYPE)
+            grown[: len(self._hashvalues)] = self._hashvalues
+            self._hashvalues = grown
+
+    def _add(self, article_id: str, content_hash: str, duplicate_of: str | None, hashvalues: np.ndarray) -> Signed:
+        position = self._remember(article_id, content_hash, duplicate_of)
+        self._grow(position + 1)
+        self._hashvalues[position] = hashvalues
+        self._bands.add(position, _band_keys(hashvalues))
+        return self._signed(position)

@@ -16,11 +16,12 @@ the story goes on day by day.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import re
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -32,6 +33,7 @@ from anyascii import anyascii
 from pipeline.enrich.dedup import CopyIndex, signature
 from pipeline.enrich.entities import name_key
 from pipeline.enrich.eventdays import event_day
+from pipeline.enrich.postings import Postings
 from pipeline.models import Article
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "EventIndex",
     "Features",
     "Member",
+    "MemberColumns",
     "Placement",
     "event_features",
     "place_articles",
@@ -70,7 +73,10 @@ RARE_FLOOR = 50  # ... unless the window is small
 CANDIDATE_STORIES = 12  # compared in full per article, the ones sharing the most rare weight
 ALL_LANGUAGES = "*"  # a profile of every member, whatever its language
 PROFILE_MEMBERS = 24  # a story's profile is made of its latest members: bounds the cost of huge stories
-PROFILE_CACHE = 4096  # stories whose profiles are kept between articles: the ones compared lately
+PROFILE_CACHE = 1024  # stories whose profiles are kept between articles: the ones compared lately
+# Weights in half precision: three significant digits are plenty for a cosine, and a 50,000-article window's
+# features take 13 bytes each, not 17.
+WEIGHT_DTYPE = np.float16
 DAYS_APART = 2  # event days this far from every day of a story's reports are another event's
 
 _TOKEN = re.compile(r"[^\W\d_][^\W_]*(?:['\u2019-][^\W\d_]+)*")
@@ -81,7 +87,7 @@ _SENTENCE_END = frozenset(".!?:;\"'()[]-\u00ab\u00bb\u201c\u201d\u201e\u2013\u20
 
 @dataclass(frozen=True, slots=True)
 class Features:
-    """An article's event features: 64-bit keys (sorted), their weights and kinds (KIND_CODES)."""
+    """An article's event features: 64-bit keys (sorted), their weights (WEIGHT_DTYPE) and kinds (KIND_CODES)."""
 
     keys: np.ndarray
     weights: np.ndarray
@@ -89,7 +95,7 @@ class Features:
 
     @classmethod
     def empty(cls) -> Features:
-        return cls(np.empty(0, np.uint64), np.empty(0, np.float32), np.empty(0, np.uint8))
+        return cls(np.empty(0, np.uint64), np.empty(0, WEIGHT_DTYPE), np.empty(0, np.uint8))
 
     @property
     def portable(self) -> np.ndarray:
@@ -107,6 +113,65 @@ class Member:
     language: str | None
     features: Features
     day: int = 0  # the event's day as the opening names it (proleptic ordinal), 0 when it names none
+
+
+@dataclass(frozen=True, slots=True)
+class MemberColumns:
+    """Many members as columns, as the bucket's index keeps them: their features end to end, member i's at
+    `bounds[i]:bounds[i + 1]`."""
+
+    article_ids: list[str]
+    story_ids: list[str]
+    published_at: np.ndarray  # POSIX seconds
+    languages: list[str | None]
+    days: np.ndarray
+    keys: np.ndarray
+    weights: np.ndarray
+    kinds: np.ndarray
+    bounds: np.ndarray
+
+    @classmethod
+    def of(cls, members: Iterable[Member]) -> MemberColumns:
+        rows = list(members)
+        sizes = [len(m.features.keys) for m in rows]
+
+        def joined(field: str, dtype: type) -> np.ndarray:
+            return np.concatenate([np.empty(0, dtype), *(getattr(m.features, field) for m in rows)]).astype(dtype)
+
+        return cls(
+            [m.article_id for m in rows],
+            [m.story_id for m in rows],
+            np.array([m.published_at for m in rows], dtype=np.float64),
+            [m.language for m in rows],
+            np.array([m.day for m in rows], dtype=np.int64),
+            joined("keys", np.uint64),
+            joined("weights", WEIGHT_DTYPE),
+            joined("kinds", np.uint8),
+            np.concatenate(([0], np.cumsum(sizes, dtype=np.int64))),
+        )
+
+    def without(self, known: Container[str]) -> MemberColumns:
+        """These columns less the members in `known` and repeats of one member."""
+        keep, seen = [], set()
+        for i, article_id in enumerate(self.article_ids):
+            if article_id not in known and article_id not in seen:
+                keep.append(i)
+                seen.add(article_id)
+        if len(keep) == len(self.article_ids):
+            return self
+        sizes = np.diff(self.bounds)[keep]
+        at = np.repeat(self.bounds[:-1][keep] - np.cumsum(sizes) + sizes, sizes) + np.arange(int(sizes.sum()))
+        return MemberColumns(
+            [self.article_ids[i] for i in keep],
+            [self.story_ids[i] for i in keep],
+            self.published_at[keep],
+            [self.languages[i] for i in keep],
+            self.days[keep],
+            self.keys[at],
+            self.weights[at],
+            self.kinds[at],
+            np.concatenate(([0], np.cumsum(sizes))),
+        )
 
 
 def _fold(text: str) -> str:
@@ -266,7 +331,7 @@ def event_features(article: Article) -> Features:
     codes = [KIND_CODES[k] for k in kind_of.values()]
     weights *= np.array([KIND_WEIGHT[k] for k in kind_of.values()])
     order = np.argsort(keys)
-    return Features(keys[order], weights[order].astype(np.float32), np.array(codes, np.uint8)[order])
+    return Features(keys[order], weights[order].astype(WEIGHT_DTYPE), np.array(codes, np.uint8)[order])
 
 
 def readable_features(article: Article) -> dict[int, tuple[str, str]]:
@@ -304,61 +369,9 @@ class _Profile:
 
     @classmethod
     def of(cls, keys: np.ndarray, values: np.ndarray, kinds: np.ndarray, times: np.ndarray) -> _Profile:
+        values = values.astype(np.float32, copy=False)  # a half-precision sum of squares would overflow
         portable = values[kinds != KIND_CODES[TERM]]
         return cls(keys, values, kinds, times, float(np.linalg.norm(values)), float(np.linalg.norm(portable)))
-
-
-class _Postings:
-    """Rare keys -> the members holding them: one sorted array of keys and one of owners (12 bytes a posting),
-    and a dict of the postings added since, merged into the arrays once it holds MERGE_AT postings (a dict of
-    Python lists costs about 100 bytes a posting)."""
-
-    MERGE_AT = 1 << 16
-
-    def __init__(self) -> None:
-        self._keys = np.empty(0, dtype=np.uint64)
-        self._owners = np.empty(0, dtype=np.int32)
-        self._recent: dict[int, list[int]] = {}
-        self._pending = 0
-
-    def extend(self, owners: np.ndarray, keys: np.ndarray) -> None:
-        """Add many postings at once, `owners[i]` holding `keys[i]`."""
-        order = np.argsort(keys, kind="stable")
-        keys, owners = keys[order].astype(np.uint64), owners[order].astype(np.int32)
-        # Inserting the sorted new postings copies the arrays once: no sort of the whole, no index array.
-        at = np.searchsorted(self._keys, keys, side="right")
-        self._keys, self._owners = np.insert(self._keys, at, keys), np.insert(self._owners, at, owners)
-
-    def add(self, owner: int, keys: np.ndarray) -> None:
-        recent = self._recent
-        for key in keys.tolist():
-            owners = recent.get(key)
-            if owners is None:
-                recent[key] = [owner]
-            else:
-                owners.append(owner)
-        self._pending += len(keys)
-        if self._pending >= self.MERGE_AT:
-            self._recent, self._pending = {}, 0
-            lengths = [len(o) for o in recent.values()]
-            flat = np.repeat(np.fromiter(recent, np.uint64, len(recent)), lengths)
-            self.extend(np.fromiter((o for os in recent.values() for o in os), np.int32, sum(lengths)), flat)
-
-    def pairs(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(i, owner) for every owner of each `keys[i]`."""
-        lo = np.searchsorted(self._keys, keys, side="left")
-        lengths = np.searchsorted(self._keys, keys, side="right") - lo
-        total = int(lengths.sum())
-        which = np.repeat(np.arange(len(keys)), lengths)
-        # Each key's run of owners: its start, then one more per owner.
-        starts = np.repeat(lo - np.cumsum(lengths) + lengths, lengths)
-        owners = self._owners[starts + np.arange(total)] if total else np.empty(0, np.int32)
-        if self._recent:
-            extra = [(i, o) for i, key in enumerate(keys.tolist()) for o in self._recent.get(key, ())]
-            if extra:
-                more = np.array(extra, dtype=np.int64)
-                which, owners = np.concatenate([which, more[:, 0]]), np.concatenate([owners, more[:, 1]])
-        return which.astype(np.int64), owners.astype(np.int64)
 
 
 class _Counts:
@@ -424,9 +437,9 @@ class _Features:
             self._chunks.append(
                 (
                     np.empty(chunk, np.uint64),
-                    np.empty(chunk, np.float32),
+                    np.empty(chunk, WEIGHT_DTYPE),
                     np.empty(chunk, np.uint8),
-                    np.empty(chunk, np.float32),
+                    np.empty(chunk, WEIGHT_DTYPE),
                 )
             )
             self._fill = 0
@@ -439,6 +452,24 @@ class _Features:
         )
         self._spans.append((len(self._chunks) - 1, start, self._fill))
 
+    def adopt(self, keys: np.ndarray, weights: np.ndarray, kinds: np.ndarray, bounds: np.ndarray) -> int:
+        """Take many members' features as they are (a loaded window's arrays, not copied): their chunk."""
+        self._chunks.append(
+            (
+                keys.astype(np.uint64, copy=False),
+                weights.astype(WEIGHT_DTYPE, copy=False),
+                kinds.astype(np.uint8, copy=False),
+                np.zeros(len(keys), WEIGHT_DTYPE),
+            )
+        )
+        self._fill = self.CHUNK + 1  # the next append starts a chunk of its own: these arrays may be read-only
+        chunk = len(self._chunks) - 1
+        self._spans.extend((chunk, a, b) for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
+        return chunk
+
+    def set_vectors(self, chunk: int, start: int, stop: int, vectors: np.ndarray) -> None:
+        self._chunks[chunk][3][start:stop] = vectors
+
     def set_vector(self, position: int, vector: np.ndarray) -> None:
         chunk, start, stop = self._spans[position]
         if stop > start:
@@ -446,7 +477,7 @@ class _Features:
 
     def vector(self, position: int) -> np.ndarray:
         chunk, start, stop = self._spans[position]
-        return self._chunks[chunk][3][start:stop] if stop > start else np.empty(0, np.float32)
+        return self._chunks[chunk][3][start:stop] if stop > start else np.empty(0, WEIGHT_DTYPE)
 
     def __getitem__(self, position: int) -> Features:
         chunk, start, stop = self._spans[position]
@@ -485,25 +516,39 @@ class EventIndex:
         self._story_number: dict[str, int] = {}
         self._story_numbers = np.empty(1024, dtype=np.int64)  # position -> story number (grown by doubling)
         self._counts = _Counts()
-        self._postings = _Postings()  # of rare features only
+        self._postings = Postings()  # of rare features only
         self._featured = 0  # members with features: the N of the IDF
-        loaded = []
-        for member in members:
-            if member.article_id not in self._position:
-                loaded.append(self._remember(member))
-        if not loaded:
-            return
-        # The window's counts in one pass, then postings for the features rare in it.
-        keys = np.concatenate([self._features[p].keys for p in loaded])
-        owners = np.repeat(np.asarray(loaded, dtype=np.int32), [self._features.size(p) for p in loaded])
-        self._counts.add(keys)
-        df = self._counts.get(keys)
-        rare = df <= self._posting_limit()
-        self._postings.extend(owners[rare], keys[rare])
-        vectors = np.concatenate([self._features[p].weights for p in loaded]) * self._idf_of(df)
-        ends = np.cumsum([self._features.size(p) for p in loaded])
-        for p, vector in zip(loaded, np.split(vectors, ends[:-1]), strict=True):
-            self._features.set_vector(p, vector)
+        members = list(members)
+        if members:
+            self.load([MemberColumns.of(members)])
+
+    def load(self, window: Iterable[MemberColumns]) -> None:
+        """Add a stored window's members in the stories they were placed in, their features weighted by the IDF of
+        the whole window, a slice of members at a time (a slice's temporary arrays, not the window's)."""
+        parts = []
+        for columns in window:
+            part = columns.without(self._position)
+            first = len(self._ids)
+            chunk = self._features.adopt(part.keys, part.weights, part.kinds, part.bounds)
+            sizes = np.diff(part.bounds).tolist()
+            for i, article_id in enumerate(part.article_ids):
+                when, day = float(part.published_at[i]), int(part.days[i])
+                self._remember(article_id, part.story_ids[i], when, part.languages[i], day, sizes[i] > 0)
+            for start, stop in _slices(part.bounds):
+                self._counts.add(part.keys[part.bounds[start] : part.bounds[stop]])
+            parts.append((first, chunk, part))
+        for first, chunk, part in parts:
+            for start, stop in _slices(part.bounds):
+                lo, hi = int(part.bounds[start]), int(part.bounds[stop])
+                keys = part.keys[lo:hi]
+                df = self._counts.get(keys)
+                owners = np.repeat(
+                    np.arange(first + start, first + stop, dtype=np.int32), np.diff(part.bounds[start : stop + 1])
+                )
+                rare = df <= self._posting_limit()
+                self._postings.extend(owners[rare], keys[rare])
+                self._features.set_vectors(chunk, lo, hi, part.weights[lo:hi] * self._idf_of(df))
+        self._profiles.clear()  # made with the IDF before these members
 
     def __contains__(self, article_id: str) -> bool:
         return article_id in self._position
@@ -530,7 +575,7 @@ class EventIndex:
         known = self.get(article_id)
         if known is not None:
             return known
-        empty = np.empty(0, np.float32)
+        empty = np.empty(0, WEIGHT_DTYPE)
         return self._add(
             Member(article_id, story_id, published_at.timestamp(), language, Features.empty()), empty, empty
         )
@@ -630,40 +675,50 @@ class EventIndex:
             self._profiles.popitem(last=False)
         return profile
 
-    def _remember(self, member: Member) -> int:
+    def _remember(
+        self, article_id: str, story_id: str, published_at: float, language: str | None, day: int, featured: bool
+    ) -> int:
         position = len(self._ids)
-        number = self._story_number.setdefault(member.story_id, len(self._story_names))
+        number = self._story_number.setdefault(story_id, len(self._story_names))
         if number == len(self._story_names):
-            self._story_names.append(member.story_id)
+            self._story_names.append(story_id)
         if position == len(self._story_numbers):
             self._story_numbers = np.concatenate([self._story_numbers, np.empty_like(self._story_numbers)])
         self._story_numbers[position] = number
-        self._ids.append(member.article_id)
-        self._times.append(member.published_at)
-        self._event_days.append(member.day)
-        self._languages.append(member.language)
-        self._features.append(member.features)
-        self._position[member.article_id] = position
-        self._stories.setdefault(member.story_id, []).append(position)
-        started = self._started.get(member.story_id, member.published_at)
-        self._started[member.story_id] = min(started, member.published_at)
-        for language in {self._languages[p] for p in self._stories[member.story_id]} | {ALL_LANGUAGES}:
-            self._profiles.pop((member.story_id, language), None)
-        if member.day:
-            self._days.setdefault(member.story_id, set()).add(member.day)
-        if len(member.features.keys):
+        self._ids.append(article_id)
+        self._times.append(published_at)
+        self._event_days.append(day)
+        self._languages.append(language)
+        self._position[article_id] = position
+        self._stories.setdefault(story_id, []).append(position)
+        self._started[story_id] = min(self._started.get(story_id, published_at), published_at)
+        if day:
+            self._days.setdefault(story_id, set()).add(day)
+        if featured:
             self._featured += 1
-            self._story_languages.setdefault(member.story_id, set()).add(member.language)
+            self._story_languages.setdefault(story_id, set()).add(language)
         return position
 
     def _add(self, member: Member, vector: np.ndarray, df: np.ndarray) -> Member:
         """Add a placed member: `vector` its weights times their IDF, `df` its features' counts with it."""
-        position = self._remember(member)
+        story, keys = member.story_id, member.features.keys
+        position = self._remember(
+            member.article_id, story, member.published_at, member.language, member.day, bool(len(keys))
+        )
+        self._features.append(member.features)
         self._features.set_vector(position, vector)
-        keys = member.features.keys
+        for language in {self._languages[p] for p in self._stories[story]} | {ALL_LANGUAGES}:
+            self._profiles.pop((story, language), None)
         self._counts.add(keys)
         self._postings.add(position, keys[df <= self._posting_limit()])
         return member
+
+
+def _slices(bounds: np.ndarray, features: int = 1 << 20) -> list[tuple[int, int]]:
+    """Runs of members (start, stop) with about `features` features each, for loading a window piece by piece."""
+    cuts = np.searchsorted(bounds, np.arange(features, int(bounds[-1]), features), side="right") - 1
+    edges = sorted({0, len(bounds) - 1, *cuts.tolist()})
+    return [(a, b) for a, b in itertools.pairwise(edges) if b > a]
 
 
 class _Article:
