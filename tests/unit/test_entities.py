@@ -146,3 +146,11 @@ def test_a_museum_is_a_place(places: Gazetteer) -> None:
 def test_a_leading_article_is_no_part_of_a_place(places: Gazetteer) -> None:
     (hit,) = places.find("The Hong Kong election was held on Sunday.")
     assert hit.start == len("The ")
+
+
+def test_a_soft_c_meets_the_s_other_scripts_write_and_a_hard_one_stays() -> None:
+    from pipeline.enrich.entities import name_key
+
+    assert name_key("Lucia Vance") == name_key("ルシア・ヴァンス") == name_key("Люсия Ванс")
+    assert name_key("Grace Aerospace") == name_key("グレース・エアロスペース")
+    assert name_key("Kovac") == name_key("Ковач")  # no vowel after it: the c of a Slavic name is ч

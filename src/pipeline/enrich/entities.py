@@ -579,6 +579,7 @@ def name_key(name: str) -> str:
     for word in _NAME_WORDS.split(anyascii(unicodedata.normalize("NFC", name)).casefold().replace("-", " ")):
         letters = re.sub(r"[^a-z]", "", word).replace("ph", "f").replace("tsch", "ch").replace("sch", "sh")
         letters = letters.replace("z", "ts").replace("l", "r").replace("m", "n")
+        letters = re.sub(r"c(?=[eiy])", "s", letters)  # a soft c is written ス in katakana, с in Cyrillic  # noqa: RUF003
         words.append(re.sub(r"(.)\1+", r"\1", re.sub(r"[aeiouyjvwh]", "", letters)))
     return " ".join(w for w in words if w)
 

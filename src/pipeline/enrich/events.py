@@ -48,7 +48,7 @@ __all__ = [
     "readable_features",
 ]
 
-EVENT_VERSION = "events-3"
+EVENT_VERSION = "events-4"
 MAX_WORDS = 400  # the opening of a report carries its facts; background further down dilutes them
 TERM_MIN = 4  # shorter words are mostly grammar in the languages written with spaces
 STEM = 6  # a word's first letters: plural and case endings fall away, in any language, at no cost
@@ -528,6 +528,8 @@ class EventIndex:
         parts = []
         for columns in window:
             part = columns.without(self._position)
+            if not part.article_ids:
+                continue
             first = len(self._ids)
             chunk = self._features.adopt(part.keys, part.weights, part.kinds, part.bounds)
             sizes = np.diff(part.bounds).tolist()
