@@ -442,8 +442,10 @@ def profiles(results: dict[str, Any]) -> list[str]:
         "capitalised word, 54% of the characters, the same GUM scores), one document per article | 0.49x the "
         f"baseline | {results.get('enrichment', {}).get('speedup_vs_baseline')}x |",
         "| story index, 50,000-article window | datasketch `MinHashLSH` keeps a Python set per bucket: at 64 bands "
-        "1,041 MB and 22 s to build (RSS) | band keys in one sorted numpy array, recent ones in a dict merged "
-        "into it | 1,041 MB, 22 s | 191 MB, 3.2 s (37,500 loaded + 12,500 placed) |",
+        "1,041 MB and 22 s to build (RSS) | band keys in sorted numpy runs of at most a million, recent ones in a "
+        "dict merged into the last run; signatures in one array; the window loaded from the Parquet columns "
+        "without a Python object per article | 1,041 MB, 22 s | 118 MB for the copy index, 447 MB with event "
+        "stories (the table above) |",
         "| load test (1,000 sources, 50,000 items in one process) | peak RSS: the story index above | as above | "
         "1,996 MB | 1,039-1,076 MB (three CI runs) |",
         "| store stage | each source's store rewrote the whole day's story index (py-spy on the load test) | one "
