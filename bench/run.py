@@ -447,7 +447,7 @@ def profiles(results: dict[str, Any]) -> list[str]:
         "without a Python object per article | 1,041 MB, 22 s | 118 MB for the copy index, 447 MB with event "
         "stories (the table above) |",
         "| load test (1,000 sources, 50,000 items in one process) | peak RSS: the story index above | as above | "
-        "1,996 MB | 1,039-1,076 MB (three CI runs) |",
+        "1,996 MB | 1,205 MB with event stories (1,446 MB before) |",
         "| store stage | each source's store rewrote the whole day's story index (py-spy on the load test) | one "
         "conditional update per shard | | |",
         "",
