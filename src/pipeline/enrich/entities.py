@@ -182,6 +182,18 @@ def _inside_longer_name(text: str, start: int, end: int, language: str | None = 
     return not (sentence_start and before.group(1).casefold() in _function_words())
 
 
+def _unlabelled_name_before(text: str, start: int, labelled: bytearray) -> bool:
+    """True when a capitalised word that is no function word stands right before `start`, outside every span the
+    model labelled."""
+    before = _PREVIOUS_WORD.search(text, 0, start)
+    if before is None or not before.group(1)[0].isupper() or before.group(1).casefold() in _function_words():
+        return False
+    return labelled.find(1, before.start(1), before.end(1)) == -1
+
+
+_PREFIXED = re.compile(r"[a-z]+[-\u2010]")  # "pro-", "anti-"
+
+
 def _hyphenated(text: str, start: int, end: int) -> bool:
     """True for a word joined to another by a hyphen: "pro-Beijing", "Madrid-based"."""
     return (start > 0 and text[start - 1] in _HYPHENS) or text[end : end + 1] in _HYPHENS
@@ -206,7 +218,11 @@ _PREVIOUS_WORD = re.compile(r"(?<![\w.])([^\W\d_][\w'’]*) $")  # noqa: RUF001
 
 def _from_model(text: str, spans: Iterable[Span], places: Gazetteer, language: str | None) -> list[_Found]:
     found: list[_Found] = []
-    for span in _joined(text, spans):
+    joined = _joined(text, spans)
+    labelled = bytearray(len(text))  # 1 where the model labelled something
+    for span in joined:
+        labelled[span.start : span.end] = b"\x01" * (span.end - span.start)
+    for span in joined:
         kind = _TYPES.get(span.label)
         if kind is None:
             continue
@@ -218,6 +234,13 @@ def _from_model(text: str, spans: Iterable[Span], places: Gazetteer, language: s
         name = text[start:end]
         if kind is EntityType.PLACE and _hyphenated(text, start, end):
             continue  # "pro-Madrid": an adjective made of a place
+        prefixed = _PREFIXED.match(name)
+        if prefixed and places.lookup(name[prefixed.end() :], language):
+            continue  # the same adjective inside the span, whatever its label
+        if kind is EntityType.PLACE and language == "en" and _unlabelled_name_before(text, start, labelled):
+            # "Real Madrid": the model left the name's first word out and read the rest as a place (English only:
+            # Russian opens sentences with a role before a place, "Губернатор Свердловской области")
+            continue
         if kind is EntityType.PLACE and _speaks(text, start, end, places.lookup(name, language)):
             kind = EntityType.PERSON  # "…, a déclaré Fabien Villedieu": who speaks is a person, whatever the model says
         if kind is EntityType.PERSON and _kind_before(text, start):
