@@ -162,3 +162,26 @@ def test_a_soft_c_meets_the_s_other_scripts_write_and_a_hard_one_stays() -> None
     assert name_key("Lucia Vance") == name_key("ルシア・ヴァンス") == name_key("Люсия Ванс")
     assert name_key("Grace Aerospace") == name_key("グレース・エアロスペース")
     assert name_key("Kovac") == name_key("Ковач")  # no vowel after it: the c of a Slavic name is ч
+
+
+def test_a_name_the_model_takes_for_a_place_is_an_organisation_when_the_text_says_it_is_one(
+    places: Gazetteer,
+) -> None:
+    text = (
+        "He joined the Ocean Wardens at 16. Members of the Ocean Wardens live apart. He left the Ocean Wardens "
+        "group in 2010. Volta Hall denies it, and critics of Volta Hall say it is no school. Volta Hall said so."
+    )
+    spans = [Span("LOC", m.start(), m.end()) for m in re.finditer(r"Ocean Wardens", text)]
+    spans += [Span("GPE", m.start(), m.end()) for m in list(re.finditer(r"Volta Hall", text))[:2]]
+    spans.append(Span("ORG", text.rindex("Volta Hall"), text.rindex("Volta Hall") + len("Volta Hall")))
+    found = {(e.type, e.name, e.count) for e in extract_entities(text, spans, places, "en")}
+    assert found >= {(EntityType.ORGANISATION, "Ocean Wardens", 3), (EntityType.ORGANISATION, "Volta Hall", 3)}
+    assert not any(kind is EntityType.PLACE for kind, _, _ in found)
+
+
+def test_a_place_the_gazetteer_knows_keeps_its_readings(places: Gazetteer) -> None:
+    text = "Lisbon beat Porto. Fans filled the streets of Lisbon."
+    first, second = text.index("Lisbon"), text.rindex("Lisbon")
+    spans = [Span("ORG", first, first + 6), Span("GPE", second, second + 6)]
+    found = {(e.type, m.start) for e in extract_entities(text, spans, places, "en") for m in e.mentions}
+    assert (EntityType.PLACE, second) in found

@@ -104,6 +104,7 @@ def extract_entities(
         _inflected_surnames(found, people)
     _merge_acronyms(text, found)
     _national_teams(text, found, places, language)
+    _one_kind_per_name(text, found, places, language)
     entities = _group(text, found, people, language)
     return sorted(entities, key=lambda e: (_TYPE_ORDER[e.type], -e.count, e.mentions[0].start, e.name))
 
@@ -277,6 +278,32 @@ def _national_teams(text: str, found: list[_Found], places: Gazetteer, language:
     for item in found:
         if item.type is EntityType.PLACE and item.name in teams:
             item.type = EntityType.ORGANISATION
+
+
+def _one_kind_per_name(text: str, found: list[_Found], places: Gazetteer, language: str | None) -> None:
+    """A name the gazetteer does not know as a place is an organisation wherever the model calls it a place when
+    it is one somewhere else: the model reads it so, or the text names its kind right after it ("the X group").
+    The model guesses a place from a name's words ("Sea", "Bay"); the gazetteer would know a real one."""
+    organisations = {f.name for f in found if f.type is EntityType.ORGANISATION}
+    surfaces = {text[f.start : f.end]: f.name for f in found if f.type is EntityType.PLACE}
+    organisations |= {name for surface, name in surfaces.items() if _kind_after(text, surface)}
+    for item in found:
+        if item.type is EntityType.PLACE and item.name in organisations and places.lookup(item.name, language) is None:
+            item.type = EntityType.ORGANISATION
+
+
+def _kind_after(text: str, surface: str) -> bool:
+    """True when the text writes `surface` before a word that says it is an organisation, anywhere."""
+    at = text.find(surface)
+    while at != -1:
+        if (at == 0 or not text[at - 1].isalnum()) and _KIND_AFTER.match(text, at + len(surface)):
+            return True
+        at = text.find(surface, at + 1)
+    return False
+
+
+# Lower-case words after a name that say it is an organisation (not "police" or "council": a place has those).
+_KIND_AFTER = re.compile(r" (?:group|organi[sz]ation|movement|church|sect|company|firm|party)\b")
 
 
 # Between two teams: a score, or a result verb with a score or a word between ("defeated debutants").
