@@ -8,7 +8,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from anyascii import anyascii
 
@@ -175,10 +175,10 @@ def _inside_longer_name(text: str, start: int, end: int, language: str | None = 
     after = _NEXT_WORD.match(text, end)
     if after and after.group(1)[0].isupper():
         return True
-    before = _PREVIOUS_WORD.search(text, 0, start)
+    before = _previous_word(text, start)
     if before is None or not before.group(1)[0].isupper():
         return False
-    sentence_start = before.start(1) == 0 or text[: before.start(1)].rstrip()[-1:] in '.!?\n"“«„'
+    sentence_start = _before(text, before.start(1)).rstrip()[-1:] in '.!?\n"“«„'
     # A capitalised word opening a sentence is part of the name unless it is a function word ("In", "The").
     return not (sentence_start and before.group(1).casefold() in _function_words())
 
@@ -186,7 +186,7 @@ def _inside_longer_name(text: str, start: int, end: int, language: str | None = 
 def _unlabelled_name_before(text: str, start: int, labelled: bytearray) -> bool:
     """True when a capitalised word that is no function word stands right before `start`, outside every span the
     model labelled."""
-    before = _PREVIOUS_WORD.search(text, 0, start)
+    before = _previous_word(text, start)
     if before is None or not before.group(1)[0].isupper() or before.group(1).casefold() in _function_words():
         return False
     return labelled.find(1, before.start(1), before.end(1)) == -1
@@ -215,6 +215,16 @@ _HYPHENS = frozenset("-\u2010")
 _LONGEST_WORD = 40
 _NEXT_WORD = re.compile(r" ([^\W\d_][\w'’]*)")  # noqa: RUF001
 _PREVIOUS_WORD = re.compile(r"(?<![\w.])([^\W\d_][\w'’]*) $")  # noqa: RUF001
+
+
+def _previous_word(text: str, start: int) -> re.Match[str] | None:
+    # Looked for in the few characters before `start`: a search from 0 would cost the whole text each time.
+    return _PREVIOUS_WORD.search(text, max(0, start - _LONGEST_WORD - 1), start)
+
+
+def _before(text: str, start: int) -> str:
+    """The few characters before `start`, enough to see what ends there."""
+    return text[max(0, start - _LONGEST_WORD) : start]
 
 
 def _from_model(text: str, spans: Iterable[Span], places: Gazetteer, language: str | None) -> list[_Found]:
@@ -336,7 +346,7 @@ def _kind_before(text: str, start: int) -> bool:
     match = _KIND_BEFORE.search(text, max(0, start - 20), start)
     if match is None:
         return False
-    before = _PREVIOUS_WORD.search(text, 0, match.start())
+    before = _previous_word(text, match.start())
     named = before is not None and before.group(1)[0].isupper() and not _sentence_start(text, before.start(1))
     return not text[match.start()].isupper() and not named
 
@@ -399,7 +409,7 @@ def _noun_language_names(text: str, places: Gazetteer, language: str | None) -> 
 
 
 def _sentence_start(text: str, start: int) -> bool:
-    return start == 0 or text[:start].rstrip()[-1:] in '.!?\n:"“„«'
+    return _before(text, start).rstrip()[-1:] in '.!?\n:"“„«'
 
 
 _AFTER_ARTICLE = re.compile(
@@ -621,6 +631,7 @@ def _link_scripts(groups: dict[tuple[EntityType, str], tuple[str | None, dict[in
             groups[(kind, target)][1].update(groups.pop((kind, name))[1])
 
 
+@lru_cache(maxsize=1 << 16)  # the same names recur across a day's articles and stories
 def name_key(name: str) -> str:
     """A name reduced to what its spellings in Latin, Cyrillic and katakana share: transliterated, its consonants
     only, l as r and m as n (katakana has neither l nor a final m), v and w dropped (written ウォ, В or W), German
@@ -730,7 +741,7 @@ def _by_form(text: str) -> list[_Found]:
             if name:
                 found.append(_Found(EntityType.ORGANISATION, name[0], name[1], text[name[0] : name[1]]))
                 found.append(_Found(EntityType.ORGANISATION, match.start(1), match.end(1), inner))
-        elif (before := _ACRONYM_BEFORE.search(text, 0, match.start())) and (
+        elif (before := _ACRONYM_BEFORE.search(text, max(0, match.start() - _LONGEST_WORD), match.start())) and (
             name := _initialled([(m.start(), m.end(), m.group()) for m in _RUN_TOKEN.finditer(inner)], before.group())
         ):
             # "CEI (Italian Episcopal Conference)": the acronym first, its words in brackets

@@ -69,9 +69,10 @@ def _content_runs(text: str, stop: frozenset[str]) -> list[list[tuple[str, int]]
     last_end = 0
     for match in _WORD.finditer(text):
         word = _POSSESSIVE.sub("", match.group()).strip("'’-")  # noqa: RUF001
-        gap = text[last_end : match.start()]
         folded = word.casefold()
-        if current and (_BREAK.search(gap) or folded in stop or len(word) < 3):
+        spaced = match.start() - last_end == 1 and text[last_end] == " "  # most gaps: nothing to look for
+        broken = not spaced and _BREAK.search(text, last_end, match.start())
+        if current and (broken or folded in stop or len(word) < 3):
             runs.append(current)
             current = []
         if folded not in stop and len(word) >= 3:

@@ -9,8 +9,10 @@ that ends "… - Kamikawa said."
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterator
+from functools import lru_cache
 
 from pipeline.models import Entity, EntityType, Quote
 
@@ -178,7 +180,7 @@ def _last_person_before(text: str, position: int, entities: list[Entity], gender
         return None
     before = text[max(0, position - 3) : position].rstrip()
     if not before or before[-1] in '.!?”"»\n':
-        opening = max((m.end() for m in _SENTENCE.finditer(text, 0, max(0, position - 1))), default=0)
+        opening = _last_sentence_end(text, max(0, position - 1))
         previous = [name for at, name in people if at >= _sentence_start(text, opening)]
         if previous:
             return previous[0]
@@ -187,7 +189,20 @@ def _last_person_before(text: str, position: int, entities: list[Entity], gender
 
 def _sentence_start(text: str, end: int) -> int:
     """Where the sentence that ends at `end` starts."""
-    return max((m.end() for m in _SENTENCE.finditer(text, 0, max(0, end - 2))), default=0)
+    return _last_sentence_end(text, max(0, end - 2))
+
+
+def _last_sentence_end(text: str, limit: int) -> int:
+    """Where the last sentence ending before `limit` ends, its following spaces counted up to `limit`; 0 if none."""
+    breaks = _sentence_breaks(text)
+    k = bisect_left(breaks, (limit,)) - 1
+    return min(breaks[k][1], limit) if k >= 0 else 0
+
+
+@lru_cache(maxsize=4)
+def _sentence_breaks(text: str) -> tuple[tuple[int, int], ...]:
+    """(start, end) of the spaces after each sentence of `text`: read once per article, not once per quote."""
+    return tuple((m.start() + (text[m.start()] in _CLOSING), m.end()) for m in _SENTENCE.finditer(text))
 
 
 def _genders(text: str, entities: list[Entity]) -> dict[str, str]:
@@ -198,8 +213,9 @@ def _genders(text: str, entities: list[Entity]) -> dict[str, str]:
     votes: dict[str, Counter[str]] = {}
     previous: list[str] = []
     start = 0
-    for end in [m.end() for m in _SENTENCE.finditer(text)] + [len(text)]:
-        named = [(at, name) for at, name in mentions if start <= at < end]
+    starts = [at for at, _ in mentions]
+    for end in [*(end for _, end in _sentence_breaks(text)), len(text)]:
+        named = mentions[bisect_left(starts, start) : bisect_left(starts, end)]
         opening = _SUBJECT.match(text, start)
         if opening and previous:
             votes.setdefault(previous[0], Counter())[_PRONOUN_GENDER[opening.group(1).casefold()]] += 1
@@ -217,6 +233,7 @@ def _genders(text: str, entities: list[Entity]) -> dict[str, str]:
 
 
 _SENTENCE = re.compile(r"(?<=[.!?])[\"”»]?\s+")
+_CLOSING = '"”»'
 _SUBJECT = re.compile(r"[\"“«„]?(He|She|Il|Elle|Он|Она|Він|Вона)\b")
 
 
