@@ -40,6 +40,8 @@ _DASH = r"[-–—]"  # noqa: RUF001
 _ABBREVIATION = r"(?:\b(?:Mr|Mrs|Ms|Dr|Sen|Rep|Gov|Gen|Lt|Col|Capt|Prof|Jr|Sr|St|U\.S|U\.K|U\.N)\.)"
 _IN_ATTRIBUTION = rf"(?:{_ABBREVIATION}|[^.!?{_OPEN}{_CLOSE}])"
 _ATTRIBUTION = rf"(?P<attr>{_IN_ATTRIBUTION}{{0,80}}?\b(?:{_VERB})\b(?:{_ABBREVIATION}|[^.!?{_OPEN}]){{0,80}})"
+# A paragraph of quoted words closed by a dash and the speaker: "… - Kamikawa said."
+_DASHED = re.compile(rf"^(?P<quote>[^{_OPEN}{_CLOSE}]{{8,}}?[.!?…])\s+{_DASH}\s+{_ATTRIBUTION}\.?$", re.IGNORECASE)
 _PATTERNS = [
     # “…,” Kamikawa said.   «…», — заявив Кулеба.   « … », a déclaré Macron.
     re.compile(rf"{_QUOTED}[,.]?\s*(?:{_DASH}\s*)?{_ATTRIBUTION}[.!?]", re.IGNORECASE),
@@ -53,8 +55,7 @@ _PATTERNS = [
         rf"(?P<attr>(?:^|(?<=[.!?]\s)|(?<=[.!?][{_CLOSE}]\s)){_IN_ATTRIBUTION}{{0,100}}?\b(?:{_VERB})\b[^.!?{_OPEN}]{{0,60}}?)[:,]?\s*{_QUOTED}",
         re.IGNORECASE,
     ),
-    # A paragraph of quoted words closed by a dash and the speaker: "… - Kamikawa said."
-    re.compile(rf"^(?P<quote>[^{_OPEN}{_CLOSE}]{{8,}}?[.!?…])\s+{_DASH}\s+{_ATTRIBUTION}\.?$", re.IGNORECASE),
+    _DASHED,
     # A paragraph that is only a quotation, with no one named: kept, with no speaker guessed.
     re.compile(rf"^(?P<attr>){_QUOTED}$"),
 ]
@@ -77,6 +78,7 @@ _ACCORDING = re.compile(
     rf"(?P<quote>\w[^.!?{_OPEN}]{{12,}}[.!?])",
     re.IGNORECASE,
 )
+_SEARCHES = [(p, True) for p in _PATTERNS] + [(_INDIRECT, False), (_ACCORDING, False)]
 _PRONOUNS = re.compile(
     r"\b(?:he|she|they|the \w+ (?:minister|diplomat|president|spokesman|spokeswoman|spokesperson|official|chancellor|"
     r"leader|chief|secretary|ambassador|envoy)|the (?:minister|diplomat|president|spokesman|spokeswoman|spokesperson|"
@@ -96,7 +98,10 @@ def extract_quotes(text: str, entities: list[Entity]) -> list[Quote]:
     quotes: list[Quote] = []
     taken: list[tuple[int, int]] = []
     for offset, paragraph in _paragraphs(text):
-        for pattern, direct in [(p, True) for p in _PATTERNS] + [(_INDIRECT, False), (_ACCORDING, False)]:
+        quoted = any(mark in paragraph for mark in _OPEN)  # most paragraphs quote no one: their patterns can't match
+        for pattern, direct in _SEARCHES:
+            if direct and not quoted and pattern is not _DASHED:
+                continue
             for match in pattern.finditer(paragraph):
                 start, end = offset + match.start("quote"), offset + match.end("quote")
                 if any(s < end and start < e for s, e in taken):
