@@ -301,3 +301,36 @@ def test_country_names_in_english_are_configurable() -> None:
     [article] = renamed.enrich([_article("Visit", "The minister flew from Czechia to Prague and back to Czechia.")])
     assert {e.name for e in article.entities if e.type is EntityType.PLACE} == {"Czech Republic", "Prague"}
     assert renamed.provenance["entities"] != Enricher.from_settings(Settings()).provenance["entities"]
+
+
+def test_reported_speech_through_initials_participles_and_inflected_surnames(engine: Enricher) -> None:
+    [english] = engine.enrich(
+        [
+            _article(
+                "Mission",
+                "NASA administrator J. Rivera Holt said the lunar lander would fly before the end of next year.",
+                "The World Health Organization (WHO) lowered its estimate for the season on Tuesday, warning that "
+                "hospitals would fill up by the spring.",
+            )
+        ]
+    )
+    speakers = [(q.text[:12], q.speaker) for q in english.quotes]
+    assert speakers == [("the lunar la", "J. Rivera Holt"), ("hospitals wo", "World Health Organization")]
+    ukrainian = _article(
+        "Врожай",
+        "Збір зерна завершили раніше, ніж торік. Аграрій Петро Мельничук прогнозує падіння цін.",  # noqa: RUF001
+        "За словами Мельничука, ціни на кукурудзу впадуть восени.",  # noqa: RUF001
+    ).model_copy(update={"language": "uk"})
+    [enriched] = engine.enrich([ukrainian])
+    assert [(q.text[:4], q.speaker) for q in enriched.quotes] == [("ціни", "Петро Мельничук")]
+
+
+def test_given_names_are_no_inflected_places_and_a_preposition_governs_the_word_after_it(engine: Enricher) -> None:
+    article = _article(
+        "Ринок",
+        "Економістка з Вінниці Ірина Ткачук сказала, що попит на житло зростає. Вона працює у Києві.",  # noqa: RUF001
+    ).model_copy(update={"language": "uk"})
+    [enriched] = engine.enrich([article])
+    assert {e.name for e in enriched.entities if e.type is EntityType.PERSON} == {"Ірина Ткачук"}
+    assert {e.name for e in enriched.entities if e.type is EntityType.PLACE} == {"Kyiv"}
+    assert [q.speaker for q in enriched.quotes] == ["Ірина Ткачук"]

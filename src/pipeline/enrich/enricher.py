@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["RULES_VERSION", "Enricher", "load_spacy"]
 
 # Bump when the rules in entities/quotes/keywords/summary change, so stored articles are enriched again.
-RULES_VERSION = "5"
+RULES_VERSION = "6"
 _BATCH = 16  # articles per model batch
 _GAP = "\n\n"
 

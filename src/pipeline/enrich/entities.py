@@ -360,23 +360,44 @@ def _names(text: str, places: Gazetteer, language: str | None) -> list[_Found]:
     if language == "ja":
         return [_Found(EntityType.PERSON, m.start(), m.end(), m.group()) for m in _KATAKANA_NAME.finditer(text)]
     stop = _function_words()
+
+    def not_a_name(word: str) -> bool:
+        return word.casefold() in stop or word.isupper() or bool(places.lookup(word, language))
+
     found: list[_Found] = []
     for run in _NAME_RUN.finditer(text):
-        words = run.group().split()
         if _OF_NAME.match(text, run.end()):
             continue  # "Instituto Nacional de Estadística": the start of an institution's name
-        if len(words) > _LONGEST_NAME or any(
-            w.casefold() in stop or w.isupper() or places.lookup(w, language) or places.lookup_inflected(w)
-            for w in words
-        ):
+        words = [(m.start(), m.group()) for m in _WORD_IN_RUN.finditer(run.group())]
+        while words and (not_a_name(words[0][1]) or places.lookup_inflected(words[0][1])):
+            words = words[1:]  # "НАТО Олег Ковальчук", "Києва Наталія Савчук": a place, then the name  # noqa: RUF003
+        if _role_or_place_first(text, run.start(), words):
+            words = words[1:]
+        if not 1 < len(words) <= _LONGEST_NAME or any(not_a_name(w) or places.lookup_inflected(w) for _, w in words):
             continue
-        kind = (
-            EntityType.ORGANISATION
-            if _KIND_BEFORE.search(text, max(0, run.start() - 20), run.start())
-            else EntityType.PERSON
-        )
-        found.append(_Found(kind, run.start(), run.end(), run.group()))  # "компании Агрохолдинг Восток"
+        start = run.start() + words[0][0]
+        kind = EntityType.ORGANISATION if _KIND_BEFORE.search(text, max(0, start - 20), start) else EntityType.PERSON
+        found.append(_Found(kind, start, run.end(), text[start : run.end()]))  # "компании Агрохолдинг Восток"
     return found
+
+
+_WORD_IN_RUN = re.compile(r"\S+")
+
+
+def _role_or_place_first(text: str, start: int, words: list[tuple[int, str]]) -> bool:
+    """True for three Cyrillic words that are no name with its patronymic ("Олег Петрович Ковальчук"): a role or
+    a place, then a name ("Аграрій Петро Мельничук", "з Полтави Наталія Савчук"), unless a kind of organisation
+    stands before them."""
+    return (
+        len(words) == _LONGEST_NAME
+        and _CYRILLIC_NAME.match(words[1][1]) is not None
+        and not _PATRONYMIC.search(words[1][1])
+        and not _KIND_BEFORE.search(text, max(0, start - 20), start)
+    )
+
+
+_CYRILLIC_NAME = re.compile(r"[А-ЯЁІЇЄҐ]")  # noqa: RUF001
+_PATRONYMIC = re.compile(r"(?:ович|евич|йович|ївна|івна|овна|евна|ична)\w{0,3}$")
 
 
 # A kind of organisation written before its name, in the languages without a model: "компании X", "la empresa X".

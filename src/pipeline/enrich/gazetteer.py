@@ -110,7 +110,7 @@ class Gazetteer:
         candidates = []
         for name, place in self._stems.get(consonants, []):
             same = max(2, len(name) - 2)  # "Київ"/"Києві", "Харків"/"Харкові": only the last letters change
-            if name[:same] == key[:same] and -1 <= len(key) - len(name) <= _LONGEST_ENDING:
+            if name[:same] == key[:same] and -1 <= len(key) - len(name) <= _LONGEST_ENDING and _inflects(name, key):
                 candidates.append((len(_common_prefix(name, key)), place))
         # The name sharing most letters: "Китае" is "Китай" (China), not "Кито" (Quito).
         return max(candidates, key=lambda c: c[0])[1] if candidates else None
@@ -150,6 +150,34 @@ _CYRILLIC = re.compile(r"[а-яёіїєґ]", re.IGNORECASE)  # noqa: RUF001
 _NOT_CONSONANTS = re.compile(r"[аеєиіїоуюяыэёйьъ'ʼ’]")  # noqa: RUF001
 _MIN_CONSONANTS = 2
 _LONGEST_ENDING = 3
+
+
+def _inflects(name: str, word: str) -> bool:
+    """True when `word` is `name` with a case ending: after the whole name ("Харків" -> "Харкова"), in place of
+    its last vowel or soft sign ("Одеса" -> "Одеси", "Казань" -> "Казани"), or after the vowel of its last
+    syllable alternates or drops ("Київ" -> "Києві", "Львів" -> "Львова", "Єгипет" -> "Єгипту"). So a given
+    name that shares a place's consonants is no inflection of it: "Ірина" is not "Іран", nor "Наталія" "Натал"."""
+    stem = len(_common_prefix(name, word))
+    rest, ending = name[stem:], word[stem:]
+    if not rest:
+        return ending in _CASE_ENDINGS
+    if len(rest) == 1 and rest in _FINAL_VOWELS:
+        return ending in _CASE_ENDINGS
+    if len(rest) != 2 or rest[0] not in _ALTERNATING:  # a vowel and the consonant after it
+        return False
+    alternated = ending[:1] in _ALTERNATED and ending[1:2] == rest[1] and ending[2:] in _CASE_ENDINGS
+    dropped = ending[:1] == rest[1] and ending[1:] in _CASE_ENDINGS  # "Єгипет" -> "Єгипту", "Орёл" -> "Орла"
+    return alternated or dropped
+
+
+# Case endings of Ukrainian and Russian nouns, singular and plural (the nominative is the name itself: "").
+_CASE_ENDINGS = frozenset({
+    "", "а", "я", "у", "ю", "і", "ї", "и", "ы", "е", "є", "ом", "ем", "єм", "ой", "ей", "ою", "ею", "ові", "еві",  # noqa: RUF001
+    "єві", "ах", "ях", "ам", "ям", "ами", "ями", "ів", "ев", "ов",  # noqa: RUF001
+})  # fmt: skip
+_FINAL_VOWELS = frozenset("аяоеєиіїыуюйь")
+_ALTERNATING = frozenset("іїоеё")  # Ukrainian і in a last closed syllable was о or е: "Львів", "Львова"  # noqa: RUF003
+_ALTERNATED = frozenset("оеєіи")
 
 
 def _common_prefix(a: str, b: str) -> str:

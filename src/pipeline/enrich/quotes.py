@@ -37,7 +37,10 @@ _OPEN, _CLOSE = '“"«„', '”"»“'
 _QUOTED = rf"[{_OPEN}]\s?(?P<quote>[^{_OPEN}{_CLOSE}]{{8,}}?)\s?[{_CLOSE}]"
 _DASH = r"[-–—]"  # noqa: RUF001
 # An abbreviation's full stop does not end the attribution: "Sen. Jane Doe said", "the U.S. envoy said".
-_ABBREVIATION = r"(?:\b(?:Mr|Mrs|Ms|Dr|Sen|Rep|Gov|Gen|Lt|Col|Capt|Prof|Jr|Sr|St|U\.S|U\.K|U\.N)\.)"
+# ... nor does an initial before a name: "ISRO chairman S. Somanath said".
+_ABBREVIATION = (
+    r"(?:\b(?:Mr|Mrs|Ms|Dr|Sen|Rep|Gov|Gen|Lt|Col|Capt|Prof|Jr|Sr|St|U\.S|U\.K|U\.N)\.|(?-i:\b[A-Z]\.(?=\s[A-Z])))"
+)
 _IN_ATTRIBUTION = rf"(?:{_ABBREVIATION}|[^.!?{_OPEN}{_CLOSE}])"
 _ATTRIBUTION = rf"(?P<attr>{_IN_ATTRIBUTION}{{0,80}}?\b(?:{_VERB})\b(?:{_ABBREVIATION}|[^.!?{_OPEN}]){{0,80}})"
 # A paragraph of quoted words closed by a dash and the speaker: "… - Kamikawa said."
@@ -66,8 +69,9 @@ _NOT_A_CLAUSE = (
 )
 # "X said (that) …": only when X resolves to a person or organisation of the article.
 _INDIRECT = re.compile(
-    rf"(?P<attr>(?:^|(?<=[.!?]\s))[^.!?{_OPEN}{_CLOSE}]{{0,80}}?\b(?:said|says|told \w+|added|stated|warned|"
-    rf"announced|claimed|argued|insisted|sagte|erklärte|a déclaré|a affirmé|dijo|заявил|заявив|заявила|"
+    rf"(?P<attr>(?:^|(?<=[.!?]\s)){_IN_ATTRIBUTION}{{0,120}}?\b(?:said|says|told \w+|added|stated|warned|"
+    rf"announced|claimed|argued|insisted|(?:warning|saying|adding|noting|arguing|insisting|claiming) that|"
+    rf"sagte|erklärte|a déclaré|a affirmé|dijo|заявил|заявив|заявила|"
     rf"сказал|сказала|сказав|отметил|отметила|добавил|добавила|додав|додала|зазначив|зазначила)\b)"
     rf",? (?:(?:that|dass|que|что|що) )?(?!{_NOT_A_CLAUSE}\b)(?P<quote>\w[^.!?{_OPEN}]{{12,}}[.!?])",
     re.IGNORECASE,
@@ -144,6 +148,8 @@ def _speaker(
         ]
         if named:
             return min(named)[1]
+        if kind is EntityType.PERSON and (inflected := _inflected_person(text, attr_start, end, entities)):
+            return inflected
     pronoun = _PRONOUNS.search(text, attr_start, end)
     if pronoun:
         gender = _PRONOUN_GENDER.get(pronoun.group().casefold())
@@ -160,6 +166,22 @@ def _speaker(
 
 
 _VERB_WORD = re.compile(rf"\b(?:{_VERB})\b", re.IGNORECASE)
+
+
+def _inflected_person(text: str, start: int, end: int, entities: list[Entity]) -> str | None:
+    """The person whose surname a word in start:end is, in another grammatical case: "за словами Ковальчука"
+    names Олег Ковальчук (the surname, then at most three lower-case letters of an ending)."""
+    surnames = {e.name.split()[-1]: e.name for e in entities if e.type is EntityType.PERSON and " " in e.name}
+    for word in _CAPITALISED_WORD.findall(text, start, end):
+        for surname, name in surnames.items():
+            ending = word[len(surname) :]
+            if word.startswith(surname) and 0 < len(ending) <= _LONGEST_ENDING and ending.islower():
+                return name
+    return None
+
+
+_CAPITALISED_WORD = re.compile(r"\b[A-ZÀ-ÖØ-ÞА-ЯЁЇІЄҐ][\w'’-]+")  # noqa: RUF001
+_LONGEST_ENDING = 3
 
 
 def _known_person(name: str, entities: list[Entity]) -> str | None:
