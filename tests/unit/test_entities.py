@@ -128,6 +128,14 @@ def test_countries_that_play_each_other_are_teams(places: Gazetteer) -> None:
     assert (EntityType.PLACE, "Oslo") in found  # where they played stays a place
 
 
+def test_a_side_that_is_no_country_plays_a_country(places: Gazetteer) -> None:
+    text = "Group D - Ghana 0-2 Scotland\n\nGhana met Scotland in Leeds. Scotland scored twice after the break."
+    spans = [Span("GPE", m.start(), m.end()) for m in re.finditer(r"Ghana|Scotland|Leeds", text)]
+    found = {(e.type, e.name) for e in extract_entities(text, spans, places, "en")}
+    assert {(EntityType.ORGANISATION, "Ghana"), (EntityType.ORGANISATION, "Scotland")} <= found
+    assert (EntityType.PLACE, "Leeds") in found
+
+
 def test_countries_that_do_not_play_stay_places(places: Gazetteer) -> None:
     text = "Norway and Portugal signed a fisheries accord in Oslo on Monday."
     spans = [Span("GPE", m.start(), m.end()) for m in re.finditer(r"Norway|Portugal|Oslo", text)]

@@ -273,16 +273,15 @@ def _from_model(text: str, spans: Iterable[Span], places: Gazetteer, language: s
 
 
 def _national_teams(text: str, found: list[_Found], places: Gazetteer, language: str | None) -> None:
-    """Countries that play in the article are its teams, organisations wherever it names them: two countries
-    on either side of a score ("Sweden 1-0 Korea Republic") or of a result ("Belgium defeated Panama")."""
-    countries = sorted(
-        (f for f in found if f.type is EntityType.PLACE and (p := places.lookup(f.name, language)) and p.is_country),
-        key=lambda f: f.start,
-    )
+    """Countries that play in the article are its teams, organisations wherever it names them: two places, one
+    of them a country, on either side of a score ("Sweden 1-0 Korea Republic", "Tunisia 1-2 England") or of a
+    result ("Belgium defeated Panama")."""
+    named = sorted((f for f in found if f.type is EntityType.PLACE), key=lambda f: f.start)
+    countries = {f.name for f in named if (p := places.lookup(f.name, language)) and p.is_country}
     teams = {
         name
-        for first, second in itertools.pairwise(countries)
-        if _RESULT.fullmatch(text, first.end, second.start)
+        for first, second in itertools.pairwise(named)
+        if (first.name in countries or second.name in countries) and _RESULT.fullmatch(text, first.end, second.start)
         for name in (first.name, second.name)
     }
     for item in found:
