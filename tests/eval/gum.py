@@ -22,6 +22,7 @@ with their title, or a tail of those: "Cres Eastman", "Professor Eastman").
 
 from __future__ import annotations
 
+import html
 import re
 import tarfile
 from dataclasses import dataclass, field, replace
@@ -120,7 +121,9 @@ def _countries() -> set[str]:
     import pycountry
     from babel import Locale
 
-    names = set(Locale.parse("en").territories.values())
+    # Babel's territories include groupings ("United Nations", "European Union", "World"): countries only.
+    territories = Locale.parse("en").territories
+    names = {name for code, name in territories.items() if pycountry.countries.get(alpha_2=code)}
     names |= {getattr(c, a) for c in pycountry.countries for a in ("name", "common_name") if hasattr(c, a)}
     return {n.replace(" ", "_") for n in names}
 
@@ -219,9 +222,10 @@ def _tokens(xml: str) -> tuple[list[_Token], list[tuple[int, int]], str, set[int
             continue
         if in_word and len(tokens) > word_start:
             glued.add(len(tokens))
-        tokens.append(_Token(cols[0], cols[1], cols[2], cols[4], cols[5], 0, 0, sentence))
+        word = html.unescape(cols[0])  # the XML escapes "&" as "&amp;"
+        tokens.append(_Token(word, cols[1], cols[2], cols[4], cols[5], 0, 0, sentence))
         if in_head:
-            title_tokens.append(cols[0])
+            title_tokens.append(word)
     return tokens, quotations, " ".join(title_tokens), breaks, glued
 
 
@@ -379,11 +383,14 @@ def score_gum(docs: list[GumDocument], articles: list[Article]) -> GumScores:
     """Score enriched `articles` (one per document, same text) against the documents' gold."""
     scores = GumScores({kind.value: Score() for kind in _TYPES.values()} | {"entities": Score()})
     for doc, article in zip(docs, articles, strict=True):
+        gold_spans = {(start, end) for _, start, end in doc.mentions}
+        # A prediction on a named mention GUM gives no identity is neither right nor wrong, unless the span is
+        # also gold: then a wrong type is an error.
         found = {
             (e.type, m.start, m.end)
             for e in article.entities
             for m in e.mentions
-            if (m.start, m.end) not in doc.unscored or (e.type, m.start, m.end) in doc.mentions
+            if (m.start, m.end) not in doc.unscored or (m.start, m.end) in gold_spans
         }
         for kind in _TYPES.values():
             expected = {g for g in doc.mentions if g[0] is kind}
