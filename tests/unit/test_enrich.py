@@ -334,3 +334,11 @@ def test_given_names_are_no_inflected_places_and_a_preposition_governs_the_word_
     assert {e.name for e in enriched.entities if e.type is EntityType.PERSON} == {"Ірина Ткачук"}
     assert {e.name for e in enriched.entities if e.type is EntityType.PLACE} == {"Kyiv"}
     assert [q.speaker for q in enriched.quotes] == ["Ірина Ткачук"]
+
+
+def test_an_inflected_place_after_a_capitalised_word_is_a_place(engine: Enricher) -> None:
+    article = _article("Місто", "Мер Львова відкрив міст. Голова Харкова приїхав пізніше.").model_copy(  # noqa: RUF001
+        update={"language": "uk"}
+    )
+    [enriched] = engine.enrich([article])
+    assert {e.name for e in enriched.entities if e.type is EntityType.PLACE} == {"Lviv", "Kharkiv"}

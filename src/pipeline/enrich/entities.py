@@ -83,7 +83,9 @@ def extract_entities(
     covered: dict[int, _Found] = {p: f for f in found for p in range(f.start, f.end)}
     removed: set[int] = set()
     for hit in places.find(text, language):
-        if _inside_longer_name(text, hit.start, hit.end, language):
+        # A place in another grammatical case is no word of a longer name: "Мер Києва" is Kyiv's mayor.  # noqa: RUF003
+        inflected = places.lookup(text[hit.start : hit.end], language) is None
+        if not inflected and _inside_longer_name(text, hit.start, hit.end, language):
             continue  # "Real Madrid", "pro-Beijing", "Salem Ahmed": a word of another name, not the place
         overlapping = list({id(f): f for p in range(hit.start, hit.end) if (f := covered.get(p))}.values())
         overlapping = [f for f in overlapping if id(f) not in removed]
@@ -94,6 +96,8 @@ def extract_entities(
             continue  # a person's name ("Georgia Smith", "Paris said")
         if overlapping and not hit.place.major and not (same and overlapping[0].type is EntityType.PLACE):
             continue  # the model's reading of a small city's name ("Charlotte said") stands
+        if overlapping and inflected and not same:
+            continue  # the model's longer name: "Свердловской области" is a region, not Свердловск (Yekaterinburg)
         removed |= {id(f) for f in overlapping}
         found.append(_Found(EntityType.PLACE, hit.start, hit.end, hit.place.name, hit.place.country))
     found = [f for f in found if id(f) not in removed]
