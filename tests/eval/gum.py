@@ -8,10 +8,12 @@ found by the words of its identity ("US President Barack Obama" -> "Barack Obama
 in a mention that is a name alone, without them ("Bruce Wayne" for Batman), for a place written with its region
 the words of its identity ("Irving, Texas" -> "Irving"; Texas is a mention of its own); GUM types a country by its
 role (an organization when it acts), news NER calls it a place, so a mention whose identity GUM marks as a place
-anywhere, or names a country, is a place. The match is then strict: same characters, same type. A prediction on a named
-mention without an identity (a person with no Wikipedia article) is left out: GUM does not say it is wrong. So
-are a person mention without the person's name ("Tunisia's coach", "the President") and, as news NER marks the
-outermost name only, a name inside another ("Southern Indiana" in "University of Southern Indiana").
+anywhere, or names a country, is a place. A name is gold once, as the innermost mention that gives it ("L. Ron
+Hubbard" in "the organization founded by ... L. Ron Hubbard" is the person, not the Sea Org). The match is then
+strict: same characters, same type. A prediction on a named mention without an identity (a person with no
+Wikipedia article) is left out: GUM does not say it is wrong. So are a person mention without the person's name
+("Tunisia's coach", "the President") and, as news NER marks the outermost name only, a name inside another
+("Southern Indiana" in "University of Southern Indiana").
 
 Gold speakers: each quotation of four words or more (`<q>` or `<quote>`) whose sentence, or the sentence
 before when that one ends in "," or ":", has a speech verb outside the quotation with a subject (the `nsubj`
@@ -141,31 +143,37 @@ def _document(stem: str, xml: str, conll: str, places: set[str], nouns: set[str]
     tokens, quotations, title, breaks, glued = _tokens(xml)
     text = _join(tokens, breaks, glued)
     mentions = _mentions(conll, len(tokens))
-    gold: set[tuple[EntityType, int, int]] = set()
+    # A name is gold once, as the innermost mention giving it ("L. Ron Hubbard" in "the organization founded by
+    # ... L. Ron Hubbard" is the person, not the Sea Org): its span -> (that mention's length, type; None: unscored).
+    owners: dict[tuple[int, int], tuple[int, EntityType | None]] = {}
     unscored: set[tuple[int, int]] = set()
     names: dict[int, set[str]] = {}
     identity: dict[int, str] = {}
     for kind, chain, ident, first, last in mentions:
         if ident:
             identity[chain] = ident
+        inside = _inside(mentions, chain, first, last)
         if kind == "person":
-            span = _person_span(tokens, first, last, ident, _nested(mentions, chain, first, last), nouns)
+            span = _person_span(tokens, first, last, ident, {i for a, b in inside for i in range(a, b + 1)}, nouns)
         else:
-            span = _place_span(tokens, first, last, ident)
+            span = _place_span(tokens, first, last, ident, {a for a, _ in inside})
         described = kind == "person" and ident and span is None  # "Tunisia's coach", "the President": no name
         span = span or _name_span(tokens, first, last)
-        if described and span:
-            unscored.add((tokens[span[0]].start, tokens[span[1]].end))
-        elif kind in _TYPES and ident and span:
+        typed = None
+        if span and kind in _TYPES and ident and not described:
             # GUM types a country by its role (an organization when it acts); news NER calls it a place anywhere.
             typed = EntityType.PLACE if ident in places else _TYPES[kind]
-            gold.add((typed, tokens[span[0]].start, tokens[span[1]].end))
             names.setdefault(chain, set()).add(text[tokens[span[0]].start : tokens[span[1]].end])
-        elif span:
-            unscored.add((tokens[span[0]].start, tokens[span[1]].end))
+        if span:
+            where, held = (tokens[span[0]].start, tokens[span[1]].end), (last - first, typed)
+            if typed is None:
+                unscored.add(where)
+            if where not in owners or (held[0], typed is None) < (owners[where][0], owners[where][1] is None):
+                owners[where] = held  # the innermost mention; of two as long, one with a type
         run = _name_span(tokens, first, last) if kind == "person" else None
         if run:  # a speaker may be named as the text names them: "Cres Eastman" for Creswell Eastman
             names.setdefault(chain, set()).update(text[tokens[i].start : tokens[run[1]].end] for i in range(*run))
+    gold = {(typed, start, end) for (start, end), (_, typed) in owners.items() if typed}
     # News NER marks the outermost name only ("University of Southern Indiana", not also "Southern Indiana"):
     # a name inside another is neither right nor wrong.
     inner = {g for g in gold if any(o[1] <= g[1] and g[2] <= o[2] and o[1:] != g[1:] for o in gold)}
@@ -298,14 +306,11 @@ def _name_span(tokens: list[_Token], first: int, last: int) -> tuple[int, int] |
     return start, end
 
 
-def _nested(mentions: list[tuple[str, int, str, int, int]], chain: int, first: int, last: int) -> set[int]:
-    """Tokens of the mentions of other chains inside this one ("US" in "US President Barack Obama")."""
-    return {
-        i
-        for _, other, _, a, b in mentions
-        if other != chain and first <= a and b <= last and (a, b) != (first, last)
-        for i in range(a, b + 1)
-    }
+def _inside(mentions: list[tuple[str, int, str, int, int]], chain: int, first: int, last: int) -> list[tuple[int, int]]:
+    """The mentions of other chains inside this one, as token ranges ("US" in "US President Barack Obama")."""
+    return [
+        (a, b) for _, other, _, a, b in mentions if other != chain and first <= a and b <= last and b - a < last - first
+    ]
 
 
 def _person_span(
@@ -376,15 +381,29 @@ def _words(name: str) -> set[str]:
 _HYPHEN = {"-", "\u2010"}
 
 
-def _place_span(tokens: list[_Token], first: int, last: int, identity: str) -> tuple[int, int] | None:
-    """A place named with its region ("Irving, Texas", identity Irving,_Texas) -> the place's own name ("Irving"),
-    where the last run of proper nouns would be the region, which GUM marks as a mention of its own."""
-    head = _title(identity).split(",")[0].split()
-    if not head or all(t.word != "," for t in tokens[first : last + 1]):
+def _place_span(tokens: list[_Token], first: int, last: int, identity: str, nested: set[int]) -> tuple[int, int] | None:
+    """In a mention with a comma, the name its identity writes, where the last run of proper nouns would be a
+    region ("the California Science Center in Los Angeles, California"); a place named with its region ("Irving,
+    Texas", identity Irving,_Texas) -> the place's own name ("Irving"), only where the text reads so: the name, a
+    comma, then the region as a mention of its own (`nested`: first tokens of those). Else the identity's comma is
+    the name's ("the Architectural, Surveying, Planning and Landscape constituency")."""
+    if all(t.word != "," for t in tokens[first : last + 1]):
         return None
-    for i in range(first, last + 2 - len(head)):
-        if [t.word.casefold() for t in tokens[i : i + len(head)]] == [w.casefold() for w in head]:
-            return i, i + len(head) - 1
+    title = _title(identity)
+    head, _, region = title.partition(",")
+    if region:
+        found = _find(tokens, first, last, [*head.split(), ","])
+        if found and found[1] + 1 in nested and [tokens[found[1] + 1].word.casefold()] == region.casefold().split()[:1]:
+            return found[0], found[1] - 1
+    return _find(tokens, first, last, re.findall(r"[^\s,]+|,", title))
+
+
+def _find(tokens: list[_Token], first: int, last: int, words: list[str]) -> tuple[int, int] | None:
+    """The first and last token of `words` written in tokens `first` to `last`, case aside."""
+    folded = [w.casefold() for w in words]
+    for i in range(first, last + 2 - len(words)) if words else ():
+        if [t.word.casefold() for t in tokens[i : i + len(words)]] == folded:
+            return i, i + len(words) - 1
     return None
 
 

@@ -58,6 +58,23 @@ def test_a_person_is_the_whole_name_even_one_unlike_the_identity() -> None:
     assert not {"Poet", "Mets Poet"} & _gold("GUM_interview_messina", EntityType.PERSON)
 
 
+def test_a_comma_splits_a_place_from_its_region_only_where_the_text_does() -> None:
+    election = _gold("GUM_news_election", EntityType.ORGANISATION)
+    assert "Architectural, Surveying, Planning and Landscape" in election and "Architectural" not in election
+    assert {"Irving", "Mountain View"} <= _gold("GUM_news_clock", EntityType.PLACE)  # "Irving, Texas"
+
+
+def test_a_span_is_gold_once_as_its_innermost_mention() -> None:
+    for doc in load_gum():
+        spans = [(s, e) for _, s, e in doc.mentions]
+        assert len(spans) == len(set(spans)), doc.name
+    # "the organization founded by science fiction writer L. Ron Hubbard" is the Sea Org; the name is the person's
+    assert "L. Ron Hubbard" in _gold("GUM_news_defector", EntityType.PERSON)
+    assert "L. Ron Hubbard" not in _gold("GUM_news_defector", EntityType.ORGANISATION)
+    # "the Mary & Leigh Block Museum of Art at Northwestern University in Evanston, Illinois": Illinois is a place
+    assert not {"Illinois", "New York", "Greensboro"} & _gold("GUM_news_warhol", EntityType.ORGANISATION)
+
+
 def test_scores_exact_answers_perfectly_and_shifted_ones_not() -> None:
     doc = next(d for d in load_gum() if d.kind == "news" and any(q[2] for q in d.quotes))
     exact = [
