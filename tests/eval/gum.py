@@ -158,7 +158,7 @@ def _document(stem: str, xml: str, conll: str, places: set[str], nouns: set[str]
         else:
             span = _place_span(tokens, first, last, ident, {a for a, _ in inside})
         described = kind == "person" and ident and span is None  # "Tunisia's coach", "the President": no name
-        span = span or _name_span(tokens, first, last)
+        span = span or _name_span(tokens, first, last, ident)
         typed = None
         if span and kind in _TYPES and ident and not described:
             # GUM types a country by its role (an organization when it acts); news NER calls it a place anywhere.
@@ -170,7 +170,7 @@ def _document(stem: str, xml: str, conll: str, places: set[str], nouns: set[str]
                 unscored.add(where)
             if where not in owners or (held[0], typed is None) < (owners[where][0], owners[where][1] is None):
                 owners[where] = held  # the innermost mention; of two as long, one with a type
-        run = _name_span(tokens, first, last) if kind == "person" else None
+        run = _name_span(tokens, first, last, ident) if kind == "person" else None
         if run:  # a speaker may be named as the text names them: "Cres Eastman" for Creswell Eastman
             names.setdefault(chain, set()).update(text[tokens[i].start : tokens[run[1]].end] for i in range(*run))
     gold = {(typed, start, end) for (start, end), (_, typed) in owners.items() if typed}
@@ -286,17 +286,20 @@ def _mentions(conll: str, count: int) -> list[tuple[str, int, str, int, int]]:
     return mentions
 
 
-def _name_span(tokens: list[_Token], first: int, last: int) -> tuple[int, int] | None:
-    """The mention's name: its last run of proper nouns (joined by "of", "'s", "-" ...); None without one."""
+def _name_span(tokens: list[_Token], first: int, last: int, identity: str = "") -> tuple[int, int] | None:
+    """The mention's name: its last run of proper nouns (joined by "of", "-" ..., by "'s" where the identity's name
+    has one: "Korean People's Army", not "Italy's la Repubblica" or "Mecca's Grand Mosque"); None without one.
+    Without an identity (a name left unscored) the run goes on over "'s": nothing says where the name starts."""
     end = next((i for i in range(last, first - 1, -1) if _proper(tokens[i])), None)
     if end is None:
         return None
+    possessive = not identity or re.search(r"['\u2019]s\b", _title(identity)) is not None
     start = end
     while start > first:
         previous = tokens[start - 1]
         if _proper(previous) or (previous.word[:1].isupper() and previous.upos == "ADJ"):
             start -= 1
-        elif previous.xpos == "POS" or previous.word in _CONNECTORS:
+        elif (previous.xpos == "POS" and possessive) or previous.word in _CONNECTORS:
             if start - 2 >= first and _proper(tokens[start - 2]):
                 start -= 2
             else:

@@ -75,6 +75,13 @@ def test_a_span_is_gold_once_as_its_innermost_mention() -> None:
     assert not {"Illinois", "New York", "Greensboro"} & _gold("GUM_news_warhol", EntityType.ORGANISATION)
 
 
+def test_a_name_goes_on_over_s_only_where_its_identity_does() -> None:
+    assert {"Mecca", "Grand Mosque"} <= _gold("GUM_news_crane", EntityType.PLACE)  # not "Mecca's Grand Mosque"
+    assert "Italy" in _gold("GUM_news_warhol", EntityType.PLACE)
+    assert "la Repubblica" in _gold("GUM_news_warhol", EntityType.ORGANISATION)
+    assert "Korean People's Army" in _gold("GUM_news_korea", EntityType.ORGANISATION)  # Korean_People's_Army
+
+
 def test_scores_exact_answers_perfectly_and_shifted_ones_not() -> None:
     doc = next(d for d in load_gum() if d.kind == "news" and any(q[2] for q in d.quotes))
     exact = [
