@@ -3,14 +3,17 @@
 Gold entities: GUM's mentions of type person, place or organization that carry an identity (a Wikipedia title)
 and contain a proper noun. GUM marks whole noun phrases ("science fiction writer L. Ron Hubbard", "the Sea Org
 group"), news NER marks names, so each gold span is the mention's last run of proper nouns (with "of", "'s" or a
-capitalised adjective inside: "Bank of America", "Korean People's Army"), for a person the words of its identity
-("US President Barack Obama" -> "Barack Obama"), for a place written with its region the words of its identity
-("Irving, Texas" -> "Irving"; Texas is a mention of its own); GUM types a country by its role (an
-organization when it acts), news NER calls it a place, so a mention whose identity GUM marks as a place anywhere,
-or names a country, is a place. The match is then strict: same characters, same type. A prediction on a named
-mention without an identity (a person with no Wikipedia article) is left out: GUM does not say it is wrong. So
-are a person mention without the person's name ("Tunisia's coach", "the President") and, as news NER marks the
-outermost name only, a name inside another ("Southern Indiana" in "University of Southern Indiana").
+capitalised adjective inside: "Bank of America", "Korean People's Army"), for a person its name without a title,
+found by the words of its identity ("US President Barack Obama" -> "Barack Obama", "Hui Chi-fung" for Ted_Hui) or,
+in a mention that is a name alone, without them ("Bruce Wayne" for Batman), for a place written with its region
+the words of its identity ("Irving, Texas" -> "Irving"; Texas is a mention of its own); GUM types a country by its
+role (an organization when it acts), news NER calls it a place, so a mention whose identity GUM marks as a place
+anywhere, or names a country, is a place. A name is gold once, as the innermost mention that gives it ("L. Ron
+Hubbard" in "the organization founded by ... L. Ron Hubbard" is the person, not the Sea Org). The match is then
+strict: same characters, same type. A prediction on a named mention without an identity (a person with no
+Wikipedia article) is left out: GUM does not say it is wrong. So are a person mention without the person's name
+("Tunisia's coach", "the President") and, as news NER marks the outermost name only, a name inside another
+("Southern Indiana" in "University of Southern Indiana").
 
 Gold speakers: each quotation of four words or more (`<q>` or `<quote>`) whose sentence, or the sentence
 before when that one ends in "," or ":", has a speech verb outside the quotation with a subject (the `nsubj`
@@ -113,7 +116,9 @@ def _read(path: Path) -> tuple[GumDocument, ...]:
     places = set(
         re.findall(r"\(place-\d+-([^()|\s]+)\)?(?=\||$|\(|\s|[a-z])", "\n".join(c for _, _, c in sources), re.M)
     )
-    return tuple(_document(stem, xml, conll, places | _countries()) for stem, xml, conll in sources)
+    # Capitalised common nouns make an epithet, not a name ("The Poet", "Man of the Match"): the corpus's own nouns.
+    nouns = {n.casefold() for n in re.findall(r"^\S+\tNNS?\t(\S+)\t", "\n".join(x for _, x, _ in sources), re.M)}
+    return tuple(_document(stem, xml, conll, places | _countries(), nouns) for stem, xml, conll in sources)
 
 
 def _countries() -> set[str]:
@@ -134,32 +139,41 @@ def _text(archive: tarfile.TarFile, member: tarfile.TarInfo) -> str:
     return handle.read().decode("utf-8")
 
 
-def _document(stem: str, xml: str, conll: str, places: set[str]) -> GumDocument:
+def _document(stem: str, xml: str, conll: str, places: set[str], nouns: set[str]) -> GumDocument:
     tokens, quotations, title, breaks, glued = _tokens(xml)
     text = _join(tokens, breaks, glued)
     mentions = _mentions(conll, len(tokens))
-    gold: set[tuple[EntityType, int, int]] = set()
+    # A name is gold once, as the innermost mention giving it ("L. Ron Hubbard" in "the organization founded by
+    # ... L. Ron Hubbard" is the person, not the Sea Org): its span -> (that mention's length, type; None: unscored).
+    owners: dict[tuple[int, int], tuple[int, EntityType | None]] = {}
     unscored: set[tuple[int, int]] = set()
     names: dict[int, set[str]] = {}
     identity: dict[int, str] = {}
     for kind, chain, ident, first, last in mentions:
         if ident:
             identity[chain] = ident
-        span = _person_span(tokens, first, last, ident) if kind == "person" else _place_span(tokens, first, last, ident)
+        inside = _inside(mentions, chain, first, last)
+        if kind == "person":
+            span = _person_span(tokens, first, last, ident, {i for a, b in inside for i in range(a, b + 1)}, nouns)
+        else:
+            span = _place_span(tokens, first, last, ident, {a for a, _ in inside})
         described = kind == "person" and ident and span is None  # "Tunisia's coach", "the President": no name
-        span = span or _name_span(tokens, first, last)
-        if described and span:
-            unscored.add((tokens[span[0]].start, tokens[span[1]].end))
-        elif kind in _TYPES and ident and span:
+        span = span or _name_span(tokens, first, last, ident)
+        typed = None
+        if span and kind in _TYPES and ident and not described:
             # GUM types a country by its role (an organization when it acts); news NER calls it a place anywhere.
             typed = EntityType.PLACE if ident in places else _TYPES[kind]
-            gold.add((typed, tokens[span[0]].start, tokens[span[1]].end))
             names.setdefault(chain, set()).add(text[tokens[span[0]].start : tokens[span[1]].end])
-        elif span:
-            unscored.add((tokens[span[0]].start, tokens[span[1]].end))
-        run = _name_span(tokens, first, last) if kind == "person" else None
+        if span:
+            where, held = (tokens[span[0]].start, tokens[span[1]].end), (last - first, typed)
+            if typed is None:
+                unscored.add(where)
+            if where not in owners or (held[0], typed is None) < (owners[where][0], owners[where][1] is None):
+                owners[where] = held  # the innermost mention; of two as long, one with a type
+        run = _name_span(tokens, first, last, ident) if kind == "person" else None
         if run:  # a speaker may be named as the text names them: "Cres Eastman" for Creswell Eastman
             names.setdefault(chain, set()).update(text[tokens[i].start : tokens[run[1]].end] for i in range(*run))
+    gold = {(typed, start, end) for (start, end), (_, typed) in owners.items() if typed}
     # News NER marks the outermost name only ("University of Southern Indiana", not also "Southern Indiana"):
     # a name inside another is neither right nor wrong.
     inner = {g for g in gold if any(o[1] <= g[1] and g[2] <= o[2] and o[1:] != g[1:] for o in gold)}
@@ -272,17 +286,20 @@ def _mentions(conll: str, count: int) -> list[tuple[str, int, str, int, int]]:
     return mentions
 
 
-def _name_span(tokens: list[_Token], first: int, last: int) -> tuple[int, int] | None:
-    """The mention's name: its last run of proper nouns (joined by "of", "'s", "-" ...); None without one."""
+def _name_span(tokens: list[_Token], first: int, last: int, identity: str = "") -> tuple[int, int] | None:
+    """The mention's name: its last run of proper nouns (joined by "of", "-" ..., by "'s" where the identity's name
+    has one: "Korean People's Army", not "Italy's la Repubblica" or "Mecca's Grand Mosque"); None without one.
+    Without an identity (a name left unscored) the run goes on over "'s": nothing says where the name starts."""
     end = next((i for i in range(last, first - 1, -1) if _proper(tokens[i])), None)
     if end is None:
         return None
+    possessive = not identity or re.search(r"['\u2019]s\b", _title(identity)) is not None
     start = end
     while start > first:
         previous = tokens[start - 1]
         if _proper(previous) or (previous.word[:1].isupper() and previous.upos == "ADJ"):
             start -= 1
-        elif previous.xpos == "POS" or previous.word in _CONNECTORS:
+        elif (previous.xpos == "POS" and possessive) or previous.word in _CONNECTORS:
             if start - 2 >= first and _proper(tokens[start - 2]):
                 start -= 2
             else:
@@ -292,21 +309,72 @@ def _name_span(tokens: list[_Token], first: int, last: int) -> tuple[int, int] |
     return start, end
 
 
-def _person_span(tokens: list[_Token], first: int, last: int, identity: str) -> tuple[int, int] | None:
+def _inside(mentions: list[tuple[str, int, str, int, int]], chain: int, first: int, last: int) -> list[tuple[int, int]]:
+    """The mentions of other chains inside this one, as token ranges ("US" in "US President Barack Obama")."""
+    return [
+        (a, b) for _, other, _, a, b in mentions if other != chain and first <= a and b <= last and b - a < last - first
+    ]
+
+
+def _person_span(
+    tokens: list[_Token], first: int, last: int, identity: str, nested: set[int], nouns: set[str]
+) -> tuple[int, int] | None:
     """A person's name without a title ("US President Barack Obama" -> "Barack Obama"): the tokens of the mention
-    that are words of its identity, first to last, with the name's head before them when its identity writes it
-    otherwise ("Chris Gregoire" for Christine Gregoire) and the rest of a hyphenated given name ("Hau Lung-bin")."""
+    that are words of its identity, first to last, with the rest of the name's run of proper nouns after them
+    ("Hui Chi-fung" for Ted Hui, "Kwong Chun-yu") and a given name before them ("Raymond Wong" for Wong Yuk-man,
+    "Chris Gregoire" for Christine Gregoire). Where no word is the identity's ("Bruce Wayne" for Batman,
+    "Dostoyevsky", "J-Lo"), a mention that is a name alone, after a title at most. None: no name of its own
+    ("the Secretary of State", "Panama coach", "Obama's national security advisor": Obama is a nested mention)."""
+    own = {i for i in range(first, last + 1) if _proper(tokens[i]) and i not in nested}
     words = _words(_title(identity)) if identity else set()
-    inside = [i for i in range(first, last + 1) if _proper(tokens[i]) and _words(tokens[i].word) <= words]
+    inside = sorted(i for i in own if _words(tokens[i].word) <= words)
     if not inside:
-        return None
+        return _name_alone(tokens, first, last, own, nouns) if identity else None
     start, end = inside[0], inside[-1]
-    head = tokens[start - 1] if start > first else None
-    if head and _proper(head) and tokens[start].deprel == "flat" and head.deprel not in ("flat", "nmod:desc"):
+    head = tokens[start - 1] if start - 1 in own else None
+    if head and tokens[start].deprel == "flat" and head.deprel not in ("flat", "nmod:desc") and not _titled(head):
         start -= 1
-    while end + 2 <= last and tokens[end + 1].word in _HYPHEN and _proper(tokens[end + 2]):
-        end += 2
-    return start, end
+    # A title is "nmod:desc" ("Senator", "Prime Minister"); a given name before the surname is a compound.
+    while start - 1 in own and tokens[start - 1].deprel == "compound" and not _titled(tokens[start - 1]):
+        start -= 1
+    while True:
+        if end + 1 in own and not _titled(tokens[end + 1]):
+            end += 1
+        elif end + 2 in own and tokens[end + 1].word in _HYPHEN:  # "Kwok - kin"
+            end += 2
+        else:
+            return start, end
+
+
+def _name_alone(tokens: list[_Token], first: int, last: int, own: set[int], nouns: set[str]) -> tuple[int, int] | None:
+    """The name of a mention that is nothing but a name after a title at most ("Bruce Wayne's", "J-Lo"): without
+    the identity's words, only such a mention says whose name it is ("Panama coach", "a Booker Prize-winner" do
+    not). Capitalised common nouns of the corpus are an epithet, not a name ("The Poet", "the Mets Poet")."""
+    named = [i for i in sorted(own) if not _titled(tokens[i]) and tokens[i].word.casefold() not in nouns]
+    if not named:
+        return None
+    start, end = named[0], named[-1]
+    one_run = all(i in named or tokens[i].word in _HYPHEN for i in range(start, end + 1))
+    before = all(t.upos in ("DET", "PUNCT") or _titled(t) for t in tokens[first:start])
+    after = all(t.upos == "PUNCT" or t.xpos == "POS" for t in tokens[end + 1 : last + 1])
+    return (start, end) if one_run and before and after else None
+
+
+def _titled(token: _Token) -> bool:
+    """A word of a title, not of a name: "President", "Home Secretary"."""
+    return token.deprel == "nmod:desc" or token.word.casefold().rstrip(".") in _TITLES
+
+
+# Words of office and address, general English (not drawn from the corpus).
+_TITLES = {
+    "mr", "mrs", "ms", "miss", "dr", "prof", "professor", "sir", "dame", "lord", "lady", "president", "vice",
+    "prime", "minister", "premier", "chancellor", "secretary", "senator", "governor", "mayor", "congressman",
+    "congresswoman", "representative", "mp", "mep", "ambassador", "consul", "attorney", "general", "judge",
+    "justice", "commissioner", "commander", "admiral", "captain", "colonel", "major", "lieutenant", "sergeant",
+    "chief", "director", "chairman", "chairwoman", "chair", "administrator", "king", "queen", "prince", "princess",
+    "emperor", "pope", "bishop", "archbishop", "cardinal", "reverend", "rabbi", "imam", "sheikh", "coach",
+    "deputy", "speaker", "leader", "home", "foreign", "shadow", "state", "high",
+}  # fmt: skip
 
 
 def _words(name: str) -> set[str]:
@@ -316,15 +384,29 @@ def _words(name: str) -> set[str]:
 _HYPHEN = {"-", "\u2010"}
 
 
-def _place_span(tokens: list[_Token], first: int, last: int, identity: str) -> tuple[int, int] | None:
-    """A place named with its region ("Irving, Texas", identity Irving,_Texas) -> the place's own name ("Irving"),
-    where the last run of proper nouns would be the region, which GUM marks as a mention of its own."""
-    head = _title(identity).split(",")[0].split()
-    if not head or all(t.word != "," for t in tokens[first : last + 1]):
+def _place_span(tokens: list[_Token], first: int, last: int, identity: str, nested: set[int]) -> tuple[int, int] | None:
+    """In a mention with a comma, the name its identity writes, where the last run of proper nouns would be a
+    region ("the California Science Center in Los Angeles, California"); a place named with its region ("Irving,
+    Texas", identity Irving,_Texas) -> the place's own name ("Irving"), only where the text reads so: the name, a
+    comma, then the region as a mention of its own (`nested`: first tokens of those). Else the identity's comma is
+    the name's ("the Architectural, Surveying, Planning and Landscape constituency")."""
+    if all(t.word != "," for t in tokens[first : last + 1]):
         return None
-    for i in range(first, last + 2 - len(head)):
-        if [t.word.casefold() for t in tokens[i : i + len(head)]] == [w.casefold() for w in head]:
-            return i, i + len(head) - 1
+    title = _title(identity)
+    head, _, region = title.partition(",")
+    if region:
+        found = _find(tokens, first, last, [*head.split(), ","])
+        if found and found[1] + 1 in nested and [tokens[found[1] + 1].word.casefold()] == region.casefold().split()[:1]:
+            return found[0], found[1] - 1
+    return _find(tokens, first, last, re.findall(r"[^\s,]+|,", title))
+
+
+def _find(tokens: list[_Token], first: int, last: int, words: list[str]) -> tuple[int, int] | None:
+    """The first and last token of `words` written in tokens `first` to `last`, case aside."""
+    folded = [w.casefold() for w in words]
+    for i in range(first, last + 2 - len(words)) if words else ():
+        if [t.word.casefold() for t in tokens[i : i + len(words)]] == folded:
+            return i, i + len(words) - 1
     return None
 
 

@@ -39,6 +39,49 @@ def test_a_place_named_with_its_region_is_the_place() -> None:
     assert len(nested) > 10  # "Irving, Texas": Irving is a gold place of its own, and so is Texas
 
 
+def _gold(name: str, kind: EntityType) -> set[str]:
+    doc = next(d for d in load_gum() if d.name == name)
+    return {doc.text[s:e] for k, s, e in doc.mentions if k is kind}
+
+
+def test_a_person_is_the_whole_name_even_one_unlike_the_identity() -> None:
+    election = _gold("GUM_news_election", EntityType.PERSON)
+    assert {"Hui Chi-fung", "Wong Pik-wan", "Kwong Chun-yu", "Raymond Wong"} <= election  # Ted_Hui, Roy_Kwong ...
+    assert not {"Hui", "Wong", "Kwong"} & election
+    expo = _gold("GUM_news_expo", EntityType.PERSON)
+    assert {"Bruce Wayne", "Doctor Who"} <= expo and "Doctor" not in expo  # identities Batman, The_Doctor
+    assert "Dostoyevsky" in _gold("GUM_interview_mcguire", EntityType.PERSON)  # Fyodor_Dostoevsky
+    assert "J-Lo" in _gold("GUM_interview_onion", EntityType.PERSON)
+    # a title or a description is no name: "the Secretary of State", "Panama coach", "Man of the Match"
+    assert "Secretary of State" not in _gold("GUM_news_asylum", EntityType.PERSON)
+    assert not {"Panama", "Man", "Match"} & _gold("GUM_news_soccer", EntityType.PERSON)
+    assert not {"Poet", "Mets Poet"} & _gold("GUM_interview_messina", EntityType.PERSON)
+
+
+def test_a_comma_splits_a_place_from_its_region_only_where_the_text_does() -> None:
+    election = _gold("GUM_news_election", EntityType.ORGANISATION)
+    assert "Architectural, Surveying, Planning and Landscape" in election and "Architectural" not in election
+    assert {"Irving", "Mountain View"} <= _gold("GUM_news_clock", EntityType.PLACE)  # "Irving, Texas"
+
+
+def test_a_span_is_gold_once_as_its_innermost_mention() -> None:
+    for doc in load_gum():
+        spans = [(s, e) for _, s, e in doc.mentions]
+        assert len(spans) == len(set(spans)), doc.name
+    # "the organization founded by science fiction writer L. Ron Hubbard" is the Sea Org; the name is the person's
+    assert "L. Ron Hubbard" in _gold("GUM_news_defector", EntityType.PERSON)
+    assert "L. Ron Hubbard" not in _gold("GUM_news_defector", EntityType.ORGANISATION)
+    # "the Mary & Leigh Block Museum of Art at Northwestern University in Evanston, Illinois": Illinois is a place
+    assert not {"Illinois", "New York", "Greensboro"} & _gold("GUM_news_warhol", EntityType.ORGANISATION)
+
+
+def test_a_name_goes_on_over_s_only_where_its_identity_does() -> None:
+    assert {"Mecca", "Grand Mosque"} <= _gold("GUM_news_crane", EntityType.PLACE)  # not "Mecca's Grand Mosque"
+    assert "Italy" in _gold("GUM_news_warhol", EntityType.PLACE)
+    assert "la Repubblica" in _gold("GUM_news_warhol", EntityType.ORGANISATION)
+    assert "Korean People's Army" in _gold("GUM_news_korea", EntityType.ORGANISATION)  # Korean_People's_Army
+
+
 def test_scores_exact_answers_perfectly_and_shifted_ones_not() -> None:
     doc = next(d for d in load_gum() if d.kind == "news" and any(q[2] for q in d.quotes))
     exact = [
