@@ -342,3 +342,22 @@ def test_an_inflected_place_after_a_capitalised_word_is_a_place(engine: Enricher
     )
     [enriched] = engine.enrich([article])
     assert {e.name for e in enriched.entities if e.type is EntityType.PLACE} == {"Lviv", "Kharkiv"}
+
+
+def test_both_halves_of_a_split_quote_go_to_its_speaker(engine: Enricher) -> None:
+    [article] = engine.enrich(
+        [
+            _article(
+                "Bridge",
+                "The council met on Thursday.",
+                '"We will build the bridge," Tom Reyes said, "and the state will pay for most of it."',
+                "“It is a good day,” Dr. Ana Lima added, “for everyone who crosses the river.”",
+            )
+        ]
+    )
+    assert [(q.text[:6], q.speaker) for q in article.quotes] == [
+        ("We wil", "Tom Reyes"),
+        ("and th", "Tom Reyes"),
+        ("It is ", "Ana Lima"),
+        ("for ev", "Ana Lima"),
+    ]
