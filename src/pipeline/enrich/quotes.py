@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterator
 from functools import lru_cache
 
+from pipeline.enrich.gazetteer import inflects
 from pipeline.models import Entity, EntityType, Quote
 
 __all__ = ["SPEECH_AFTER", "SPEECH_BEFORE", "extract_quotes"]
@@ -173,18 +174,16 @@ _VERB_WORD = re.compile(rf"\b(?:{_VERB})\b", re.IGNORECASE)
 
 def _inflected_person(text: str, start: int, end: int, entities: list[Entity]) -> str | None:
     """The person whose surname a word in start:end is, in another grammatical case: "за словами Ковальчука"
-    names Олег Ковальчук (the surname, then at most three lower-case letters of an ending)."""
+    names Олег Ковальчук (the gazetteer's reading of case endings)."""
     surnames = {e.name.split()[-1]: e.name for e in entities if e.type is EntityType.PERSON and " " in e.name}
     for word in _CAPITALISED_WORD.findall(text, start, end):
         for surname, name in surnames.items():
-            ending = word[len(surname) :]
-            if word.startswith(surname) and 0 < len(ending) <= _LONGEST_ENDING and ending.islower():
+            if word != surname and inflects(surname, word):
                 return name
     return None
 
 
 _CAPITALISED_WORD = re.compile(r"\b[A-ZÀ-ÖØ-ÞА-ЯЁЇІЄҐ][\w'’-]+")  # noqa: RUF001
-_LONGEST_ENDING = 3
 
 
 def _known_person(name: str, entities: list[Entity]) -> str | None:
